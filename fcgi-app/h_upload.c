@@ -1,0 +1,267 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fcgi-app/handlers.h"
+#include "fcgi-app/response.h"
+#include "util/log.h"
+#include "util/range.h"
+
+/*
+ * Blob uploads (oci-distribution-spec.md, "Pushing blobs"). Session state
+ * is in the store, so each request may land on any worker.
+ */
+
+/* Location, Range and Docker-Upload-UUID of a session with size bytes. */
+static void session_headers(struct req *r, struct buf *h, const char *id,
+                            long long size)
+{
+    buf_addf(h,
+             "Location: /v2/%s/blobs/uploads/%s\r\n"
+             "Range: 0-%lld\r\n"
+             "Docker-Upload-UUID: %s\r\n",
+             r->name, id, size > 0 ? size - 1 : 0, id);
+}
+
+static enum oci_err reply_session(struct req *r, int status, const char *id,
+                                  long long size)
+{
+    struct buf h;
+
+    buf_init(&h, 4096);
+    session_headers(r, &h, id, size);
+    resp_head(r, status, NULL, 0, buf_str(&h));
+    buf_release(&h);
+    return OCI_OK;
+}
+
+static enum oci_err reply_blob(struct req *r, const struct digest *d)
+{
+    char dstr[DIGEST_STR_MAX];
+    struct buf h;
+
+    digest_format(d, dstr);
+    buf_init(&h, 4096);
+    buf_addf(&h, "Location: /v2/%s/blobs/%s\r\nDocker-Content-Digest: %s\r\n",
+             r->name, dstr, dstr);
+    resp_head(r, 201, NULL, 0, buf_str(&h));
+    buf_release(&h);
+    return OCI_OK;
+}
+
+/* Map store errors of an upload session request. */
+static enum oci_err upload_fail(struct req *r, const char *id, int rc)
+{
+    long long size;
+
+    switch (rc) {
+    case STORE_NOTFOUND:
+        return req_fail(r, OCI_BLOB_UPLOAD_UNKNOWN, "%s", id);
+    case STORE_INVALID:
+        return req_fail(r, OCI_DIGEST_INVALID,
+                        "content does not match the digest; the upload "
+                        "session was dropped");
+    case STORE_RANGE:
+        /* tell the client where to resume (end-13 would say the same) */
+        if (store_upload_status(r->store, r->name, id, &size) == STORE_OK)
+            session_headers(r, &r->err_headers, id, size);
+        return req_fail(r, OCI_RANGE_INVALID,
+                        "chunks must be sent in order, starting where the "
+                        "upload ends");
+    case STORE_SHORT:
+        return req_fail(r, OCI_SIZE_INVALID,
+                        "body length does not match Content-Length or "
+                        "Content-Range");
+    default:
+        return h_store_fail(r, rc);
+    }
+}
+
+/* Return the session id of r->ref, or record BLOB_UPLOAD_UNKNOWN. */
+static const char *session_id(struct req *r)
+{
+    if (!upload_id_valid(r->ref, strlen(r->ref))) {
+        req_fail(r, OCI_BLOB_UPLOAD_UNKNOWN, "'%s'", r->ref);
+        return NULL;
+    }
+    return r->ref;
+}
+
+/* Read "?<key>=<digest>"; 1 with *d, 0 if absent, -1 recorded error. */
+static int query_digest(struct req *r, const char *key, struct digest *d)
+{
+    char v[DIGEST_STR_MAX + 1];
+    int rc = req_query(r, key, v, sizeof(v));
+
+    if (rc == 0)
+        return 0;
+    if (rc < 0) {
+        req_fail(r, OCI_DIGEST_INVALID, "malformed digest in '%s'", key);
+        return -1;
+    }
+    return h_parse_digest(r, v, d) == OCI_OK ? 1 : -1;
+}
+
+/*
+ * The chunk described by Content-Range and Content-Length: where it says
+ * it starts (-1 for "at the end") and how long it is (-1 if unknown).
+ */
+static enum oci_err chunk_extent(struct req *r, long long *start,
+                                 long long *len)
+{
+    const char *cr = req_param(r, "HTTP_CONTENT_RANGE");
+    long long cl = req_content_length(r), first, last;
+
+    if (cl == -2)
+        return req_fail(r, OCI_SIZE_INVALID, "malformed Content-Length");
+    *start = -1;
+    *len = cl;
+    if (!cr || !*cr)
+        return OCI_OK;
+    if (content_range_parse(cr, &first, &last))
+        return req_fail(r, OCI_BLOB_UPLOAD_INVALID,
+                        "Content-Range must be '<first>-<last>'");
+    if (cl >= 0 && cl != last - first + 1)
+        return req_fail(r, OCI_SIZE_INVALID,
+                        "Content-Range spans %lld bytes, Content-Length "
+                        "says %lld",
+                        last - first + 1, cl);
+    *start = first;
+    *len = last - first + 1;
+    return OCI_OK;
+}
+
+/* POST ...?mount=<digest>&from=<repo>  (end-11); 1 if mounted */
+static int try_mount(struct req *r, const struct digest *d)
+{
+    char from[NAME_MAX_LEN + 2];
+    long long size;
+    int rc;
+
+    rc = req_query(r, "from", from, sizeof(from));
+    if (rc != 1 || !name_valid(from, strlen(from)))
+        return 0; /* no usable source: a plain session, as the spec says */
+    rc = store_blob_mount(r->store, r->name, from, d, &size);
+    if (rc == STORE_OK)
+        return 1;
+    if (rc != STORE_NOTFOUND)
+        log_warn("cannot mount '%s' from '%s': %s", r->ref, from,
+                 store_strerror(rc));
+    return 0;
+}
+
+/* POST /v2/<name>/blobs/uploads/  (end-4a, end-4b, end-11) */
+enum oci_err h_upload_start(struct req *r)
+{
+    char id[UPLOAD_ID_LEN + 1];
+    struct store_body body;
+    struct digest d;
+    long long size;
+    int rc, have;
+
+    have = query_digest(r, "mount", &d);
+    if (have < 0)
+        return r->err;
+    if (have && try_mount(r, &d))
+        return reply_blob(r, &d);
+
+    have = query_digest(r, "digest", &d);
+    if (have < 0)
+        return r->err;
+    rc = store_upload_begin(r->store, r->name, id);
+    if (rc)
+        return h_store_fail(r, rc);
+    if (!have)
+        return reply_session(r, 202, id, 0);
+
+    /* end-4b: the whole blob in this one request */
+    req_body(r, req_content_length(r), &body);
+    rc = store_upload_finish(r->store, r->name, id, &body, &d, &size);
+    if (rc == STORE_OK)
+        return reply_blob(r, &d);
+    if (rc != STORE_INVALID)
+        store_upload_cancel(r->store, r->name, id);
+    return upload_fail(r, id, rc);
+}
+
+/* PATCH /v2/<name>/blobs/uploads/<id>  (end-5) */
+enum oci_err h_upload_patch(struct req *r)
+{
+    struct store_body body;
+    long long start, len, size;
+    const char *id = session_id(r);
+    int rc;
+
+    if (!id || chunk_extent(r, &start, &len))
+        return r->err;
+    req_body(r, len, &body);
+    rc = store_upload_append(r->store, r->name, id, start, &body, &size);
+    if (rc)
+        return upload_fail(r, id, rc);
+    return reply_session(r, 202, id, size);
+}
+
+/* PUT /v2/<name>/blobs/uploads/<id>?digest=<digest>  (end-6) */
+enum oci_err h_upload_put(struct req *r)
+{
+    struct store_body body;
+    long long start, len, size;
+    const char *id = session_id(r);
+    struct digest d;
+    int rc, have;
+
+    if (!id)
+        return r->err;
+    have = query_digest(r, "digest", &d);
+    if (have < 0)
+        return r->err;
+    if (!have)
+        return req_fail(r, OCI_DIGEST_INVALID,
+                        "the closing PUT needs ?digest=<digest>");
+    if (chunk_extent(r, &start, &len))
+        return r->err;
+    req_body(r, len, &body);
+    if (start >= 0) {
+        /* a final chunk that says where it goes: check it like a PATCH */
+        rc = store_upload_append(r->store, r->name, id, start, &body, &size);
+        if (rc)
+            return upload_fail(r, id, rc);
+        rc = store_upload_finish(r->store, r->name, id, NULL, &d, &size);
+    } else {
+        rc = store_upload_finish(r->store, r->name, id, &body, &d, &size);
+    }
+    if (rc)
+        return upload_fail(r, id, rc);
+    return reply_blob(r, &d);
+}
+
+/* GET /v2/<name>/blobs/uploads/<id>  (end-13) */
+enum oci_err h_upload_status(struct req *r)
+{
+    const char *id = session_id(r);
+    long long size;
+    int rc;
+
+    if (!id)
+        return r->err;
+    rc = store_upload_status(r->store, r->name, id, &size);
+    if (rc)
+        return upload_fail(r, id, rc);
+    return reply_session(r, 204, id, size);
+}
+
+/* DELETE /v2/<name>/blobs/uploads/<id>: cancel the session */
+enum oci_err h_upload_cancel(struct req *r)
+{
+    const char *id = session_id(r);
+    int rc;
+
+    if (!id)
+        return r->err;
+    rc = store_upload_cancel(r->store, r->name, id);
+    if (rc)
+        return upload_fail(r, id, rc);
+    resp_head(r, 204, NULL, -1, NULL);
+    return OCI_OK;
+}

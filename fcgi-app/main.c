@@ -1,0 +1,323 @@
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "fcgi-app/conf.h"
+#include "fcgi-app/request.h"
+#include "fcgi-app/router.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#ifndef BERTH_SYSCONFDIR
+#define BERTH_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG BERTH_SYSCONFDIR "/berth/berth.conf"
+#define MAX_WORKERS    256
+
+struct options {
+    const char *config;
+    const char *listen; /* NULL: the listen socket is fd 0 */
+    int workers;        /* 0: the default for the mode */
+    int check_only;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: berth-fcgi [-c FILE] [--listen ADDR] [--workers N] [-t]\n"
+            "\n"
+            "  -c, --config FILE   configuration (default %s)\n"
+            "  -l, --listen ADDR   listen on ADDR (/path/to.sock or "
+            "host:port)\n"
+            "                      instead of the socket on fd 0\n"
+            "  -w, --workers N     worker processes (default 1 on fd 0, "
+            "2 with --listen)\n"
+            "  -t, --check-config  check the configuration and exit\n"
+            "  -V, --version       print the version and exit\n",
+            DEFAULT_CONFIG);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"workers", required_argument, NULL, 'w'},
+        {"check-config", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    char *end;
+    long n;
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->config = DEFAULT_CONFIG;
+    while ((c = getopt_long(argc, argv, "c:l:w:thV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'w':
+            n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > MAX_WORKERS) {
+                fprintf(stderr, "berth-fcgi: --workers takes 1 to %d\n",
+                        MAX_WORKERS);
+                return -1;
+            }
+            o->workers = (int)n;
+            break;
+        case 't':
+            o->check_only = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("berth-fcgi %s\n", PACKAGE_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return -1;
+    }
+    if (!o->workers)
+        o->workers = o->listen ? 2 : 1;
+    return 0;
+}
+
+/*
+ * The accept loop of one worker. SIGTERM is blocked while a request is
+ * handled, so the request in flight finishes; it is delivered (and ends
+ * the loop) only while the worker waits in accept().
+ */
+static int serve(int listen_fd, struct store *st, const struct config *cfg)
+{
+    sigset_t term;
+    struct req r;
+    int rc;
+
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaddset(&term, SIGINT);
+    sigaddset(&term, SIGHUP);
+    req_init(&r, st, cfg);
+    if (FCGX_InitRequest(&r.fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)) {
+        log_err("cannot initialise a FastCGI request");
+        return -1;
+    }
+    for (;;) {
+        sigprocmask(SIG_UNBLOCK, &term, NULL);
+        if (stopping)
+            break;
+        rc = FCGX_Accept_r(&r.fcgx);
+        sigprocmask(SIG_BLOCK, &term, NULL);
+        if (rc < 0) {
+            if (stopping)
+                break;
+            if (rc == -EINTR || errno == EINTR)
+                continue;
+            log_err("FastCGI accept failed: %s", strerror(-rc));
+            break;
+        }
+        req_reset(&r);
+        router_dispatch(&r);
+        FCGX_Finish_r(&r.fcgx); /* invalidates every FCGX_GetParam() string */
+    }
+    FCGX_Free(&r.fcgx, 1);
+    req_release(&r);
+    return 0;
+}
+
+static int worker(int listen_fd, const struct config *cfg)
+{
+    struct store *st = NULL;
+    int rc;
+
+    /* LMDB must be opened after fork(), in the process that uses it */
+    if (store_open(cfg->root, cfg->map_size, &st)) {
+        log_err("cannot open the store at '%s' (config '%s')", cfg->root,
+                cfg->file);
+        return 1;
+    }
+    log_debug("worker ready");
+    rc = serve(listen_fd, st, cfg);
+    store_close(st);
+    return rc ? 1 : 0;
+}
+
+static pid_t spawn(int listen_fd, const struct config *cfg)
+{
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        log_err("cannot fork a worker: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        _exit(worker(listen_fd, cfg));
+    return pid;
+}
+
+/*
+ * Prefork: start n workers, restart any that dies, and on SIGTERM pass it
+ * on and wait until every worker has finished its request and exited.
+ * The signals stay blocked here and are taken with sigtimedwait(), so
+ * none can slip in between a check and a wait.
+ */
+static int supervise(int listen_fd, const struct config *cfg, int n)
+{
+    pid_t *pids = xcalloc((size_t)n, sizeof(*pids));
+    time_t last_restart = 0;
+    struct timespec tick = {1, 0};
+    int i, alive = 0, status, told = 0, rc = 0;
+    sigset_t set;
+    pid_t pid;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    for (i = 0; i < n; i++) {
+        pids[i] = spawn(listen_fd, cfg);
+        if (pids[i] < 0) {
+            rc = 1;
+            stopping = 1;
+            break;
+        }
+        alive++;
+    }
+    for (;;) {
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            for (i = 0; i < n && pids[i] != pid; i++)
+                ;
+            if (i == n)
+                continue;
+            pids[i] = 0;
+            alive--;
+            if (stopping)
+                continue;
+            if (WIFSIGNALED(status))
+                log_err("worker %ld killed by signal %d", (long)pid,
+                        WTERMSIG(status));
+            else
+                log_err("worker %ld exited with status %d", (long)pid,
+                        WEXITSTATUS(status));
+            /* a worker that cannot start would otherwise spin */
+            if (time(NULL) - last_restart < 1)
+                sleep(1);
+            last_restart = time(NULL);
+            pids[i] = spawn(listen_fd, cfg);
+            if (pids[i] > 0)
+                alive++;
+        }
+        if (stopping && !told) {
+            for (i = 0; i < n; i++)
+                if (pids[i] > 0)
+                    kill(pids[i], SIGTERM);
+            told = 1;
+        }
+        if (alive == 0)
+            break;
+        switch (sigtimedwait(&set, NULL, &tick)) {
+        case SIGTERM:
+        case SIGINT:
+        case SIGHUP:
+            stopping = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    free(pids);
+    log_info("stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    struct config cfg;
+    struct sigaction sa;
+    sigset_t term;
+    char err[PATH_MAX + 256];
+    int listen_fd = 0;
+
+    if (parse_options(argc, argv, &o))
+        return 2;
+    if (config_load(o.config, &cfg, err, sizeof(err)) ||
+        config_check_root(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "berth-fcgi: %s\n", err);
+        return 1;
+    }
+    log_level = cfg.log_level;
+    if (o.check_only) {
+        printf("berth-fcgi: config '%s' is valid\n", cfg.file);
+        return 0;
+    }
+    if (FCGX_Init()) {
+        fprintf(stderr, "berth-fcgi: cannot initialise libfcgi\n");
+        return 1;
+    }
+    if (o.listen) {
+        listen_fd = FCGX_OpenSocket(o.listen, 128);
+        if (listen_fd < 0) {
+            fprintf(stderr, "berth-fcgi: cannot listen on '%s'\n", o.listen);
+            return 1;
+        }
+    } else if (FCGX_IsCGI()) {
+        fprintf(stderr,
+                "berth-fcgi: fd 0 is not a FastCGI socket: start me from "
+                "the web server or spawn-fcgi, or give --listen\n");
+        return 1;
+    }
+
+    /* no SA_RESTART: a blocked accept() or waitpid() returns on SIGTERM */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaddset(&term, SIGINT);
+    sigaddset(&term, SIGHUP);
+    sigprocmask(SIG_BLOCK, &term, NULL);
+
+    log_info("berth %s serving '%s' with %d worker%s", PACKAGE_VERSION,
+             cfg.root, o.workers, o.workers == 1 ? "" : "s");
+    if (o.workers == 1 && !o.listen)
+        return worker(listen_fd, &cfg);
+    return supervise(listen_fd, &cfg, o.workers);
+}

@@ -1,0 +1,188 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi-app/request.h"
+
+void req_init(struct req *r, struct store *s, const struct config *cfg)
+{
+    memset(r, 0, sizeof(*r));
+    r->store = s;
+    r->cfg = cfg;
+    buf_init(&r->err_headers, 4096);
+}
+
+void req_release(struct req *r)
+{
+    buf_release(&r->err_headers);
+}
+
+void req_reset(struct req *r)
+{
+    r->method = 0;
+    r->path[0] = '\0';
+    r->query = "";
+    r->name[0] = '\0';
+    r->ref[0] = '\0';
+    r->err = OCI_OK;
+    r->err_detail[0] = '\0';
+    buf_reset(&r->err_headers);
+    r->headers_sent = 0;
+}
+
+const char *req_param(struct req *r, const char *name)
+{
+    return FCGX_GetParam(name, r->fcgx.envp);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int url_decode(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (c == '%') {
+            int hi, lo;
+
+            if (len - i < 3)
+                return -1;
+            hi = hexval(s[i + 1]);
+            lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (c == '\0' || o + 1 >= outlen)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static unsigned parse_method(const char *m)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } methods[] = {
+        {"GET", M_GET},     {"HEAD", M_HEAD},   {"POST", M_POST},
+        {"PUT", M_PUT},     {"PATCH", M_PATCH}, {"DELETE", M_DELETE},
+    };
+    size_t i;
+
+    for (i = 0; m && i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (!strcmp(m, methods[i].name))
+            return methods[i].bit;
+    }
+    return M_OTHER;
+}
+
+int req_parse(struct req *r)
+{
+    const char *uri = req_param(r, "REQUEST_URI");
+    const char *q;
+    size_t plen;
+
+    r->method = parse_method(req_param(r, "REQUEST_METHOD"));
+    if (!uri || uri[0] != '/')
+        return -1;
+    q = strchr(uri, '?');
+    plen = q ? (size_t)(q - uri) : strlen(uri);
+    r->query = q ? q + 1 : "";
+    return url_decode(uri, plen, r->path, sizeof(r->path));
+}
+
+int req_query(struct req *r, const char *key, char *out, size_t outlen)
+{
+    size_t klen = strlen(key);
+    const char *p = r->query;
+
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+
+        if (len > klen && !memcmp(p, key, klen) && p[klen] == '=')
+            return url_decode(p + klen + 1, len - klen - 1, out, outlen)
+                       ? -1
+                       : 1;
+        if (len == klen && !memcmp(p, key, klen)) {
+            if (outlen)
+                out[0] = '\0';
+            return 1;
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+long long req_content_length(struct req *r)
+{
+    const char *s = req_param(r, "CONTENT_LENGTH");
+    long long v;
+    char *end;
+
+    if (!s || !*s)
+        return -1;
+    if (*s < '0' || *s > '9')
+        return -2;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -2;
+    return v;
+}
+
+enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->err_detail, sizeof(r->err_detail), fmt, ap);
+    va_end(ap);
+    r->err = e;
+    return e;
+}
+
+static long read_fcgx(void *ctx, char *buf, size_t len)
+{
+    FCGX_Stream *in = ctx;
+    int n;
+
+    if (len > 1 << 20)
+        len = 1 << 20;
+    n = FCGX_GetStr(buf, (int)len, in);
+    /*
+     * libfcgi reports a connection closed or aborted by the web server
+     * as a stream error, and the clean end of the body as a short read.
+     */
+    if (n < 0 || FCGX_GetError(in))
+        return -1;
+    return n;
+}
+
+void req_body(struct req *r, long long length, struct store_body *out)
+{
+    out->read = read_fcgx;
+    out->ctx = r->fcgx.in;
+    out->length = length;
+}

@@ -1,0 +1,194 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store_private.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+int store_map_mdb_rc(int rc, const char *what)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return STORE_OK;
+    case MDB_NOTFOUND:
+        return STORE_NOTFOUND;
+    case MDB_KEYEXIST:
+        return STORE_EXISTS;
+    case MDB_MAP_FULL:
+        log_err("%s: %s (raise map_size in the config)", what,
+                mdb_strerror(rc));
+        return STORE_FULL;
+    case ENOSPC:
+        log_err("%s: %s", what, mdb_strerror(rc));
+        return STORE_FULL;
+    default:
+        log_err("%s: %s", what, mdb_strerror(rc));
+        return STORE_IO;
+    }
+}
+
+int store_map_errno(int err, const char *what, const char *path)
+{
+    log_err("cannot %s '%s': %s", what, path, strerror(err));
+    return err == ENOSPC || err == EDQUOT || err == EFBIG ? STORE_FULL
+                                                          : STORE_IO;
+}
+
+int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+    return rc ? store_map_mdb_rc(rc, "mdb_txn_begin") : STORE_OK;
+}
+
+int store_txn_commit(MDB_txn *txn)
+{
+    int rc = mdb_txn_commit(txn);
+
+    return rc ? store_map_mdb_rc(rc, "mdb_txn_commit") : STORE_OK;
+}
+
+void store_link_key(char *buf, const char *repo, const struct digest *d,
+                    MDB_val *key)
+{
+    size_t n = strlen(repo);
+
+    BUG_ON(n > NAME_MAX_LEN);
+    memcpy(buf, repo, n + 1); /* the NUL separates repo from digest */
+    digest_format(d, buf + n + 1);
+    key->mv_data = buf;
+    key->mv_size = n + 1 + strlen(buf + n + 1);
+}
+
+const char *store_strerror(int rc)
+{
+    switch (rc) {
+    case STORE_OK:
+        return "success";
+    case STORE_NOTFOUND:
+        return "not found";
+    case STORE_EXISTS:
+        return "already exists";
+    case STORE_INVALID:
+        return "content does not match its digest";
+    case STORE_FULL:
+        return "storage full";
+    case STORE_IO:
+        return "storage I/O error";
+    case STORE_RANGE:
+        return "chunk does not start at the end of the upload";
+    case STORE_SHORT:
+        return "body length does not match the announced length";
+    case STORE_ABORTED:
+        return "request body could not be read";
+    case STORE_BUSY:
+        return "upload is in use by another request";
+    case STORE_TOOBIG:
+        return "size limit exceeded";
+    default:
+        return "unknown store error";
+    }
+}
+
+static int make_dir(const char *path)
+{
+    struct stat st;
+
+    if (mkdir_p(path, 0755))
+        return store_map_errno(errno, "create directory", path);
+    if (stat(path, &st) || !S_ISDIR(st.st_mode))
+        return store_map_errno(errno ? errno : ENOTDIR, "use directory",
+                               path);
+    if (access(path, W_OK | X_OK))
+        return store_map_errno(errno, "write to directory", path);
+    return STORE_OK;
+}
+
+static int open_dbis(struct store *s)
+{
+    MDB_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_dbi_open(txn, "blobs", MDB_CREATE, &s->blobs)) ||
+        (rc = mdb_dbi_open(txn, "links", MDB_CREATE, &s->links)) ||
+        (rc = mdb_dbi_open(txn, "repos", MDB_CREATE, &s->repos)) ||
+        (rc = mdb_dbi_open(txn, "uploads", MDB_CREATE, &s->uploads))) {
+        mdb_txn_abort(txn);
+        return store_map_mdb_rc(rc, "mdb_dbi_open");
+    }
+    return store_txn_commit(txn);
+}
+
+int store_open(const char *root, size_t map_size, struct store **out)
+{
+    static const char *const subdirs[] = {"meta", "blobs", "uploads"};
+    struct store *s;
+    char path[PATH_MAX];
+    size_t i;
+    int rc, dead;
+
+    if (strlen(root) >= sizeof(s->root) || root[0] != '/') {
+        log_err("storage root '%s' must be an absolute path shorter than "
+                "%zu bytes",
+                root, sizeof(s->root));
+        return STORE_IO;
+    }
+    s = xcalloc(1, sizeof(*s));
+    memcpy(s->root, root, strlen(root) + 1);
+    for (i = 0; i < ARRAY_SIZE(subdirs); i++) {
+        snprintf(path, sizeof(path), "%s/%s", root, subdirs[i]);
+        rc = make_dir(path);
+        if (rc)
+            goto fail;
+    }
+
+    rc = mdb_env_create(&s->env);
+    if (rc) {
+        rc = store_map_mdb_rc(rc, "mdb_env_create");
+        goto fail;
+    }
+    mdb_env_set_maxdbs(s->env, 16);
+    rc = mdb_env_set_mapsize(s->env, map_size);
+    if (rc) {
+        rc = store_map_mdb_rc(rc, "mdb_env_set_mapsize");
+        goto fail;
+    }
+    snprintf(path, sizeof(path), "%s/meta", root);
+    rc = mdb_env_open(s->env, path, 0, 0644);
+    if (rc) {
+        log_err("cannot open LMDB environment '%s': %s", path,
+                mdb_strerror(rc));
+        rc = STORE_IO;
+        goto fail;
+    }
+    /* workers get killed: free the reader slots of dead processes */
+    if (mdb_reader_check(s->env, &dead) == 0 && dead)
+        log_info("cleared %d stale LMDB reader slots", dead);
+    rc = open_dbis(s);
+    if (rc)
+        goto fail;
+    *out = s;
+    return STORE_OK;
+fail:
+    store_close(s);
+    return rc;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->env)
+        mdb_env_close(s->env);
+    free(s);
+}

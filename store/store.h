@@ -1,0 +1,136 @@
+#ifndef BERTH_STORE_STORE_H
+#define BERTH_STORE_STORE_H
+
+#include <stddef.h>
+
+#include "util/digest.h"
+#include "util/names.h"
+
+/*
+ * The registry's storage: metadata in LMDB under <root>/meta, blobs as
+ * content-addressed files <root>/blobs/<alg>/<2 hex>/<hex>, upload data in
+ * <root>/uploads/<id>. The on-disk and key layout is described at the top
+ * of store_private.h. Knows nothing of HTTP or FastCGI.
+ *
+ * Every function returns STORE_OK (0) or one of the negative codes below;
+ * store_strerror() names them. Output parameters come last and are only
+ * written on STORE_OK. No LMDB transaction stays open after a call returns.
+ * Sizes are in bytes. Repository names and digests must have been
+ * validated by the caller (util/names.h, util/digest.h).
+ */
+#define STORE_OK       0
+#define STORE_NOTFOUND (-1)  /* no such repository, blob or upload */
+#define STORE_EXISTS   (-2)  /* create of something that is already there */
+#define STORE_INVALID  (-3)  /* content does not hash to the given digest */
+#define STORE_FULL     (-4)  /* disk or LMDB map full; already logged */
+#define STORE_IO       (-5)  /* other system or LMDB error; already logged */
+#define STORE_RANGE    (-6)  /* chunk does not start where the upload ends */
+#define STORE_SHORT    (-7)  /* body length differs from the announced one */
+#define STORE_ABORTED  (-8)  /* the body reader failed: client went away */
+#define STORE_BUSY     (-9)  /* another request is writing this upload */
+#define STORE_TOOBIG   (-10) /* over a size limit */
+
+struct store; /* opaque */
+
+/*
+ * Open the store at root, creating its directories and LMDB environment
+ * if needed, with an LMDB map of map_size bytes. Call it in each worker
+ * after fork(): an LMDB environment must not be used across fork().
+ * Returns STORE_IO (logged, naming the path) when root is not a writable
+ * directory. Free with store_close(), which accepts NULL.
+ */
+int store_open(const char *root, size_t map_size, struct store **out);
+void store_close(struct store *s);
+
+const char *store_strerror(int rc);
+
+/*
+ * Where a request body comes from. Return the number of bytes put in buf
+ * (at most len), 0 at the end of the body, or -1 if the body could not be
+ * read completely (the client went away). fcgi-app/ passes a reader over
+ * FCGX_GetStr(); tests pass in-memory readers.
+ */
+typedef long store_read_fn(void *ctx, char *buf, size_t len);
+
+struct store_body {
+    store_read_fn *read;
+    void *ctx;
+    long long length; /* announced length, or -1 when unknown */
+};
+
+/* --- blobs (store/blob.c) --- */
+
+/* The size of blob d if repo links it; STORE_NOTFOUND otherwise. */
+int store_blob_stat(struct store *s, const char *repo, const struct digest *d,
+                    long long *size);
+
+/*
+ * Open blob d, linked into repo, for reading. The caller owns *fd and must
+ * close() it; no transaction is open after return, so the caller may take
+ * its time streaming.
+ */
+int store_blob_open(struct store *s, const char *repo, const struct digest *d,
+                    int *fd, long long *size);
+
+/*
+ * Write the absolute path of blob d into buf (len bytes) and the offset of
+ * the part below <root>/blobs/ ("sha256/ab/ab12...") into *rel, for the
+ * front server to send the file itself (X-Sendfile, X-Accel-Redirect).
+ * Says nothing about whether the blob exists: use store_blob_stat().
+ */
+int store_blob_path(struct store *s, const struct digest *d, char *buf,
+                    size_t len, size_t *rel);
+
+/*
+ * Unlink blob d from repo. The file is removed when no repository links
+ * it any more. STORE_NOTFOUND if repo does not link it.
+ */
+int store_blob_delete(struct store *s, const char *repo,
+                      const struct digest *d);
+
+/*
+ * Link blob d, which repository from links, into repo as well (a
+ * cross-repository mount). STORE_NOTFOUND if from does not link it.
+ */
+int store_blob_mount(struct store *s, const char *repo, const char *from,
+                     const struct digest *d, long long *size);
+
+/* --- uploads (store/upload.c) --- */
+
+/*
+ * Start an upload session for repo; write its id (UPLOAD_ID_LEN chars and
+ * a NUL) into id. Session state lives in LMDB and on disk, never in
+ * process memory, so any worker can continue it.
+ */
+int store_upload_begin(struct store *s, const char *repo, char *id);
+
+/* Bytes received so far. STORE_NOTFOUND for an unknown id or another repo. */
+int store_upload_status(struct store *s, const char *repo, const char *id,
+                        long long *size);
+
+/*
+ * Append body to the upload. start is where the client says the chunk
+ * begins (Content-Range), or -1 to append at the end; a start other than
+ * the current size gives STORE_RANGE. The chunk is all or nothing: when
+ * the body fails or is shorter or longer than body->length, nothing of it
+ * is kept (STORE_ABORTED, STORE_SHORT) and the session stays usable.
+ * STORE_BUSY if another request is writing the same upload.
+ */
+int store_upload_append(struct store *s, const char *repo, const char *id,
+                        long long start, const struct store_body *body,
+                        long long *size);
+
+/*
+ * Append body (if not NULL) as the final chunk, check the whole upload
+ * against d, and make it blob d of repo. On STORE_INVALID (digest
+ * mismatch) the session is dropped and nothing is stored. Concurrent
+ * uploads of the same content end with one intact blob.
+ */
+int store_upload_finish(struct store *s, const char *repo, const char *id,
+                        const struct store_body *body, const struct digest *d,
+                        long long *size);
+
+/* Drop the session and its data. */
+int store_upload_cancel(struct store *s, const char *repo, const char *id);
+
+#endif

@@ -1,0 +1,455 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store_private.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/*
+ * An upload session is a file <root>/uploads/<id> plus a record in the
+ * "uploads" database:
+ *
+ *   uint64 size         bytes accepted so far (the file may be longer
+ *                       after a crash or an aborted chunk: the tail is
+ *                       cut off the next time the session is opened)
+ *   int64  created      seconds since the epoch
+ *   uint16 repo_len     then the repository name
+ *   uint16 state_len    then the saved sha256 state of bytes [0, size)
+ *
+ * A chunk is appended, fsynced, and only then is the record moved past
+ * it, so the record never claims bytes the disk may not have. Saving the
+ * hash state with the size means the final PUT hashes nothing again when
+ * the client wants sha256, which every client does; a sha512 digest, or a
+ * state saved by another OpenSSL build, costs one re-read of the file.
+ *
+ * Requests on one session are serialised by flock() on its file: a
+ * second writer gets STORE_BUSY at once rather than queueing behind a
+ * slow client.
+ */
+
+#define REC_HDR 20
+#define REC_MAX (REC_HDR + NAME_MAX_LEN + HASHER_STATE_MAX)
+#define IO_CHUNK (256 * 1024)
+
+struct upload {
+    int fd;
+    char path[PATH_MAX];
+    long long size;
+    int64_t created;
+    struct hasher h;
+    int hash_ok; /* h holds the sha256 state of [0, size) */
+};
+
+static int upload_path(struct store *s, const char *id, char *buf)
+{
+    int n = snprintf(buf, PATH_MAX, "%s/uploads/%s", s->root, id);
+
+    return n > 0 && n < PATH_MAX ? STORE_OK : STORE_IO;
+}
+
+static void id_key(const char *id, MDB_val *key)
+{
+    key->mv_data = (void *)id;
+    key->mv_size = strlen(id);
+}
+
+static int rec_put(struct store *s, MDB_txn *txn, const char *repo,
+                   const char *id, const struct upload *u)
+{
+    unsigned char rec[REC_MAX];
+    uint64_t size = (uint64_t)u->size;
+    uint16_t repo_len = (uint16_t)strlen(repo), state_len = 0;
+    MDB_val key, val;
+
+    if (u->hash_ok)
+        state_len = (uint16_t)hasher_save(&u->h, rec + REC_HDR + repo_len);
+    memcpy(rec, &size, 8);
+    memcpy(rec + 8, &u->created, 8);
+    memcpy(rec + 16, &repo_len, 2);
+    memcpy(rec + 18, &state_len, 2);
+    memcpy(rec + REC_HDR, repo, repo_len);
+    id_key(id, &key);
+    val.mv_data = rec;
+    val.mv_size = REC_HDR + repo_len + state_len;
+    return store_map_mdb_rc(mdb_put(txn, s->uploads, &key, &val, 0),
+                            "mdb_put uploads");
+}
+
+/* Read the record of id into u; STORE_NOTFOUND if it belongs elsewhere. */
+static int rec_get(struct store *s, MDB_txn *txn, const char *repo,
+                   const char *id, struct upload *u)
+{
+    const unsigned char *p;
+    uint64_t size;
+    uint16_t repo_len, state_len;
+    MDB_val key, val;
+    int rc;
+
+    id_key(id, &key);
+    rc = mdb_get(txn, s->uploads, &key, &val);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_get uploads");
+    p = val.mv_data;
+    if (val.mv_size < REC_HDR)
+        goto corrupt;
+    memcpy(&size, p, 8);
+    memcpy(&u->created, p + 8, 8);
+    memcpy(&repo_len, p + 16, 2);
+    memcpy(&state_len, p + 18, 2);
+    if (val.mv_size != (size_t)REC_HDR + repo_len + state_len)
+        goto corrupt;
+    /* an id used under another repository is unknown there */
+    if (repo_len != strlen(repo) || memcmp(p + REC_HDR, repo, repo_len))
+        return STORE_NOTFOUND;
+    u->size = (long long)size;
+    u->hash_ok = state_len &&
+                 hasher_load(&u->h, p + REC_HDR + repo_len, state_len) == 0 &&
+                 u->h.alg == DIGEST_SHA256;
+    return STORE_OK;
+corrupt:
+    log_err("corrupt upload record '%s'", id);
+    return STORE_IO;
+}
+
+/*
+ * Open and lock session id of repo and load its state. On STORE_OK the
+ * caller owns u->fd and must release it with upload_unlock().
+ */
+static int upload_lock(struct store *s, const char *repo, const char *id,
+                       struct upload *u)
+{
+    MDB_txn *txn;
+    struct stat st;
+    int rc;
+
+    memset(u, 0, sizeof(*u));
+    u->fd = -1;
+    rc = upload_path(s, id, u->path);
+    if (rc)
+        return rc;
+    u->fd = open(u->path, O_RDWR | O_CLOEXEC);
+    if (u->fd < 0)
+        return errno == ENOENT ? STORE_NOTFOUND
+                               : store_map_errno(errno, "open", u->path);
+    if (flock(u->fd, LOCK_EX | LOCK_NB)) {
+        rc = errno == EWOULDBLOCK ? STORE_BUSY
+                                  : store_map_errno(errno, "lock", u->path);
+        goto close_fd;
+    }
+    /* read the record under the lock: a finish or cancel may have won */
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        goto close_fd;
+    rc = rec_get(s, txn, repo, id, u);
+    mdb_txn_abort(txn);
+    if (rc)
+        goto close_fd;
+    if (fstat(u->fd, &st)) {
+        rc = store_map_errno(errno, "stat", u->path);
+        goto close_fd;
+    }
+    if (st.st_size < u->size) {
+        log_err("upload '%s' has %lld bytes on disk, %lld recorded", u->path,
+                (long long)st.st_size, u->size);
+        rc = STORE_IO;
+        goto close_fd;
+    }
+    /* the tail of a chunk that never completed */
+    if (st.st_size > u->size && ftruncate(u->fd, (off_t)u->size)) {
+        rc = store_map_errno(errno, "truncate", u->path);
+        goto close_fd;
+    }
+    return STORE_OK;
+close_fd:
+    close(u->fd);
+    u->fd = -1;
+    return rc;
+}
+
+static void upload_unlock(struct upload *u)
+{
+    if (u->fd >= 0)
+        close(u->fd); /* drops the flock */
+    u->fd = -1;
+}
+
+/*
+ * Append body at u->size. All or nothing: on failure the file is cut
+ * back to u->size, and u->h may be garbage (the caller then does not save
+ * it). On success u->size and u->h cover the new bytes.
+ */
+static int upload_write(struct upload *u, const struct store_body *body)
+{
+    char *chunk = xmalloc(IO_CHUNK);
+    long long total = 0;
+    long n;
+    int rc = STORE_OK;
+
+    if (lseek(u->fd, (off_t)u->size, SEEK_SET) < 0) {
+        rc = store_map_errno(errno, "seek", u->path);
+        goto out;
+    }
+    while ((n = body->read(body->ctx, chunk, IO_CHUNK)) > 0) {
+        if (body->length >= 0 && n > body->length - total) {
+            rc = STORE_SHORT; /* more than announced */
+            goto cut;
+        }
+        if (write_all(u->fd, chunk, (size_t)n)) {
+            rc = store_map_errno(errno, "write", u->path);
+            goto cut;
+        }
+        if (u->hash_ok)
+            hasher_update(&u->h, chunk, (size_t)n);
+        total += n;
+    }
+    if (n < 0) {
+        rc = STORE_ABORTED;
+        goto cut;
+    }
+    if (body->length >= 0 && total != body->length) {
+        rc = STORE_SHORT;
+        goto cut;
+    }
+    u->size += total;
+    goto out;
+cut:
+    if (ftruncate(u->fd, (off_t)u->size))
+        log_err("cannot truncate '%s': %s", u->path, strerror(errno));
+out:
+    free(chunk);
+    return rc;
+}
+
+static int sync_data(struct upload *u)
+{
+    if (fdatasync(u->fd))
+        return store_map_errno(errno, "fsync", u->path);
+    return STORE_OK;
+}
+
+static void make_uuid(char *out)
+{
+    unsigned char b[16];
+    char hex[33];
+
+    if (random_bytes(b, sizeof(b))) {
+        /* getrandom() cannot fail for 16 bytes once the pool is ready */
+        log_err("getrandom failed: %s", strerror(errno));
+        abort();
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    hex_encode(b, sizeof(b), hex);
+    snprintf(out, UPLOAD_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
+             hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+int store_upload_begin(struct store *s, const char *repo, char *id)
+{
+    struct upload u;
+    MDB_txn *txn;
+    char uid[UPLOAD_ID_LEN + 1];
+    int rc, fd;
+
+    memset(&u, 0, sizeof(u));
+    make_uuid(uid);
+    rc = upload_path(s, uid, u.path);
+    if (rc)
+        return rc;
+    fd = open(u.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return store_map_errno(errno, "create", u.path);
+    close(fd);
+    u.created = (int64_t)time(NULL);
+    hasher_init(&u.h, DIGEST_SHA256);
+    u.hash_ok = 1;
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        goto unlink_file;
+    rc = rec_put(s, txn, repo, uid, &u);
+    if (rc) {
+        mdb_txn_abort(txn);
+        goto unlink_file;
+    }
+    rc = store_txn_commit(txn);
+    if (rc)
+        goto unlink_file;
+    memcpy(id, uid, sizeof(uid));
+    return STORE_OK;
+unlink_file:
+    unlink(u.path);
+    return rc;
+}
+
+int store_upload_status(struct store *s, const char *repo, const char *id,
+                        long long *size)
+{
+    struct upload u;
+    MDB_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = rec_get(s, txn, repo, id, &u);
+    mdb_txn_abort(txn);
+    if (rc == STORE_OK)
+        *size = u.size;
+    return rc;
+}
+
+static int save(struct store *s, const char *repo, const char *id,
+                struct upload *u)
+{
+    MDB_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    rc = rec_put(s, txn, repo, id, u);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return store_txn_commit(txn);
+}
+
+int store_upload_append(struct store *s, const char *repo, const char *id,
+                        long long start, const struct store_body *body,
+                        long long *size)
+{
+    struct upload u;
+    int rc;
+
+    rc = upload_lock(s, repo, id, &u);
+    if (rc)
+        return rc;
+    if (start >= 0 && start != u.size) {
+        rc = STORE_RANGE;
+        goto unlock;
+    }
+    rc = upload_write(&u, body);
+    if (rc == STORE_OK)
+        rc = sync_data(&u);
+    if (rc == STORE_OK)
+        rc = save(s, repo, id, &u);
+    if (rc == STORE_OK)
+        *size = u.size;
+    /* else the record still says the old size: the next lock cuts the tail */
+unlock:
+    upload_unlock(&u);
+    return rc;
+}
+
+/* Remove record and file of a session that is locked by the caller. */
+static int drop(struct store *s, const char *id, struct upload *u)
+{
+    MDB_txn *txn;
+    MDB_val key;
+    int rc;
+
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    id_key(id, &key);
+    rc = mdb_del(txn, s->uploads, &key, NULL);
+    if (rc && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return store_map_mdb_rc(rc, "mdb_del uploads");
+    }
+    rc = store_txn_commit(txn);
+    if (rc)
+        return rc;
+    if (unlink(u->path) && errno != ENOENT)
+        log_warn("cannot remove '%s': %s", u->path, strerror(errno));
+    return STORE_OK;
+}
+
+int store_upload_finish(struct store *s, const char *repo, const char *id,
+                        const struct store_body *body, const struct digest *d,
+                        long long *size)
+{
+    struct digest got;
+    struct upload u;
+    MDB_txn *txn;
+    MDB_val key;
+    int rc;
+
+    rc = upload_lock(s, repo, id, &u);
+    if (rc)
+        return rc;
+    if (body) {
+        rc = upload_write(&u, body);
+        if (rc)
+            goto unlock;
+    }
+    if (d->alg == DIGEST_SHA256 && u.hash_ok) {
+        hasher_final(&u.h, &got);
+    } else {
+        hasher_init(&u.h, d->alg);
+        if (hasher_update_fd(&u.h, u.fd, u.size)) {
+            rc = store_map_errno(errno, "read", u.path);
+            goto unlock;
+        }
+        hasher_final(&u.h, &got);
+    }
+    if (!digest_equal(&got, d)) {
+        char dstr[DIGEST_STR_MAX];
+
+        digest_format(&got, dstr);
+        log_debug("upload '%s' of '%s' hashes to '%s', not '%s:%s'", id, repo,
+                  dstr, digest_alg_name(d->alg), d->hex);
+        rc = drop(s, id, &u);
+        if (rc == STORE_OK)
+            rc = STORE_INVALID;
+        goto unlock;
+    }
+    rc = sync_data(&u);
+    if (rc)
+        goto unlock;
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        goto unlock;
+    id_key(id, &key);
+    rc = mdb_del(txn, s->uploads, &key, NULL);
+    if (rc) {
+        rc = store_map_mdb_rc(rc, "mdb_del uploads");
+        goto txn_abort;
+    }
+    rc = store_blob_adopt(s, txn, repo, d, u.path, u.size);
+    if (rc)
+        goto txn_abort;
+    rc = store_txn_commit(txn);
+    if (rc == STORE_OK)
+        *size = u.size;
+    goto unlock;
+txn_abort:
+    mdb_txn_abort(txn);
+unlock:
+    upload_unlock(&u);
+    return rc;
+}
+
+int store_upload_cancel(struct store *s, const char *repo, const char *id)
+{
+    struct upload u;
+    int rc;
+
+    rc = upload_lock(s, repo, id, &u);
+    if (rc)
+        return rc;
+    rc = drop(s, id, &u);
+    upload_unlock(&u);
+    return rc;
+}
