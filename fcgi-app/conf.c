@@ -88,8 +88,7 @@ static const char *apply(struct config *c, const char *k, const char *v)
             return "map_size must be a size of at least 1M";
     } else if (!strcmp(k, "max_manifest_size")) {
         if (config_parse_size(v, &c->max_manifest_size) ||
-            c->max_manifest_size < 1024 ||
-            c->max_manifest_size > (256u << 20))
+            c->max_manifest_size < 1024 || c->max_manifest_size > (256u << 20))
             return "max_manifest_size must be a size from 1K to 256M";
     } else if (!strcmp(k, "log_level")) {
         if (log_level_parse(v, &c->log_level))
@@ -104,8 +103,8 @@ static const char *apply(struct config *c, const char *k, const char *v)
         else
             return "offload must be none, x-sendfile or x-accel-redirect";
     } else if (!strcmp(k, "offload_prefix")) {
-        if (v[0] != '/' || set_string(c->offload_prefix,
-                                      sizeof(c->offload_prefix), v))
+        if (v[0] != '/' ||
+            set_string(c->offload_prefix, sizeof(c->offload_prefix), v))
             return "offload_prefix must be a URI path starting with '/'";
     } else if (!strcmp(k, "delete")) {
         if (!strcmp(v, "on"))
@@ -120,8 +119,7 @@ static const char *apply(struct config *c, const char *k, const char *v)
     return NULL;
 }
 
-int config_load(const char *path, struct config *out, char *err,
-                size_t errlen)
+int config_load(const char *path, struct config *out, char *err, size_t errlen)
 {
     struct config c;
     char line[4096];
@@ -182,8 +180,7 @@ int config_load(const char *path, struct config *out, char *err,
         goto out;
     }
     if (!c.root[0]) {
-        snprintf(err, errlen, "%s: no 'root' (the storage root) is set",
-                 path);
+        snprintf(err, errlen, "%s: no 'root' (the storage root) is set", path);
         goto out;
     }
     *out = c;
@@ -200,8 +197,8 @@ int config_check_root(const struct config *cfg, char *err, size_t errlen)
     int fd;
 
     if (mkdir_p(cfg->root, 0755) || stat(cfg->root, &st)) {
-        snprintf(err, errlen, "%s: storage root '%s': %s", cfg->file,
-                 cfg->root, strerror(errno));
+        snprintf(err, errlen, "%s: storage root '%s': %s", cfg->file, cfg->root,
+                 strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {

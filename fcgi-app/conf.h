@@ -39,8 +39,7 @@ struct config {
  * Read path into *out. Return 0, or -1 with a one-line message in err
  * (errlen bytes) that names the file, the line and the problem.
  */
-int config_load(const char *path, struct config *out, char *err,
-                size_t errlen);
+int config_load(const char *path, struct config *out, char *err, size_t errlen);
 
 /*
  * Check that cfg->root is (or can be made) a writable directory. Return 0,

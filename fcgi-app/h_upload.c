@@ -146,8 +146,8 @@ static int try_mount(struct req *r, const struct digest *d)
     if (rc == STORE_OK)
         return 1;
     if (rc != STORE_NOTFOUND)
-        log_warn("cannot mount '%s' from '%s': %s", r->ref, from,
-                 store_strerror(rc));
+        log_warn("cannot mount '%s:%s' from '%s': %s", digest_alg_name(d->alg),
+                 d->hex, from, store_strerror(rc));
     return 0;
 }
 

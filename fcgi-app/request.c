@@ -83,8 +83,8 @@ static unsigned parse_method(const char *m)
         const char *name;
         unsigned bit;
     } methods[] = {
-        {"GET", M_GET},     {"HEAD", M_HEAD},   {"POST", M_POST},
-        {"PUT", M_PUT},     {"PATCH", M_PATCH}, {"DELETE", M_DELETE},
+        {"GET", M_GET}, {"HEAD", M_HEAD},   {"POST", M_POST},
+        {"PUT", M_PUT}, {"PATCH", M_PATCH}, {"DELETE", M_DELETE},
     };
     size_t i;
 
@@ -120,9 +120,8 @@ int req_query(struct req *r, const char *key, char *out, size_t outlen)
         size_t len = amp ? (size_t)(amp - p) : strlen(p);
 
         if (len > klen && !memcmp(p, key, klen) && p[klen] == '=')
-            return url_decode(p + klen + 1, len - klen - 1, out, outlen)
-                       ? -1
-                       : 1;
+            return url_decode(p + klen + 1, len - klen - 1, out, outlen) ? -1
+                                                                         : 1;
         if (len == klen && !memcmp(p, key, klen)) {
             if (outlen)
                 out[0] = '\0';

@@ -32,19 +32,19 @@ enum method {
  */
 struct req {
     FCGX_Request fcgx;
-    struct store *store;       /* the worker's, borrowed */
-    const struct config *cfg;  /* borrowed */
+    struct store *store;      /* the worker's, borrowed */
+    const struct config *cfg; /* borrowed */
 
-    unsigned method;           /* one M_* */
-    char path[REQ_PATH_MAX];   /* percent-decoded path, no query */
-    const char *query;         /* raw query string, "" when none */
+    unsigned method;         /* one M_* */
+    char path[REQ_PATH_MAX]; /* percent-decoded path, no query */
+    const char *query;       /* raw query string, "" when none */
     char name[NAME_MAX_LEN + 1];
-    char ref[REQ_REF_MAX];     /* last path segment: digest, tag or id */
+    char ref[REQ_REF_MAX]; /* last path segment: digest, tag or id */
 
     /* set by req_fail(), rendered by resp_error() */
     enum oci_err err;
     char err_detail[512];
-    struct buf err_headers;    /* extra header lines for the error reply */
+    struct buf err_headers; /* extra header lines for the error reply */
 
     int headers_sent;
 };

@@ -113,16 +113,13 @@ int resp_error(struct req *r)
     int rc = -1;
 
     if (r->headers_sent) {
-        log_warn("cannot report '%s' (%s): response already started",
-                 d->code, r->err_detail);
+        log_warn("cannot report '%s' (%s): response already started", d->code,
+                 r->err_detail);
         return -1;
     }
     if (d->http_status >= 500)
-        log_err("%s %s: %s", req_param(r, "REQUEST_METHOD"), r->path,
-                r->err_detail);
-    else
-        log_debug("%s %s: %d %s %s", req_param(r, "REQUEST_METHOD"), r->path,
-                  d->http_status, d->code, r->err_detail);
+        log_err("%s '%s': %d %s", req_param(r, "REQUEST_METHOD"), r->path,
+                d->http_status, r->err_detail);
     /*
      * "o*" steals the detail (even when packing fails, jansson >= 2.11)
      * and drops the key when it is NULL: no detail, or one that is not

@@ -15,13 +15,13 @@ struct route {
 };
 
 static const struct route routes[] = {
-    {ROUTE_BASE, M_GET | M_HEAD, h_base},                  /* end-1 */
-    {ROUTE_BLOB, M_GET | M_HEAD, h_blob_get},              /* end-2 */
-    {ROUTE_BLOB, M_DELETE, h_blob_delete},                 /* end-10 */
-    {ROUTE_UPLOADS, M_POST, h_upload_start},               /* end-4a/4b/11 */
-    {ROUTE_UPLOAD, M_PATCH, h_upload_patch},               /* end-5 */
-    {ROUTE_UPLOAD, M_PUT, h_upload_put},                   /* end-6 */
-    {ROUTE_UPLOAD, M_GET, h_upload_status},                /* end-13 */
+    {ROUTE_BASE, M_GET | M_HEAD, h_base},     /* end-1 */
+    {ROUTE_BLOB, M_GET | M_HEAD, h_blob_get}, /* end-2 */
+    {ROUTE_BLOB, M_DELETE, h_blob_delete},    /* end-10 */
+    {ROUTE_UPLOADS, M_POST, h_upload_start},  /* end-4a/4b/11 */
+    {ROUTE_UPLOAD, M_PATCH, h_upload_patch},  /* end-5 */
+    {ROUTE_UPLOAD, M_PUT, h_upload_put},      /* end-6 */
+    {ROUTE_UPLOAD, M_GET, h_upload_status},   /* end-13 */
     {ROUTE_UPLOAD, M_DELETE, h_upload_cancel},
 };
 
@@ -130,8 +130,8 @@ void router_dispatch(struct req *r)
 {
     enum oci_err err = route(r);
 
-    log_debug("%s %s -> %s", req_param(r, "REQUEST_METHOD"), r->path,
-              err == OCI_OK ? "ok" : oci_err_desc(err)->code);
+    log_debug("%s '%s': %s %s", req_param(r, "REQUEST_METHOD"), r->path,
+              err == OCI_OK ? "ok" : oci_err_desc(err)->code, r->err_detail);
     if (err != OCI_OK) {
         r->err = err;
         resp_error(r);

@@ -179,8 +179,7 @@ int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
 }
 
 int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
-                     const struct digest *d, const char *path,
-                     long long size)
+                     const struct digest *d, const char *path, long long size)
 {
     char dst[PATH_MAX];
     struct blob_rec rec;
@@ -224,8 +223,7 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
     return store_link_add(s, txn, repo, d);
 }
 
-int store_blob_delete(struct store *s, const char *repo,
-                      const struct digest *d)
+int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
 {
     char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX], path[PATH_MAX];
     struct blob_rec rec;

@@ -104,8 +104,7 @@ static int make_dir(const char *path)
     if (mkdir_p(path, 0755))
         return store_map_errno(errno, "create directory", path);
     if (stat(path, &st) || !S_ISDIR(st.st_mode))
-        return store_map_errno(errno ? errno : ENOTDIR, "use directory",
-                               path);
+        return store_map_errno(errno ? errno : ENOTDIR, "use directory", path);
     if (access(path, W_OK | X_OK))
         return store_map_errno(errno, "write to directory", path);
     return STORE_OK;

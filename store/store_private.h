@@ -71,8 +71,7 @@ void store_link_key(char *buf, const char *repo, const struct digest *d,
  * transaction.
  */
 int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
-                     const struct digest *d, const char *path,
-                     long long size);
+                     const struct digest *d, const char *path, long long size);
 
 /* Add a link from repo to d (existing blob record); no-op if present. */
 int store_link_add(struct store *s, MDB_txn *txn, const char *repo,

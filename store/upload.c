@@ -37,8 +37,8 @@
  * slow client.
  */
 
-#define REC_HDR 20
-#define REC_MAX (REC_HDR + NAME_MAX_LEN + HASHER_STATE_MAX)
+#define REC_HDR  20
+#define REC_MAX  (REC_HDR + NAME_MAX_LEN + HASHER_STATE_MAX)
 #define IO_CHUNK (256 * 1024)
 
 struct upload {
@@ -250,8 +250,8 @@ static void make_uuid(char *out)
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     hex_encode(b, sizeof(b), hex);
-    snprintf(out, UPLOAD_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
-             hex + 8, hex + 12, hex + 16, hex + 20);
+    snprintf(out, UPLOAD_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+             hex + 12, hex + 16, hex + 20);
 }
 
 int store_upload_begin(struct store *s, const char *repo, char *id)

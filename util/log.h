@@ -26,13 +26,13 @@ void log_msg(enum log_level lvl, const char *file, int line, const char *fmt,
 /* Parse "error", "warn", "info" or "debug"; return 0, or -1 if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
 
-#define log_err(...)   log_msg(LOG_LVL_ERR, __FILE__, __LINE__, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOG_LVL_WARN, __FILE__, __LINE__, __VA_ARGS__)
-#define log_info(...)  log_msg(LOG_LVL_INFO, __FILE__, __LINE__, __VA_ARGS__)
-#define log_debug(...)                                                       \
-    do {                                                                     \
-        if (log_level >= LOG_LVL_DEBUG)                                      \
-            log_msg(LOG_LVL_DEBUG, __FILE__, __LINE__, __VA_ARGS__);         \
+#define log_err(...)  log_msg(LOG_LVL_ERR, __FILE__, __LINE__, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define log_debug(...)                                                         \
+    do {                                                                       \
+        if (log_level >= LOG_LVL_DEBUG)                                        \
+            log_msg(LOG_LVL_DEBUG, __FILE__, __LINE__, __VA_ARGS__);           \
     } while (0)
 
 #endif

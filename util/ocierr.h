@@ -24,14 +24,14 @@ enum oci_err {
     OCI_UNSUPPORTED,           /* code-13 */
     OCI_TOOMANYREQUESTS,       /* code-14 */
     /* same codes, other statuses */
-    OCI_RANGE_INVALID,    /* BLOB_UPLOAD_INVALID, 416: chunk out of order */
-    OCI_NOT_FOUND,        /* UNSUPPORTED, 404: no such endpoint */
-    OCI_METHOD_INVALID,   /* UNSUPPORTED, 405: endpoint exists, not method */
-    OCI_TOO_LARGE,        /* SIZE_INVALID, 413: over a configured limit */
-    OCI_BLOB_RANGE,       /* SIZE_INVALID, 416: Range outside the blob */
-    OCI_INTERNAL,         /* UNKNOWN, 500 */
-    OCI_STORAGE_FULL,     /* UNKNOWN, 507: disk or LMDB map full */
-    OCI_UNAVAILABLE,      /* UNKNOWN, 503: busy, try again */
+    OCI_RANGE_INVALID,  /* BLOB_UPLOAD_INVALID, 416: chunk out of order */
+    OCI_NOT_FOUND,      /* UNSUPPORTED, 404: no such endpoint */
+    OCI_METHOD_INVALID, /* UNSUPPORTED, 405: endpoint exists, not method */
+    OCI_TOO_LARGE,      /* SIZE_INVALID, 413: over a configured limit */
+    OCI_BLOB_RANGE,     /* SIZE_INVALID, 416: Range outside the blob */
+    OCI_INTERNAL,       /* UNKNOWN, 500 */
+    OCI_STORAGE_FULL,   /* UNKNOWN, 507: disk or LMDB map full */
+    OCI_UNAVAILABLE,    /* UNKNOWN, 503: busy, try again */
     OCI_ERR_COUNT
 };
 

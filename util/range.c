@@ -36,7 +36,7 @@ int range_parse(const char *hdr, long long size, long long *start,
         p++;
     if (strchr(p, ','))
         return RANGE_NONE; /* multipart/byteranges: serve it all */
-    if (*p == '-') { /* the last n bytes */
+    if (*p == '-') {       /* the last n bytes */
         p++;
         b = number(&p);
         if (b < 0 || *p)

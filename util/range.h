@@ -8,8 +8,8 @@
  * `size` bytes. One range is served as 206; several ranges, or a header
  * this does not understand, are ignored (RFC 9110 allows serving 200).
  */
-#define RANGE_NONE          0  /* no usable Range: send the whole blob */
-#define RANGE_OK            1  /* *start, *len describe one satisfiable range */
+#define RANGE_NONE          0 /* no usable Range: send the whole blob */
+#define RANGE_OK            1 /* *start, *len describe one satisfiable range */
 #define RANGE_UNSATISFIABLE (-1)
 
 int range_parse(const char *hdr, long long size, long long *start,

@@ -16,10 +16,10 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 /* A programmer error: log where and abort. Not compiled out by NDEBUG. */
-#define BUG_ON(cond)                                                          \
-    do {                                                                      \
-        if (cond)                                                             \
-            bug_fail(__FILE__, __LINE__, #cond);                              \
+#define BUG_ON(cond)                                                           \
+    do {                                                                       \
+        if (cond)                                                              \
+            bug_fail(__FILE__, __LINE__, #cond);                               \
     } while (0)
 void bug_fail(const char *file, int line, const char *what)
     __attribute__((noreturn));
