@@ -53,6 +53,42 @@ int config_parse_size(const char *s, size_t *out)
     return 0;
 }
 
+int config_parse_duration(const char *s, long long *out)
+{
+    unsigned long long v;
+    long long mult = 1;
+    char *end;
+
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    switch (*end) {
+    case 'd':
+        mult = 86400;
+        break;
+    case 'h':
+        mult = 3600;
+        break;
+    case 'm':
+        mult = 60;
+        break;
+    case 's':
+    case '\0':
+        break;
+    default:
+        return -1;
+    }
+    if (*end)
+        end++;
+    if (*end || v > (unsigned long long)(INT64_MAX / mult))
+        return -1;
+    *out = (long long)v * mult;
+    return 0;
+}
+
 static char *trim(char *s)
 {
     char *e;
@@ -113,6 +149,9 @@ static const char *apply(struct config *c, const char *k, const char *v)
             c->delete_enabled = 0;
         else
             return "delete must be on or off";
+    } else if (!strcmp(k, "upload_ttl")) {
+        if (config_parse_duration(v, &c->upload_ttl) || c->upload_ttl < 60)
+            return "upload_ttl must be a duration of at least 60s";
     } else {
         return "unknown key";
     }
@@ -133,6 +172,7 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
     c.log_level = LOG_LVL_INFO;
     c.offload = OFFLOAD_NONE;
     c.delete_enabled = 1;
+    c.upload_ttl = 7 * 86400;
     memcpy(c.offload_prefix, "/_berth_blobs", sizeof("/_berth_blobs"));
     if (set_string(c.file, sizeof(c.file), path)) {
         snprintf(err, errlen, "config file name is too long");

@@ -21,6 +21,8 @@
  *                     /_berth_blobs)
  *   delete            on | off: allow DELETE of blobs and manifests
  *                     (default on)
+ *   upload_ttl        seconds after which an unfinished upload session
+ *                     is dropped; s, m, h or d suffix   (default 7d)
  */
 enum offload { OFFLOAD_NONE, OFFLOAD_XSENDFILE, OFFLOAD_XACCEL };
 
@@ -33,6 +35,7 @@ struct config {
     enum offload offload;
     char offload_prefix[256];
     int delete_enabled;
+    long long upload_ttl; /* seconds */
 };
 
 /*
@@ -49,5 +52,8 @@ int config_check_root(const struct config *cfg, char *err, size_t errlen);
 
 /* Parse "512", "64K", "1G"... Return 0, or -1 if malformed or too big. */
 int config_parse_size(const char *s, size_t *out);
+
+/* Parse "90", "90s", "15m", "12h", "7d" into seconds. Return 0 or -1. */
+int config_parse_duration(const char *s, long long *out);
 
 #endif

@@ -159,7 +159,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg)
 static int worker(int listen_fd, const struct config *cfg)
 {
     struct store *st = NULL;
-    int rc;
+    int rc, purged = 0;
 
     /* LMDB must be opened after fork(), in the process that uses it */
     if (store_open(cfg->root, cfg->map_size, &st)) {
@@ -167,6 +167,9 @@ static int worker(int listen_fd, const struct config *cfg)
                 cfg->file);
         return 1;
     }
+    if (store_upload_purge(st, cfg->upload_ttl, &purged) == STORE_OK && purged)
+        log_info("dropped %d upload sessions older than %llds", purged,
+                 cfg->upload_ttl);
     log_debug("worker ready");
     rc = serve(listen_fd, st, cfg);
     store_close(st);

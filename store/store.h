@@ -133,4 +133,12 @@ int store_upload_finish(struct store *s, const char *repo, const char *id,
 /* Drop the session and its data. */
 int store_upload_cancel(struct store *s, const char *repo, const char *id);
 
+/*
+ * Drop sessions started more than max_age seconds ago, and files in
+ * uploads/ that are that old and have no session (left by a crash). A
+ * session in use by another request is left alone. *n counts what was
+ * removed. Workers call this when they start.
+ */
+int store_upload_purge(struct store *s, long long max_age, int *n);
+
 #endif

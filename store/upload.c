@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,5 +452,120 @@ int store_upload_cancel(struct store *s, const char *repo, const char *id)
         return rc;
     rc = drop(s, id, &u);
     upload_unlock(&u);
+    return rc;
+}
+
+#define PURGE_BATCH 256
+
+/* Collect up to PURGE_BATCH ids of sessions created before cutoff. */
+static int stale_ids(struct store *s, int64_t cutoff,
+                     char (*ids)[UPLOAD_ID_LEN + 1], int *count)
+{
+    MDB_cursor *cur;
+    MDB_txn *txn;
+    MDB_val key, val;
+    int64_t created;
+    int rc, n = 0;
+
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, s->uploads, &cur);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return store_map_mdb_rc(rc, "mdb_cursor_open uploads");
+    }
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    while (rc == 0 && n < PURGE_BATCH) {
+        if (val.mv_size >= REC_HDR && key.mv_size == UPLOAD_ID_LEN) {
+            memcpy(&created, (char *)val.mv_data + 8, 8);
+            if (created < cutoff) {
+                memcpy(ids[n], key.mv_data, UPLOAD_ID_LEN);
+                ids[n++][UPLOAD_ID_LEN] = '\0';
+            }
+        }
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    *count = n;
+    return rc == 0 || rc == MDB_NOTFOUND
+               ? STORE_OK
+               : store_map_mdb_rc(rc, "mdb_cursor_get uploads");
+}
+
+/* Whether the uploads database has a record for id. */
+static int has_record(struct store *s, const char *id)
+{
+    MDB_txn *txn;
+    MDB_val key, val;
+    int rc;
+
+    if (store_txn_begin(s, MDB_RDONLY, &txn))
+        return 1; /* when in doubt, keep the file */
+    id_key(id, &key);
+    rc = mdb_get(txn, s->uploads, &key, &val);
+    mdb_txn_abort(txn);
+    return rc != MDB_NOTFOUND;
+}
+
+/* Remove files in uploads/ older than cutoff that have no session. */
+static int purge_orphans(struct store *s, int64_t cutoff, int *n)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 256];
+    struct dirent *de;
+    struct stat st;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "%s/uploads", s->root);
+    d = opendir(dir);
+    if (!d)
+        return store_map_errno(errno, "open directory", dir);
+    while ((de = readdir(d))) {
+        if (!upload_id_valid(de->d_name, strlen(de->d_name)))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (stat(path, &st) || (int64_t)st.st_mtime >= cutoff ||
+            has_record(s, de->d_name))
+            continue;
+        if (unlink(path) == 0)
+            (*n)++;
+    }
+    closedir(d);
+    return STORE_OK;
+}
+
+int store_upload_purge(struct store *s, long long max_age, int *n)
+{
+    char(*ids)[UPLOAD_ID_LEN + 1] = xmalloc(PURGE_BATCH * sizeof(*ids));
+    int64_t cutoff = (int64_t)time(NULL) - max_age;
+    struct upload u;
+    int rc, i, count, batch, removed = 0;
+
+    do {
+        rc = stale_ids(s, cutoff, ids, &count);
+        if (rc)
+            goto out;
+        for (i = 0, batch = 0; i < count; i++) {
+            memset(&u, 0, sizeof(u));
+            if (upload_path(s, ids[i], u.path))
+                continue;
+            /* lock as a request would: a session in use is not abandoned */
+            u.fd = open(u.path, O_RDWR | O_CLOEXEC);
+            if (u.fd >= 0 && flock(u.fd, LOCK_EX | LOCK_NB)) {
+                close(u.fd);
+                continue;
+            }
+            if (drop(s, ids[i], &u) == STORE_OK)
+                batch++;
+            upload_unlock(&u);
+        }
+        removed += batch;
+    } while (count == PURGE_BATCH && batch > 0);
+    rc = purge_orphans(s, cutoff, &removed);
+out:
+    free(ids);
+    if (rc == STORE_OK)
+        *n = removed;
     return rc;
 }
