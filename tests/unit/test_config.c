@@ -1,0 +1,543 @@
+/* tests/unit/test_config.c: fcgi-app/conf.h (sizes, durations, the file) */
+#include "config.h"
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fcgi-app/conf.h"
+
+/* --- config_parse_size, config_parse_duration --- */
+
+static const struct {
+    const char *in;
+    int rc;
+    unsigned long long want;
+} size_cases[] = {
+    {"0", 0, 0},
+    {"512", 0, 512},
+    {"64K", 0, 64ULL << 10},
+    {"64k", 0, 64ULL << 10},
+    {"1M", 0, 1ULL << 20},
+    {"3m", 0, 3ULL << 20},
+    {"1G", 0, 1ULL << 30},
+    {"2g", 0, 2ULL << 30},
+    {"1T", 0, 1ULL << 40},
+    {"1t", 0, 1ULL << 40},
+    {"007", 0, 7},
+    {"18446744073709551615", 0, 18446744073709551615ULL},
+    {"16777215T", 0, 16777215ULL << 40},
+    {"", -1, 0},
+    {"K", -1, 0},
+    {"-1", -1, 0},
+    {"+1", -1, 0},
+    {" 1", -1, 0},
+    {"1 ", -1, 0},
+    {"1 K", -1, 0},
+    {"1KB", -1, 0},
+    {"1KK", -1, 0},
+    {"1.5M", -1, 0},
+    {"1X", -1, 0},
+    {"1P", -1, 0},
+    {"0x10", -1, 0},
+    {"18446744073709551616", -1, 0}, /* 2^64 */
+    {"16777216T", -1, 0},            /* 2^64 again */
+    {"99999999999999999999999", -1, 0},
+};
+
+static void test_parse_size_table(void **state)
+{
+    size_t i;
+
+    assert_true(sizeof(size_t) == 8); /* the table assumes LP64 */
+    for (i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++) {
+        size_t out = 12345;
+        int rc = config_parse_size(size_cases[i].in, &out);
+
+        if (rc != size_cases[i].rc)
+            fail_msg("size case %zu '%s': got %d, want %d", i, size_cases[i].in,
+                     rc, size_cases[i].rc);
+        if (rc == 0)
+            assert_int_equal(out, size_cases[i].want);
+        else
+            assert_int_equal(out, 12345);
+    }
+}
+
+static const struct {
+    const char *in;
+    int rc;
+    long long want;
+} duration_cases[] = {
+    {"0", 0, 0},
+    {"90", 0, 90},
+    {"90s", 0, 90},
+    {"15m", 0, 900},
+    {"12h", 0, 43200},
+    {"7d", 0, 604800},
+    {"9223372036854775807", 0, 9223372036854775807LL},
+    {"106751991167300d", 0, 106751991167300LL * 86400},
+    {"", -1, 0},
+    {"d", -1, 0},
+    {"1w", -1, 0},
+    {"1dd", -1, 0},
+    {"1D", -1, 0},
+    {"1 d", -1, 0},
+    {"-1", -1, 0},
+    {"1.5h", -1, 0},
+    {"9223372036854775808", -1, 0},
+    {"106751991167301d", -1, 0},
+    {"99999999999999999999999", -1, 0},
+};
+
+static void test_parse_duration_table(void **state)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(duration_cases) / sizeof(duration_cases[0]); i++) {
+        long long out = 12345;
+        int rc = config_parse_duration(duration_cases[i].in, &out);
+
+        if (rc != duration_cases[i].rc)
+            fail_msg("duration case %zu '%s': got %d, want %d", i,
+                     duration_cases[i].in, rc, duration_cases[i].rc);
+        if (rc == 0)
+            assert_int_equal(out, duration_cases[i].want);
+        else
+            assert_int_equal(out, 12345);
+    }
+}
+
+/* --- config_load, config_check_root: a fresh directory per test --- */
+
+struct fixture {
+    char dir[64];
+    char path[128]; /* <dir>/berth.conf */
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "%s", "/tmp/berth-test-conf-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof(f->path), "%s/berth.conf", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    chmod(f->dir, 0700);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Write text as the config and load it; return config_load's rc. */
+static int load(struct fixture *f, const char *text, struct config *c,
+                char *err, size_t errlen)
+{
+    write_file(f->path, text);
+    err[0] = '\0';
+    return config_load(f->path, c, err, errlen);
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle))
+        fail_msg("'%s' does not contain '%s'", hay, needle);
+}
+
+static void test_load_defaults(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f, "root = /srv/berth\n", &c, err, sizeof(err)), 0);
+    assert_string_equal(c.file, f->path);
+    assert_string_equal(c.root, "/srv/berth");
+    assert_int_equal(c.map_size, (size_t)1 << 30);
+    assert_int_equal(c.max_manifest_size, (size_t)4 << 20);
+    assert_int_equal(c.log_level, LOG_LVL_INFO);
+    assert_int_equal(c.offload, OFFLOAD_NONE);
+    assert_string_equal(c.offload_prefix, "/_berth_blobs");
+    assert_int_equal(c.delete_enabled, 1);
+    assert_int_equal(c.upload_ttl, 7 * 86400);
+}
+
+static void test_load_every_key(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f,
+                          "root = /var/lib/berth\n"
+                          "map_size = 2G\n"
+                          "max_manifest_size = 1M\n"
+                          "log_level = debug\n"
+                          "offload = x-accel-redirect\n"
+                          "offload_prefix = /internal/blobs\n"
+                          "delete = off\n"
+                          "upload_ttl = 12h\n",
+                          &c, err, sizeof(err)),
+                     0);
+    assert_string_equal(c.root, "/var/lib/berth");
+    assert_int_equal(c.map_size, (size_t)2 << 30);
+    assert_int_equal(c.max_manifest_size, (size_t)1 << 20);
+    assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+    assert_int_equal(c.offload, OFFLOAD_XACCEL);
+    assert_string_equal(c.offload_prefix, "/internal/blobs");
+    assert_int_equal(c.delete_enabled, 0);
+    assert_int_equal(c.upload_ttl, 12 * 3600);
+
+    /* the other values of the enumerations */
+    assert_int_equal(load(f,
+                          "root=/r\noffload=x-sendfile\ndelete=on\n"
+                          "log_level=error\n",
+                          &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.offload, OFFLOAD_XSENDFILE);
+    assert_int_equal(c.delete_enabled, 1);
+    assert_int_equal(c.log_level, LOG_LVL_ERR);
+    assert_int_equal(load(f, "root=/r\noffload=none\nlog_level=warn\n", &c, err,
+                          sizeof(err)),
+                     0);
+    assert_int_equal(c.offload, OFFLOAD_NONE);
+    assert_int_equal(c.log_level, LOG_LVL_WARN);
+
+    /* the limits of the ranges are accepted */
+    assert_int_equal(load(f,
+                          "root=/r\nmap_size=1M\nmax_manifest_size=1K\n"
+                          "upload_ttl=60\n",
+                          &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.map_size, (size_t)1 << 20);
+    assert_int_equal(c.max_manifest_size, 1024);
+    assert_int_equal(c.upload_ttl, 60);
+    assert_int_equal(load(f, "root=/r\nmax_manifest_size=256M\nupload_ttl=1m\n",
+                          &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.max_manifest_size, (size_t)256 << 20);
+    assert_int_equal(c.upload_ttl, 60);
+
+    /* a later line wins */
+    assert_int_equal(load(f, "root=/a\nroot=/b\n", &c, err, sizeof(err)), 0);
+    assert_string_equal(c.root, "/b");
+}
+
+static void test_load_comments_blank(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f,
+                          "# berth configuration\n"
+                          "\n"
+                          "   \n"
+                          "\t\n"
+                          "   # indented comment\n"
+                          "  root\t=\t/srv/x   # trailing comment\n"
+                          "map_size=2M#no spaces\n"
+                          "#map_size = 1T\n"
+                          "log_level = warn", /* no final newline */
+                          &c, err, sizeof(err)),
+                     0);
+    assert_string_equal(c.root, "/srv/x");
+    assert_int_equal(c.map_size, (size_t)2 << 20);
+    assert_int_equal(c.log_level, LOG_LVL_WARN);
+
+    /* CRLF line ends */
+    assert_int_equal(
+        load(f, "root = /srv/y\r\nmap_size = 4M\r\n", &c, err, sizeof(err)), 0);
+    assert_string_equal(c.root, "/srv/y");
+    assert_int_equal(c.map_size, (size_t)4 << 20);
+}
+
+static void test_load_unknown_key(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    memset(&c, 0x5a, sizeof(c));
+    assert_int_equal(load(f, "root = /srv/x\n# comment\nfrobnicate = yes\n", &c,
+                          err, sizeof(err)),
+                     -1);
+    assert_contains(err, f->path);
+    assert_contains(err, ":3:");
+    assert_contains(err, "unknown key");
+    assert_contains(err, "frobnicate");
+    /* *out is only written on success */
+    assert_int_equal(c.map_size, 0x5a5a5a5a5a5a5a5aULL);
+
+    /* keys are case-sensitive */
+    assert_int_equal(load(f, "Root = /srv/x\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, ":1:");
+    assert_contains(err, "Root");
+}
+
+static void test_load_no_equals(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(
+        load(f, "root = /srv/x\n\nmap_size 1G\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, ":3:");
+    assert_contains(err, "key = value");
+}
+
+static void test_load_missing_root(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f, "map_size = 1G\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, "root");
+    assert_int_equal(load(f, "", &c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, "root");
+    assert_int_equal(load(f, "# only comments\n\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, "root");
+}
+
+static void test_load_relative_root(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f, "\nroot = srv/berth\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, ":2:");
+    assert_contains(err, "absolute");
+    assert_int_equal(load(f, "root = ./x\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, "absolute");
+    assert_int_equal(load(f, "root =\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, ":1:");
+}
+
+/* Each bad value on line 3, behind a comment and a valid root. */
+static const struct {
+    const char *line;
+    const char *key;
+} bad_values[] = {
+    {"map_size = 512K", "map_size"},
+    {"map_size = 0", "map_size"},
+    {"map_size = big", "map_size"},
+    {"map_size = 1M1", "map_size"},
+    {"map_size = -1G", "map_size"},
+    {"map_size = 99999999999999999999", "map_size"},
+    {"map_size =", "map_size"},
+    {"max_manifest_size = 1023", "max_manifest_size"},
+    {"max_manifest_size = 257M", "max_manifest_size"},
+    {"max_manifest_size = 1G", "max_manifest_size"},
+    {"max_manifest_size = 4MB", "max_manifest_size"},
+    {"log_level = verbose", "log_level"},
+    {"log_level = INFO", "log_level"},
+    {"log_level = ", "log_level"},
+    {"offload = sendfile", "offload"},
+    {"offload = X-Sendfile", "offload"},
+    {"offload = ", "offload"},
+    {"offload_prefix = internal", "offload_prefix"},
+    {"offload_prefix = ", "offload_prefix"},
+    {"delete = yes", "delete"},
+    {"delete = 1", "delete"},
+    {"delete = On", "delete"},
+    {"upload_ttl = 59", "upload_ttl"},
+    {"upload_ttl = 59s", "upload_ttl"},
+    {"upload_ttl = 0", "upload_ttl"},
+    {"upload_ttl = 1w", "upload_ttl"},
+    {"upload_ttl = soon", "upload_ttl"},
+    {"upload_ttl = 9223372036854775808", "upload_ttl"},
+};
+
+static void test_load_bad_values(void **state)
+{
+    struct fixture *f = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+        char text[256], err[512];
+        struct config c;
+
+        snprintf(text, sizeof(text), "root = /srv/x\n# next is bad\n%s\n",
+                 bad_values[i].line);
+        if (load(f, text, &c, err, sizeof(err)) != -1)
+            fail_msg("bad value '%s' was accepted", bad_values[i].line);
+        assert_contains(err, f->path);
+        assert_contains(err, ":3:");
+        assert_contains(err, bad_values[i].key);
+    }
+}
+
+static void test_load_long_values(void **state)
+{
+    struct fixture *f = *state;
+    static char text[8192], err[8192];
+    struct config c;
+    size_t n;
+
+    /* an offload_prefix that does not fit its 256-byte buffer */
+    n = (size_t)snprintf(text, sizeof(text), "root = /r\noffload_prefix = /");
+    memset(text + n, 'p', 255);
+    memcpy(text + n + 255, "\n", 2);
+    assert_int_equal(load(f, text, &c, err, sizeof(err)), -1);
+    assert_contains(err, ":2:");
+    assert_contains(err, "offload_prefix");
+    /* 255 bytes fit */
+    n = (size_t)snprintf(text, sizeof(text), "root = /r\noffload_prefix = /");
+    memset(text + n, 'p', 254);
+    memcpy(text + n + 254, "\n", 2);
+    assert_int_equal(load(f, text, &c, err, sizeof(err)), 0);
+    assert_int_equal(strlen(c.offload_prefix), 255);
+
+    /* a root too long to leave room for the store's file names */
+    n = (size_t)snprintf(text, sizeof(text), "root = /");
+    memset(text + n, 'r', PATH_MAX - 200);
+    memcpy(text + n + PATH_MAX - 200, "\n", 2);
+    assert_int_equal(load(f, text, &c, err, sizeof(err)), -1);
+    assert_contains(err, ":1:");
+    assert_contains(err, "root");
+
+    /* a line longer than the reader's buffer */
+    n = (size_t)snprintf(text, sizeof(text), "root = /r\n# ");
+    memset(text + n, 'c', 5000);
+    memcpy(text + n + 5000, "\n", 2);
+    assert_int_equal(load(f, text, &c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, ":2:");
+    assert_contains(err, "too long");
+}
+
+static void test_load_missing_file(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char path[256], err[512];
+
+    snprintf(path, sizeof(path), "%s/no-such.conf", f->dir);
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_contains(err, path);
+    assert_contains(err, "No such file");
+
+    /* a directory is not a config file */
+    assert_int_equal(config_load(f->dir, &c, err, sizeof(err)), -1);
+    assert_contains(err, f->dir);
+
+    /* a small err buffer is truncated, not overrun */
+    assert_int_equal(config_load(path, &c, err, 8), -1);
+    assert_int_equal(strlen(err), 7);
+}
+
+static void test_check_root(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char text[512], root[256], err[1024];
+    struct stat st;
+
+    /* a root that does not exist yet is created, parents too */
+    snprintf(root, sizeof(root), "%s/store/deep", f->dir);
+    snprintf(text, sizeof(text), "root = %s\n", root);
+    assert_int_equal(load(f, text, &c, err, sizeof(err)), 0);
+    assert_int_equal(config_check_root(&c, err, sizeof(err)), 0);
+    assert_int_equal(stat(root, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    /* and checking again is fine; the probe file is gone */
+    assert_int_equal(config_check_root(&c, err, sizeof(err)), 0);
+    assert_int_equal(rmdir(root), 0);
+
+    /* a regular file as root */
+    snprintf(root, sizeof(root), "%s/plain", f->dir);
+    write_file(root, "not a directory\n");
+    snprintf(text, sizeof(text), "root = %s\n", root);
+    assert_int_equal(load(f, text, &c, err, sizeof(err)), 0);
+    err[0] = '\0';
+    assert_int_equal(config_check_root(&c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, root);
+
+    /* a root below a regular file */
+    snprintf(root, sizeof(root), "%s/plain/sub", f->dir);
+    snprintf(text, sizeof(text), "root = %s\n", root);
+    assert_int_equal(load(f, text, &c, err, sizeof(err)), 0);
+    err[0] = '\0';
+    assert_int_equal(config_check_root(&c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, root);
+
+    /* a directory that is not writable (root can write anywhere) */
+    if (geteuid() != 0) {
+        snprintf(root, sizeof(root), "%s/ro", f->dir);
+        assert_int_equal(mkdir(root, 0555), 0);
+        snprintf(text, sizeof(text), "root = %s\n", root);
+        assert_int_equal(load(f, text, &c, err, sizeof(err)), 0);
+        err[0] = '\0';
+        assert_int_equal(config_check_root(&c, err, sizeof(err)), -1);
+        assert_contains(err, f->path);
+        assert_contains(err, "writable");
+    }
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_size_table),
+        cmocka_unit_test(test_parse_duration_table),
+        T(test_load_defaults),
+        T(test_load_every_key),
+        T(test_load_comments_blank),
+        T(test_load_unknown_key),
+        T(test_load_no_equals),
+        T(test_load_missing_root),
+        T(test_load_relative_root),
+        T(test_load_bad_values),
+        T(test_load_long_values),
+        T(test_load_missing_file),
+        T(test_check_root),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
