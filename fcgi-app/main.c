@@ -1,7 +1,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,36 +116,55 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 /*
- * The accept loop of one worker. SIGTERM is blocked while a request is
- * handled, so the request in flight finishes; it is delivered (and ends
- * the loop) only while the worker waits in accept().
+ * The accept loop of one worker.
+ *
+ * SIGTERM must let the request in flight finish, yet end a worker that
+ * waits for one at once. The signals stay blocked all the time except
+ * inside ppoll(), which unblocks them atomically: a signal that arrives
+ * while a request is handled waits until the worker is idle again, and
+ * one that arrives while it is idle ends the wait. There is no window in
+ * which the flag is set but the worker goes to sleep in accept(), which
+ * a plain "check the flag, then accept()" loop has.
+ *
+ * The listen socket is non-blocking, so when several workers wake for
+ * one connection the losers get EAGAIN from accept() and go back to
+ * ppoll() instead of blocking with the signals masked.
  */
 static int serve(int listen_fd, struct store *st, const struct config *cfg)
 {
-    sigset_t term;
+    struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
+    sigset_t idle;
     struct req r;
-    int rc;
+    int rc, fl;
 
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    sigaddset(&term, SIGINT);
-    sigaddset(&term, SIGHUP);
+    sigprocmask(SIG_BLOCK, NULL, &idle);
+    sigdelset(&idle, SIGTERM);
+    sigdelset(&idle, SIGINT);
+    sigdelset(&idle, SIGHUP);
+    fl = fcntl(listen_fd, F_GETFL);
+    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        log_err("cannot use the listen socket (fd %d): %s", listen_fd,
+                strerror(errno));
+        return -1;
+    }
     req_init(&r, st, cfg);
     if (FCGX_InitRequest(&r.fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)) {
         log_err("cannot initialise a FastCGI request");
+        req_release(&r);
         return -1;
     }
-    for (;;) {
-        sigprocmask(SIG_UNBLOCK, &term, NULL);
-        if (stopping)
+    while (!stopping) {
+        rc = ppoll(&pfd, 1, NULL, &idle);
+        if (rc < 0 && errno != EINTR) {
+            log_err("cannot wait for connections: %s", strerror(errno));
             break;
+        }
+        if (rc <= 0)
+            continue; /* a signal: the loop condition decides */
         rc = FCGX_Accept_r(&r.fcgx);
-        sigprocmask(SIG_BLOCK, &term, NULL);
         if (rc < 0) {
-            if (stopping)
-                break;
-            if (rc == -EINTR || errno == EINTR)
-                continue;
+            if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+                continue; /* another worker took it */
             log_err("FastCGI accept failed: %s", strerror(-rc));
             break;
         }

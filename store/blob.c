@@ -84,8 +84,9 @@ static int linked_size(struct store *s, MDB_txn *txn, const char *repo,
     return rc;
 }
 
-int store_blob_stat(struct store *s, const char *repo, const struct digest *d,
-                    long long *size)
+/* The recorded size of d if repo links it, in a transaction of its own. */
+static int lookup(struct store *s, const char *repo, const struct digest *d,
+                  long long *size)
 {
     MDB_txn *txn;
     int rc;
@@ -98,6 +99,33 @@ int store_blob_stat(struct store *s, const char *repo, const struct digest *d,
     return rc;
 }
 
+/*
+ * Both check the file as well as the record: a crash between unlinking a
+ * blob file and committing the deletion of its record (store_blob_delete)
+ * leaves a record without a file, and such a blob must look absent rather
+ * than be promised to a client (or to the web server, on offload).
+ */
+int store_blob_stat(struct store *s, const char *repo, const struct digest *d,
+                    long long *size)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    long long sz;
+    int rc;
+
+    rc = lookup(s, repo, d, &sz);
+    if (rc)
+        return rc;
+    rc = store_blob_path(s, d, path, sizeof(path), NULL);
+    if (rc)
+        return rc;
+    if (stat(path, &st))
+        return errno == ENOENT ? STORE_NOTFOUND
+                               : store_map_errno(errno, "stat blob", path);
+    *size = sz;
+    return STORE_OK;
+}
+
 int store_blob_open(struct store *s, const char *repo, const struct digest *d,
                     int *fd, long long *size)
 {
@@ -105,7 +133,7 @@ int store_blob_open(struct store *s, const char *repo, const struct digest *d,
     long long sz;
     int rc, f;
 
-    rc = store_blob_stat(s, repo, d, &sz);
+    rc = lookup(s, repo, d, &sz);
     if (rc)
         return rc;
     rc = store_blob_path(s, d, path, sizeof(path), NULL);

@@ -35,7 +35,9 @@ var.berth_state = "$data/run"
 var.berth_root  = "$data/store"
 var.berth_bin   = "$bin"
 var.berth_conf  = "$data/berth.conf"
+var.berth_workers = ${BERTH_WORKERS:-4}
 include "$here/berth.conf"
+include "$here/fastcgi-spawn.conf"
 CONF
 echo "berth: http://127.0.0.1:$port/v2/ with data in $data (Ctrl-C stops)"
 echo "berth: logs in $data/run/berth.log and $data/run/lighttpd-error.log"

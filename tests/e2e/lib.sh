@@ -1,0 +1,309 @@
+# shellcheck shell=sh
+# The end-to-end harness: sourced by every tests/e2e/tNNNN-*.sh.
+#
+# Each test gets a fresh directory $REG_TMP with the storage root, the
+# configs and the logs, starts a real front server on 127.0.0.1 with a
+# free port, and drives it with curl. Output is TAP ("ok N - what"); the
+# exit status is what automake reads: 0 pass, 1 fail, 77 skip. When a
+# test fails, the logs of berth and of the front server are printed.
+#
+# Environment: top_srcdir, top_builddir (set by make check), BERTH_WORKERS
+# (berth processes behind the server, default 2), KEEP_TMP=1 to keep
+# $REG_TMP for a post-mortem.
+
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+BERTH_BIN=$top_builddir/berth-fcgi
+BERTH_WORKERS=${BERTH_WORKERS:-2}
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+
+REG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-e2e.XXXXXX") || exit 99
+REG_STORE=$REG_TMP/store
+REG_RUN=$REG_TMP/run
+mkdir -p "$REG_STORE" "$REG_RUN/empty"
+tests_run=0
+tests_failed=0
+PIDS=
+BASE=
+STATUS=
+
+# --- TAP ---
+
+ok() {
+	tests_run=$((tests_run + 1))
+	echo "ok $tests_run - $*"
+}
+
+not_ok() {
+	tests_run=$((tests_run + 1))
+	tests_failed=$((tests_failed + 1))
+	echo "not ok $tests_run - $*"
+}
+
+# check DESCRIPTION COMMAND...: one test point from a command's status
+check() {
+	_d=$1
+	shift
+	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
+}
+
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "#   got:  '$2'"
+		echo "#   want: '$3'"
+	fi
+}
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+
+# need PROGRAM...: skip the whole test if one is missing
+need() {
+	for _p; do
+		command -v "$_p" >/dev/null 2>&1 || skip_all "$_p is not installed"
+	done
+}
+
+bail() {
+	echo "Bail out! $*"
+	tests_failed=$((tests_failed + 1))
+	exit 1
+}
+
+show_logs() {
+	for _f in "$REG_RUN"/*.log "$REG_TMP"/*.log; do
+		[ -s "$_f" ] || continue
+		echo "# ----- $_f (last 60 lines)"
+		tail -n 60 "$_f" | sed 's/^/# /'
+	done
+}
+
+cleanup() {
+	_rc=$?
+	stop_all
+	if [ "$tests_failed" -gt 0 ] || { [ "$_rc" != 0 ] && [ "$_rc" != 77 ]; }; then
+		show_logs
+		_rc=1
+	fi
+	if [ "${KEEP_TMP:-0}" = 1 ]; then
+		echo "# kept $REG_TMP"
+	else
+		umount "$REG_STORE" 2>/dev/null
+		rm -rf "$REG_TMP"
+	fi
+	exit "$_rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# sanitizer_clean: berth's log has no ASan/UBSan/LSan report
+sanitizer_clean() {
+	! grep -l -E 'Sanitizer|runtime error:' "$REG_RUN"/*.log 2>/dev/null
+}
+
+done_testing() {
+	stop_all # so that LeakSanitizer reports at exit land in the log
+	check "no sanitizer reports from berth" sanitizer_clean
+	echo "1..$tests_run"
+	[ "$tests_failed" = 0 ] || exit 1
+	exit 0
+}
+
+# --- processes ---
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# remember PID to be stopped at the end
+track() {
+	PIDS="$PIDS $1"
+}
+
+stop_all() {
+	for _p in $PIDS; do
+		kill "$_p" 2>/dev/null
+	done
+	for _p in $PIDS; do
+		_i=0
+		while kill -0 "$_p" 2>/dev/null && [ $_i -lt 50 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		kill -9 "$_p" 2>/dev/null
+	done
+	PIDS=
+	# berth processes lighttpd spawned, should any have outlived it
+	pkill -f "berth-fcgi -c $REG_TMP/" 2>/dev/null
+	return 0
+}
+
+# wait_for URL: until the server answers it with a 2xx (up to 10 s)
+wait_for() {
+	_i=0
+	while [ $_i -lt 100 ]; do
+		curl -sf -o /dev/null "$1" && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# berth_conf [LINE...]: write $REG_TMP/berth.conf for the store, plus LINEs
+# ("key = value") that add to or override the defaults
+berth_conf() {
+	{
+		echo "root = $REG_STORE"
+		echo "log_level = ${BERTH_LOG_LEVEL:-info}"
+		for _l; do echo "$_l"; done
+	} >"$REG_TMP/berth.conf"
+}
+
+# start_lighttpd [spawn | socket PATH]: lighttpd with the shipped
+# conf/lighttpd files; "spawn" (the default) lets lighttpd start
+# $BERTH_WORKERS berth processes, "socket PATH" connects to a berth that
+# the test started on the unix socket PATH. Sets BASE and LIGHTTPD_PID.
+# shellcheck disable=SC2120 # the mode is optional
+start_lighttpd() {
+	need lighttpd curl python3
+	_mode=${1:-spawn}
+	[ -f "$REG_TMP/berth.conf" ] || berth_conf
+	PORT=$(free_port)
+	BASE=http://127.0.0.1:$PORT
+	{
+		echo "var.berth_bind    = \"127.0.0.1\""
+		echo "var.berth_port    = $PORT"
+		echo "var.berth_state   = \"$REG_RUN\""
+		echo "var.berth_root    = \"$REG_STORE\""
+		echo "var.berth_bin     = \"$BERTH_BIN\""
+		echo "var.berth_conf    = \"$REG_TMP/berth.conf\""
+		echo "var.berth_workers = $BERTH_WORKERS"
+		[ "$_mode" = socket ] && echo "var.berth_socket  = \"$2\""
+		echo "include \"$top_srcdir/conf/lighttpd/berth.conf\""
+		echo "include \"$top_srcdir/conf/lighttpd/fastcgi-$_mode.conf\""
+	} >"$REG_TMP/lighttpd.conf"
+	lighttpd -D -f "$REG_TMP/lighttpd.conf" >>"$REG_RUN/lighttpd-stdout.log" 2>&1 &
+	LIGHTTPD_PID=$!
+	track $LIGHTTPD_PID
+	wait_for "$BASE/v2/" || bail "lighttpd did not come up on $BASE"
+}
+
+stop_lighttpd() {
+	kill "$LIGHTTPD_PID" 2>/dev/null
+	wait "$LIGHTTPD_PID" 2>/dev/null
+	# lighttpd sends its berth processes SIGTERM; let them go
+	_i=0
+	while pgrep -f "berth-fcgi -c $REG_TMP/" >/dev/null && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# berth_pids: the berth processes of this test, one per line
+berth_pids() {
+	pgrep -f "berth-fcgi -c $REG_TMP/"
+}
+
+# --- HTTP ---
+
+# req METHOD PATH [CURL-ARGS...]: one request to $BASE; the status goes to
+# $STATUS, the head to $REG_TMP/head, the body to $REG_TMP/body. A body-less
+# POST, PUT or PATCH gets "Content-Length: 0", as every registry client
+# sends (lighttpd answers 411 without it).
+req() {
+	_m=$1
+	_u=$2
+	shift 2
+	case "$_m" in
+	HEAD) set -- -I "$@" ;;
+	*) set -- -X "$_m" "$@" ;;
+	esac
+	case "$_m" in
+	POST | PUT | PATCH)
+		case " $* " in
+		*" --data-binary "* | *" -T "* | *" --upload-file "*) ;;
+		*) set -- "$@" -H "Content-Length: 0" ;;
+		esac
+		;;
+	esac
+	STATUS=$(curl -s -o "$REG_TMP/body" -D "$REG_TMP/head" \
+		-w '%{http_code}' "$@" "$BASE$_u")
+}
+
+# hdr NAME: the value of response header NAME of the last req
+hdr() {
+	tr -d '\r' <"$REG_TMP/head" |
+		awk -v n="$1" 'BEGIN { n = tolower(n) ":" }
+			tolower(substr($0, 1, length(n))) == n {
+				sub(/^[^:]*:[ \t]*/, ""); v = $0 }
+			END { print v }'
+}
+
+body() {
+	cat "$REG_TMP/body"
+}
+
+# expect_status DESCRIPTION CODE
+expect_status() {
+	is "$1 (status)" "$STATUS" "$2"
+}
+
+# expect_header DESCRIPTION NAME VALUE
+expect_header() {
+	is "$1 ($2)" "$(hdr "$2")" "$3"
+}
+
+# expect_error DESCRIPTION STATUS CODE: the spec's JSON error body
+expect_error() {
+	_want="$2 application/json $3"
+	_code=$(python3 -c '
+import json, sys
+try:
+    print(json.load(open(sys.argv[1]))["errors"][0]["code"])
+except Exception as e:
+    print("no JSON error body:", e)' "$REG_TMP/body")
+	_got="$STATUS $(hdr Content-Type) $_code"
+	is "$1" "$_got" "$_want"
+}
+
+# --- content ---
+
+# mkblob FILE SIZE: SIZE bytes of random data
+mkblob() {
+	head -c "$2" /dev/urandom >"$1"
+}
+
+# sha256 FILE: "sha256:<hex>"
+sha256() {
+	echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"
+}
+
+sha512() {
+	echo "sha512:$(sha512sum "$1" | cut -d' ' -f1)"
+}
+
+# push_blob REPO FILE: monolithic upload (end-4b); sets $STATUS
+push_blob() {
+	req POST "/v2/$1/blobs/uploads/?digest=$(sha256 "$2")" \
+		-H 'Content-Type: application/octet-stream' --data-binary "@$2"
+}
+
+# store_files_intact: every blob file in the store hashes to its name
+store_files_intact() {
+	find "$REG_STORE/blobs" -type f | while read -r _f; do
+		_alg=$(basename "$(dirname "$(dirname "$_f")")")
+		_sum=$("${_alg}sum" "$_f" | cut -d' ' -f1)
+		[ "$_sum" = "$(basename "$_f")" ] || {
+			echo "# corrupt blob file $_f"
+			return 1
+		}
+	done
+}
