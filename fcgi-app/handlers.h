@@ -14,6 +14,14 @@ enum oci_err h_base(struct req *r);
 enum oci_err h_blob_get(struct req *r);
 enum oci_err h_blob_delete(struct req *r);
 
+enum oci_err h_manifest_get(struct req *r);
+enum oci_err h_manifest_put(struct req *r);
+enum oci_err h_manifest_delete(struct req *r);
+
+enum oci_err h_tags_list(struct req *r);
+enum oci_err h_catalog(struct req *r);
+enum oci_err h_referrers(struct req *r);
+
 enum oci_err h_upload_start(struct req *r);
 enum oci_err h_upload_patch(struct req *r);
 enum oci_err h_upload_put(struct req *r);

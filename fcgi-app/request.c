@@ -179,6 +179,36 @@ static long read_fcgx(void *ctx, char *buf, size_t len)
     return n;
 }
 
+enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
+{
+    long long cl = req_content_length(r);
+    char chunk[16384];
+    long n;
+
+    buf_reset(b);
+    if (cl == -2)
+        return req_fail(r, OCI_SIZE_INVALID, "malformed Content-Length");
+    if (cl > (long long)max)
+        return req_fail(r, OCI_TOO_LARGE,
+                        "the body has %lld bytes, the "
+                        "limit is %zu",
+                        cl, max);
+    while ((n = read_fcgx(r->fcgx.in, chunk, sizeof(chunk))) > 0) {
+        if ((size_t)n > max - b->len)
+            return req_fail(r, OCI_TOO_LARGE,
+                            "the body is over the limit "
+                            "of %zu bytes",
+                            max);
+        buf_add(b, chunk, (size_t)n); /* b->max is at least max */
+    }
+    if (n < 0 || (cl >= 0 && (long long)b->len != cl))
+        return req_fail(r, OCI_SIZE_INVALID,
+                        "the body ended after %zu of "
+                        "%lld bytes",
+                        b->len, cl);
+    return OCI_OK;
+}
+
 void req_body(struct req *r, long long length, struct store_body *out)
 {
     out->read = read_fcgx;

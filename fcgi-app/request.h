@@ -84,6 +84,14 @@ long long req_content_length(struct req *r);
 enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * Read the whole request body into b, replacing its content. A body over
+ * max bytes (Content-Length says so, or reading finds so) is refused with
+ * 413 SIZE_INVALID before or while it is read; a body shorter than its
+ * Content-Length, or a client that goes away, with SIZE_INVALID 400.
+ */
+enum oci_err req_read_body(struct req *r, struct buf *b, size_t max);
+
 /* The request body as a store_body reading from FCGX's stdin stream. */
 void req_body(struct req *r, long long length, struct store_body *out);
 

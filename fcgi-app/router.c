@@ -23,6 +23,12 @@ static const struct route routes[] = {
     {ROUTE_UPLOAD, M_PUT, h_upload_put},      /* end-6 */
     {ROUTE_UPLOAD, M_GET, h_upload_status},   /* end-13 */
     {ROUTE_UPLOAD, M_DELETE, h_upload_cancel},
+    {ROUTE_MANIFEST, M_GET | M_HEAD, h_manifest_get}, /* end-3 */
+    {ROUTE_MANIFEST, M_PUT, h_manifest_put},          /* end-7 */
+    {ROUTE_MANIFEST, M_DELETE, h_manifest_delete},    /* end-9 */
+    {ROUTE_TAGS, M_GET, h_tags_list},                 /* end-8a, end-8b */
+    {ROUTE_CATALOG, M_GET, h_catalog},
+    {ROUTE_REFERRERS, M_GET, h_referrers}, /* end-12a, end-12b */
 };
 
 /* If s[0..*len) ends with "/<suffix>", drop that and return 1. */

@@ -61,8 +61,8 @@ static int put_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
 }
 
 /* The size of d if repo links it, within txn. */
-static int linked_size(struct store *s, MDB_txn *txn, const char *repo,
-                       const struct digest *d, long long *size)
+int store_linked_size(struct store *s, MDB_txn *txn, const char *repo,
+                      const struct digest *d, long long *size)
 {
     char kbuf[LINK_KEY_MAX];
     struct blob_rec rec;
@@ -94,7 +94,7 @@ static int lookup(struct store *s, const char *repo, const struct digest *d,
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    rc = linked_size(s, txn, repo, d, size);
+    rc = store_linked_size(s, txn, repo, d, size);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -154,32 +154,6 @@ int store_blob_open(struct store *s, const char *repo, const struct digest *d,
     return STORE_OK;
 }
 
-static int repo_count_add(struct store *s, MDB_txn *txn, const char *repo,
-                          int delta)
-{
-    MDB_val key, val;
-    uint64_t n = 0;
-    int rc;
-
-    key.mv_data = (void *)repo;
-    key.mv_size = strlen(repo);
-    rc = mdb_get(txn, s->repos, &key, &val);
-    if (rc == 0 && val.mv_size == sizeof(n))
-        memcpy(&n, val.mv_data, sizeof(n));
-    else if (rc && rc != MDB_NOTFOUND)
-        return store_map_mdb_rc(rc, "mdb_get repos");
-    if (delta < 0 && n <= 1) {
-        rc = mdb_del(txn, s->repos, &key, NULL);
-        return rc == MDB_NOTFOUND ? STORE_OK
-                                  : store_map_mdb_rc(rc, "mdb_del repos");
-    }
-    n = delta < 0 ? n - 1 : n + 1;
-    val.mv_data = &n;
-    val.mv_size = sizeof(n);
-    return store_map_mdb_rc(mdb_put(txn, s->repos, &key, &val, 0),
-                            "mdb_put repos");
-}
-
 int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
                    const struct digest *d)
 {
@@ -203,7 +177,7 @@ int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
     rc = put_blob_rec(s, txn, d, &rec);
     if (rc)
         return rc;
-    return repo_count_add(s, txn, repo, +1);
+    return store_repo_count(s, txn, repo, REPO_LINKS, +1);
 }
 
 int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
@@ -271,7 +245,7 @@ int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
     rc = get_blob_rec(s, txn, d, &rec);
     if (rc)
         goto txn_abort;
-    rc = repo_count_add(s, txn, repo, -1);
+    rc = store_repo_count(s, txn, repo, REPO_LINKS, -1);
     if (rc)
         goto txn_abort;
     if (rec.refs > 1) {
@@ -319,7 +293,7 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
     rc = store_txn_begin(s, 0, &txn);
     if (rc)
         return rc;
-    rc = linked_size(s, txn, from, d, &sz);
+    rc = store_linked_size(s, txn, from, d, &sz);
     if (rc)
         goto txn_abort;
     rc = store_link_add(s, txn, repo, d);

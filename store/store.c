@@ -67,6 +67,23 @@ void store_link_key(char *buf, const char *repo, const struct digest *d,
     key->mv_size = n + 1 + strlen(buf + n + 1);
 }
 
+void store_pair_key(char *buf, const char *repo, const char *str, MDB_val *key)
+{
+    size_t n = strlen(repo), m = strlen(str);
+
+    BUG_ON(n > NAME_MAX_LEN || m >= DIGEST_STR_MAX);
+    memcpy(buf, repo, n + 1);
+    memcpy(buf + n + 1, str, m);
+    key->mv_data = buf;
+    key->mv_size = n + 1 + m;
+}
+
+void store_str_val(const char *str, MDB_val *v)
+{
+    v->mv_data = (void *)str;
+    v->mv_size = strlen(str);
+}
+
 const char *store_strerror(int rc)
 {
     switch (rc) {
@@ -92,6 +109,10 @@ const char *store_strerror(int rc)
         return "upload is in use by another request";
     case STORE_TOOBIG:
         return "size limit exceeded";
+    case STORE_BLOB_MISSING:
+        return "a referenced blob is not in the repository";
+    case STORE_MANIFEST_MISSING:
+        return "a referenced manifest is not in the repository";
     default:
         return "unknown store error";
     }
@@ -121,7 +142,14 @@ static int open_dbis(struct store *s)
     if ((rc = mdb_dbi_open(txn, "blobs", MDB_CREATE, &s->blobs)) ||
         (rc = mdb_dbi_open(txn, "links", MDB_CREATE, &s->links)) ||
         (rc = mdb_dbi_open(txn, "repos", MDB_CREATE, &s->repos)) ||
-        (rc = mdb_dbi_open(txn, "uploads", MDB_CREATE, &s->uploads))) {
+        (rc = mdb_dbi_open(txn, "uploads", MDB_CREATE, &s->uploads)) ||
+        (rc = mdb_dbi_open(txn, "manifests", MDB_CREATE, &s->manifests)) ||
+        (rc = mdb_dbi_open(txn, "tags", MDB_CREATE, &s->tags)) ||
+        (rc =
+             mdb_dbi_open(txn, "mtags", MDB_CREATE | MDB_DUPSORT, &s->mtags)) ||
+        (rc = mdb_dbi_open(txn, "referrers", MDB_CREATE | MDB_DUPSORT,
+                           &s->referrers)) ||
+        (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &s->catalog))) {
         mdb_txn_abort(txn);
         return store_map_mdb_rc(rc, "mdb_dbi_open");
     }

@@ -3,7 +3,9 @@
 
 #include <stddef.h>
 
+#include "util/buf.h"
 #include "util/digest.h"
+#include "util/manifest.h"
 #include "util/names.h"
 
 /*
@@ -18,17 +20,19 @@
  * Sizes are in bytes. Repository names and digests must have been
  * validated by the caller (util/names.h, util/digest.h).
  */
-#define STORE_OK       0
-#define STORE_NOTFOUND (-1)  /* no such repository, blob or upload */
-#define STORE_EXISTS   (-2)  /* create of something that is already there */
-#define STORE_INVALID  (-3)  /* content does not hash to the given digest */
-#define STORE_FULL     (-4)  /* disk or LMDB map full; already logged */
-#define STORE_IO       (-5)  /* other system or LMDB error; already logged */
-#define STORE_RANGE    (-6)  /* chunk does not start where the upload ends */
-#define STORE_SHORT    (-7)  /* body length differs from the announced one */
-#define STORE_ABORTED  (-8)  /* the body reader failed: client went away */
-#define STORE_BUSY     (-9)  /* another request is writing this upload */
-#define STORE_TOOBIG   (-10) /* over a size limit */
+#define STORE_OK               0
+#define STORE_NOTFOUND         (-1) /* no such repository, blob or upload */
+#define STORE_EXISTS           (-2) /* create of something that is already there */
+#define STORE_INVALID          (-3) /* content does not hash to the given digest */
+#define STORE_FULL             (-4) /* disk or LMDB map full; already logged */
+#define STORE_IO               (-5) /* other system or LMDB error; already logged */
+#define STORE_RANGE            (-6) /* chunk does not start where the upload ends */
+#define STORE_SHORT            (-7) /* body length differs from the announced one */
+#define STORE_ABORTED          (-8) /* the body reader failed: client went away */
+#define STORE_BUSY             (-9) /* another request is writing this upload */
+#define STORE_TOOBIG           (-10) /* over a size limit */
+#define STORE_BLOB_MISSING     (-11) /* a manifest names a blob not there */
+#define STORE_MANIFEST_MISSING (-12) /* an index names a manifest not there */
 
 struct store; /* opaque */
 
@@ -140,5 +144,82 @@ int store_upload_cancel(struct store *s, const char *repo, const char *id);
  * removed. Workers call this when they start.
  */
 int store_upload_purge(struct store *s, long long max_age, int *n);
+
+/* --- manifests and tags (store/manifest.c) --- */
+
+/* A manifest to store: the client's bytes and what manifest_parse() saw. */
+struct store_manifest {
+    const struct digest *digest; /* of body, as the client will ask for it */
+    const char *body;
+    size_t len;
+    const struct manifest *m;
+    /* the descriptor for referrers lists, when m->has_subject; else NULL */
+    const char *referrer;
+};
+
+/*
+ * Store manifest mf in repo and, when tag is not NULL, point tag at it,
+ * in one transaction, after checking that repo holds every blob and
+ * manifest it refers to. STORE_BLOB_MISSING or STORE_MANIFEST_MISSING
+ * name the first one missing in *missing; STORE_INVALID says a referenced
+ * blob or manifest has another size than its descriptor claims (also in
+ * *missing). Nothing changes unless STORE_OK is returned.
+ */
+int store_manifest_put(struct store *s, const char *repo, const char *tag,
+                       const struct store_manifest *mf, struct digest *missing);
+
+struct store_manifest_info {
+    struct digest digest;
+    long long size;
+    char media_type[MEDIA_TYPE_MAX];
+};
+
+/*
+ * Look up a manifest of repo by tag (d NULL) or by digest (tag NULL).
+ * Fill *info, and when body is not NULL replace its content with the
+ * manifest's bytes (STORE_TOOBIG if they do not fit its limit).
+ * STORE_NOTFOUND if repo has no such tag or manifest.
+ */
+int store_manifest_get(struct store *s, const char *repo, const char *tag,
+                       const struct digest *d, struct buf *body,
+                       struct store_manifest_info *info);
+
+/* Delete manifest d of repo and every tag naming it. */
+int store_manifest_delete(struct store *s, const char *repo,
+                          const struct digest *d);
+
+/* Delete tag of repo; the manifest stays. */
+int store_tag_delete(struct store *s, const char *repo, const char *tag);
+
+/*
+ * Called once per listed entry with its bytes (not NUL-terminated); a
+ * non-zero return stops the walk and is returned. It runs inside a read
+ * transaction: copy, do no I/O.
+ */
+typedef int store_list_fn(void *ctx, const char *s, size_t len);
+
+/*
+ * The tags of repo in byte order, after last (NULL: from the start), at
+ * most n; *more says whether more follow. STORE_NOTFOUND if the registry
+ * knows no repository of that name.
+ */
+int store_tags_list(struct store *s, const char *repo, const char *last, long n,
+                    store_list_fn *fn, void *ctx, int *more);
+
+/* The repositories of the catalog, as store_tags_list() lists tags. */
+int store_catalog_list(struct store *s, const char *last, long n,
+                       store_list_fn *fn, void *ctx, int *more);
+
+/* STORE_OK if the registry knows repo, STORE_NOTFOUND if not. */
+int store_repo_exists(struct store *s, const char *repo);
+
+/*
+ * The manifests of repo whose subject is subject, as referrers descriptor
+ * JSON, one call of fn each; only those of artifact_type unless it is
+ * NULL. No referrers is no error.
+ */
+int store_referrers(struct store *s, const char *repo,
+                    const struct digest *subject, const char *artifact_type,
+                    store_list_fn *fn, void *ctx);
 
 #endif

@@ -21,25 +21,36 @@
  * files are never modified after that; they are unlinked when the last
  * repository link goes away.
  *
- * LMDB databases; keys are bytes, "\0" is a literal NUL separator:
+ * LMDB databases; keys are bytes, "\0" is a literal NUL separator, <d>
+ * a digest string "<alg>:<hex>":
  *
- *   blobs    "<alg>:<hex>"           -> struct blob_rec
- *   links    "<repo>\0<alg>:<hex>"    -> (empty) repo links the blob
- *   repos    "<repo>"                -> uint64 count of links
- *   uploads  "<id>"                  -> upload record (store/upload.c)
+ *   blobs     "<d>"                -> struct blob_rec
+ *   links     "<repo>\0<d>"         -> (empty) repo links the blob
+ *   manifests "<repo>\0<d>"         -> manifest record (store/manifest.c)
+ *   tags      "<repo>\0<tag>"       -> "<d>" of the manifest it names
+ *   mtags     "<repo>\0<d>"         -> dup-sorted "<tag>": tags naming d
+ *   referrers "<repo>\0<subject d>" -> dup-sorted "<d>": manifests of
+ *                                      repo whose subject is that digest
+ *   repos     "<repo>"             -> struct repo_rec (store/repo.c)
+ *   catalog   "<repo>"             -> (empty) repos the catalog lists
+ *   uploads   "<id>"               -> upload record (store/upload.c)
  *
  * Invariants kept by write transactions (serialised across processes by
  * LMDB's writer lock): a links entry implies a blobs entry; blob_rec.refs
  * counts the links entries of that digest; the blob file is renamed into
  * place and unlinked only inside the write transaction that adds or drops
  * the blobs entry, so two workers cannot race between file and record.
+ * tags and mtags mirror each other; a tag names a manifest of its repo;
+ * repo_rec counts the links, manifests and tags entries of its repo.
  *
- * Keys stay below LMDB's 511-byte limit: 255 (name) + 1 + 135 (digest).
+ * Keys stay below LMDB's 511-byte limit: 255 (name) + 1 + 135 (digest);
+ * dup-sorted values are digests or tags, far below it too.
  */
 
 struct store {
     MDB_env *env;
     MDB_dbi blobs, links, repos, uploads;
+    MDB_dbi manifests, tags, mtags, referrers, catalog;
     char root[PATH_MAX - 256]; /* room below for the longest file name */
 };
 
@@ -65,6 +76,29 @@ int store_txn_commit(MDB_txn *txn);
 void store_link_key(char *buf, const char *repo, const struct digest *d,
                     MDB_val *key);
 
+/* "<repo>\0<s>" into key (buf of LINK_KEY_MAX bytes); s is a tag. */
+void store_pair_key(char *buf, const char *repo, const char *s, MDB_val *key);
+
+/* Point v at a NUL-terminated string, without the NUL. */
+void store_str_val(const char *str, MDB_val *v);
+
+/* The repository counters of struct repo_rec (store/repo.c). */
+enum repo_count { REPO_LINKS, REPO_MANIFESTS, REPO_TAGS };
+
+/*
+ * Add delta to one counter of repo, inside the caller's write transaction.
+ * A repository enters the catalog when anything is added to it, leaves it
+ * when its last manifest and tag are deleted (blobs may stay linked until
+ * they are deleted too), and is forgotten when every counter is zero.
+ */
+int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
+                     enum repo_count what, int delta);
+
+/* The keyset walk behind the list functions of store.h (store/repo.c). */
+int store_list_keys(struct store *s, MDB_dbi dbi, const char *prefix,
+                    size_t plen, const char *last, long n, store_list_fn *fn,
+                    void *ctx, int *more);
+
 /*
  * Make blob d of repo from the verified, fsynced file at path (which is
  * consumed: renamed into place or unlinked), inside the caller's write
@@ -72,6 +106,10 @@ void store_link_key(char *buf, const char *repo, const struct digest *d,
  */
 int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, const char *path, long long size);
+
+/* The size of blob d if repo links it, within txn; else STORE_NOTFOUND. */
+int store_linked_size(struct store *s, MDB_txn *txn, const char *repo,
+                      const struct digest *d, long long *size);
 
 /* Add a link from repo to d (existing blob record); no-op if present. */
 int store_link_add(struct store *s, MDB_txn *txn, const char *repo,

@@ -4,7 +4,9 @@
 /*
  * The error codes of the distribution spec (oci-distribution-spec.md,
  * "Error Codes", code-1 .. code-14), plus UNKNOWN for server faults (the
- * code the Go distribution registry and the docker client use for 5xx).
+ * code the Go distribution registry and the docker client use for 5xx),
+ * and two codes of the Docker Registry HTTP API V2 that the OCI table
+ * lacks (docker-registry-api-v2.md, "Errors").
  * Each has a spec message and the HTTP status berth answers with.
  */
 enum oci_err {
@@ -23,6 +25,9 @@ enum oci_err {
     OCI_DENIED,                /* code-12 */
     OCI_UNSUPPORTED,           /* code-13 */
     OCI_TOOMANYREQUESTS,       /* code-14 */
+    /* codes of the Docker Registry HTTP API V2 that clients know too */
+    OCI_TAG_INVALID,        /* TAG_INVALID, 400 */
+    OCI_PAGINATION_INVALID, /* PAGINATION_NUMBER_INVALID, 400 */
     /* same codes, other statuses */
     OCI_RANGE_INVALID,  /* BLOB_UPLOAD_INVALID, 416: chunk out of order */
     OCI_NOT_FOUND,      /* UNSUPPORTED, 404: no such endpoint */

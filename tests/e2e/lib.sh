@@ -14,6 +14,7 @@
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
+srcdir=${srcdir:-$top_srcdir/tests/e2e}
 BERTH_BIN=$top_builddir/berth-fcgi
 BERTH_WORKERS=${BERTH_WORKERS:-2}
 PATH=$PATH:/usr/sbin:/sbin
@@ -294,6 +295,18 @@ sha512() {
 push_blob() {
 	req POST "/v2/$1/blobs/uploads/?digest=$(sha256 "$2")" \
 		-H 'Content-Type: application/octet-stream' --data-binary "@$2"
+}
+
+# oci ARGS...: tests/e2e/oci.py (manifests from files)
+oci() {
+	python3 "$srcdir/oci.py" "$@"
+}
+
+# put_manifest REPO REF FILE [CONTENT-TYPE]: PUT the file as a manifest
+# (end-7); the Content-Type defaults to the file's mediaType
+put_manifest() {
+	_ct=${4:-$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("mediaType", ""))' "$3")}
+	req PUT "/v2/$1/manifests/$2" -H "Content-Type: $_ct" --data-binary "@$3"
 }
 
 # store_files_intact: every blob file in the store hashes to its name

@@ -1,0 +1,198 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi-app/handlers.h"
+#include "fcgi-app/response.h"
+#include "util/log.h"
+
+/*
+ * The listings: tags (end-8a, end-8b), the catalog, and referrers
+ * (end-12a, end-12b). Each is a walk of one LMDB cursor (store/), written
+ * out as JSON here. Names and tags need no JSON escaping: their grammars
+ * (util/names.h) allow no character that would.
+ */
+
+/* The most entries one page holds; asking for more gets this many and a
+ * Link to the rest, as "Listing Tags" allows. */
+#define PAGE_MAX 10000
+
+struct page {
+    struct buf out;
+    char last[NAME_MAX_LEN + 1]; /* the last entry listed */
+    long count;
+};
+
+static int add_entry(void *ctx, const char *s, size_t len)
+{
+    struct page *p = ctx;
+
+    if (buf_adds(&p->out, p->count ? ",\"" : "\"") ||
+        buf_add(&p->out, s, len) || buf_adds(&p->out, "\""))
+        return STORE_TOOBIG;
+    if (len >= sizeof(p->last))
+        len = sizeof(p->last) - 1;
+    memcpy(p->last, s, len);
+    p->last[len] = '\0';
+    p->count++;
+    return 0;
+}
+
+/*
+ * Read ?n= and ?last= into *n (PAGE_MAX when absent) and last (NULL when
+ * absent); valid(last) must hold.
+ */
+static enum oci_err page_params(struct req *r, long *n, char *last,
+                                size_t lastlen,
+                                int (*valid)(const char *, size_t),
+                                const char **lastp, enum oci_err bad_last)
+{
+    char v[32], *end;
+    int rc;
+
+    *n = PAGE_MAX;
+    rc = req_query(r, "n", v, sizeof(v));
+    if (rc < 0)
+        return req_fail(r, OCI_PAGINATION_INVALID, "n is not a number");
+    if (rc == 1) {
+        errno = 0;
+        *n = strtol(v, &end, 10);
+        if (!v[0] || *end || errno || *n < 0)
+            return req_fail(r, OCI_PAGINATION_INVALID,
+                            "n must be a non-negative integer, not '%s'", v);
+        if (*n > PAGE_MAX)
+            *n = PAGE_MAX;
+    }
+    *lastp = NULL;
+    rc = req_query(r, "last", last, lastlen);
+    if (rc < 0 || (rc == 1 && !valid(last, strlen(last))))
+        return req_fail(r, bad_last, "'last' is not valid here");
+    if (rc == 1 && last[0])
+        *lastp = last;
+    return OCI_OK;
+}
+
+/* Finish a page: the JSON tail, a Link when more follow, and the reply. */
+static void send_page(struct req *r, struct page *p, int more,
+                      const char *link_path, long n)
+{
+    struct buf h;
+
+    buf_adds(&p->out, "]}");
+    buf_init(&h, 1024);
+    if (more && p->count)
+        buf_addf(&h, "Link: <%s?n=%ld&last=%s>; rel=\"next\"\r\n", link_path, n,
+                 p->last);
+    resp_head(r, 200, "application/json", (long long)p->out.len, buf_str(&h));
+    FCGX_PutStr(p->out.ptr, (int)p->out.len, r->fcgx.out);
+    buf_release(&h);
+}
+
+/* GET /v2/<name>/tags/list[?n=<int>&last=<tag>]  (end-8a, end-8b) */
+enum oci_err h_tags_list(struct req *r)
+{
+    char last[TAG_MAX_LEN + 2], path[NAME_MAX_LEN + 32];
+    const char *lastp;
+    struct page p;
+    long n;
+    int rc, more = 0;
+
+    if (page_params(r, &n, last, sizeof(last), tag_valid, &lastp,
+                    OCI_TAG_INVALID))
+        return r->err;
+    memset(&p, 0, sizeof(p));
+    buf_init(&p.out, (size_t)PAGE_MAX * (TAG_MAX_LEN + 3) + 1024);
+    buf_addf(&p.out, "{\"name\":\"%s\",\"tags\":[", r->name);
+    rc = store_tags_list(r->store, r->name, lastp, n, add_entry, &p, &more);
+    if (rc == STORE_NOTFOUND) {
+        buf_release(&p.out);
+        return req_fail(r, OCI_NAME_UNKNOWN, "'%s'", r->name);
+    }
+    if (rc) {
+        buf_release(&p.out);
+        return h_store_fail(r, rc);
+    }
+    snprintf(path, sizeof(path), "/v2/%s/tags/list", r->name);
+    send_page(r, &p, more, path, n);
+    buf_release(&p.out);
+    return OCI_OK;
+}
+
+/* GET /v2/_catalog[?n=<int>&last=<name>] */
+enum oci_err h_catalog(struct req *r)
+{
+    char last[NAME_MAX_LEN + 2];
+    const char *lastp;
+    struct page p;
+    long n;
+    int rc, more = 0;
+
+    if (page_params(r, &n, last, sizeof(last), name_valid, &lastp,
+                    OCI_NAME_INVALID))
+        return r->err;
+    memset(&p, 0, sizeof(p));
+    buf_init(&p.out, (size_t)PAGE_MAX * (NAME_MAX_LEN + 3) + 1024);
+    buf_adds(&p.out, "{\"repositories\":[");
+    rc = store_catalog_list(r->store, lastp, n, add_entry, &p, &more);
+    if (rc) {
+        buf_release(&p.out);
+        return h_store_fail(r, rc);
+    }
+    send_page(r, &p, more, "/v2/_catalog", n);
+    buf_release(&p.out);
+    return OCI_OK;
+}
+
+struct referrers {
+    struct buf out;
+    int count;
+};
+
+static int add_referrer(void *ctx, const char *s, size_t len)
+{
+    struct referrers *rf = ctx;
+
+    if ((rf->count && buf_adds(&rf->out, ",")) || buf_add(&rf->out, s, len))
+        return STORE_TOOBIG;
+    rf->count++;
+    return 0;
+}
+
+#define REFERRERS_MAX ((size_t)64 << 20)
+
+/* GET /v2/<name>/referrers/<digest>[?artifactType=<type>]  (end-12a, 12b) */
+enum oci_err h_referrers(struct req *r)
+{
+    char atype[MEDIA_TYPE_MAX];
+    struct referrers rf;
+    struct digest d;
+    int rc, filter;
+
+    if (h_parse_digest(r, r->ref, &d))
+        return r->err;
+    filter = req_query(r, "artifactType", atype, sizeof(atype));
+    if (filter < 0)
+        return req_fail(r, OCI_UNSUPPORTED, "artifactType is not valid");
+    if (filter && !atype[0])
+        filter = 0;
+    memset(&rf, 0, sizeof(rf));
+    buf_init(&rf.out, REFERRERS_MAX);
+    buf_adds(&rf.out, "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX
+                      "\",\"manifests\":[");
+    /* an unknown repository or digest has no referrers: an empty index */
+    rc = store_referrers(r->store, r->name, &d, filter ? atype : NULL,
+                         add_referrer, &rf);
+    if (rc) {
+        buf_release(&rf.out);
+        return h_store_fail(r, rc);
+    }
+    buf_adds(&rf.out, "]}");
+    resp_head(r, 200, MT_OCI_INDEX, (long long)rf.out.len,
+              filter ? "OCI-Filters-Applied: artifactType\r\n" : NULL);
+    FCGX_PutStr(rf.out.ptr, (int)rf.out.len, r->fcgx.out);
+    buf_release(&rf.out);
+    return OCI_OK;
+}

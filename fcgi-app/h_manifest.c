@@ -1,0 +1,196 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi-app/handlers.h"
+#include "fcgi-app/response.h"
+#include "util/log.h"
+
+/*
+ * Manifests (oci-distribution-spec.md, "Pulling manifests", "Pushing
+ * Manifests", "Deleting tags", "Deleting Manifests"). A <reference> is a
+ * digest when it has a ':' (tags cannot), else a tag.
+ */
+
+/* The largest manifest a GET may have to return, whatever the config says
+ * now: the most max_manifest_size may ever have allowed. */
+#define MANIFEST_GET_MAX ((size_t)256 << 20)
+
+struct ref {
+    const char *tag; /* NULL when by digest */
+    struct digest d; /* when by digest */
+};
+
+static enum oci_err parse_ref(struct req *r, struct ref *ref)
+{
+    memset(ref, 0, sizeof(*ref));
+    if (strchr(r->ref, ':'))
+        return h_parse_digest(r, r->ref, &ref->d);
+    if (!tag_valid(r->ref, strlen(r->ref)))
+        return req_fail(r, OCI_TAG_INVALID,
+                        "'%s': tags are [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}",
+                        r->ref);
+    ref->tag = r->ref;
+    return OCI_OK;
+}
+
+/* Map a store error of a manifest request. */
+static enum oci_err manifest_fail(struct req *r, int rc)
+{
+    if (rc == STORE_NOTFOUND)
+        return req_fail(r, OCI_MANIFEST_UNKNOWN, "'%s' in '%s'", r->ref,
+                        r->name);
+    return h_store_fail(r, rc);
+}
+
+/* GET/HEAD /v2/<name>/manifests/<reference>  (end-3) */
+enum oci_err h_manifest_get(struct req *r)
+{
+    struct store_manifest_info info;
+    char dstr[DIGEST_STR_MAX];
+    struct buf body, h;
+    struct ref ref;
+    int rc;
+
+    if (parse_ref(r, &ref))
+        return r->err;
+    buf_init(&body, MANIFEST_GET_MAX);
+    rc = store_manifest_get(r->store, r->name, ref.tag, ref.tag ? NULL : &ref.d,
+                            r->method == M_GET ? &body : NULL, &info);
+    if (rc) {
+        buf_release(&body);
+        return manifest_fail(r, rc);
+    }
+    digest_format(&info.digest, dstr);
+    buf_init(&h, 1024);
+    buf_addf(&h, "Docker-Content-Digest: %s\r\nETag: \"%s\"\r\n", dstr, dstr);
+    if (resp_head(r, 200, info.media_type, info.size, buf_str(&h)) == 0 &&
+        r->method == M_GET)
+        FCGX_PutStr(body.ptr, (int)body.len, r->fcgx.out);
+    buf_release(&h);
+    buf_release(&body);
+    return OCI_OK;
+}
+
+/* The digest of body in the algorithm of want (sha256 for a tag). */
+static void hash_body(const struct buf *body, enum digest_alg alg,
+                      struct digest *out)
+{
+    struct hasher hs;
+
+    hasher_init(&hs, alg);
+    hasher_update(&hs, body->ptr, body->len);
+    hasher_final(&hs, out);
+}
+
+static enum oci_err put_fail(struct req *r, int rc, const struct digest *miss)
+{
+    char dstr[DIGEST_STR_MAX];
+
+    digest_format(miss, dstr);
+    switch (rc) {
+    case STORE_BLOB_MISSING:
+        return req_fail(r, OCI_MANIFEST_BLOB_UNKNOWN,
+                        "blob '%s' is not in '%s': push it first", dstr,
+                        r->name);
+    case STORE_MANIFEST_MISSING:
+        return req_fail(r, OCI_MANIFEST_UNKNOWN,
+                        "manifest '%s' is not in '%s': push it before the "
+                        "index that lists it",
+                        dstr, r->name);
+    case STORE_INVALID:
+        return req_fail(r, OCI_MANIFEST_INVALID,
+                        "the descriptor of '%s' has a size other than its "
+                        "content's",
+                        dstr);
+    default:
+        return h_store_fail(r, rc);
+    }
+}
+
+/* PUT /v2/<name>/manifests/<reference>  (end-7) */
+enum oci_err h_manifest_put(struct req *r)
+{
+    char dstr[DIGEST_STR_MAX], why[512];
+    struct store_manifest mf;
+    struct digest got, missing;
+    struct manifest m;
+    struct buf body, h;
+    struct ref ref;
+    enum oci_err err = OCI_OK;
+    char *referrer = NULL;
+    int rc;
+
+    if (parse_ref(r, &ref))
+        return r->err;
+    buf_init(&body, r->cfg->max_manifest_size);
+    if (req_read_body(r, &body, r->cfg->max_manifest_size)) {
+        err = r->err;
+        goto out;
+    }
+    memset(&m, 0, sizeof(m));
+    if (manifest_parse(body.ptr ? body.ptr : "", body.len,
+                       req_param(r, "CONTENT_TYPE"), &m, why, sizeof(why))) {
+        err = req_fail(r, OCI_MANIFEST_INVALID, "%s", why);
+        goto out;
+    }
+    hash_body(&body, ref.tag ? DIGEST_SHA256 : ref.d.alg, &got);
+    if (!ref.tag && !digest_equal(&got, &ref.d)) {
+        digest_format(&got, dstr);
+        err = req_fail(r, OCI_DIGEST_INVALID,
+                       "the manifest's digest is '%s', not '%s'", dstr, r->ref);
+        goto release;
+    }
+    if (m.has_subject)
+        referrer = manifest_descriptor_json(&m, &got, (long long)body.len);
+    mf.digest = &got;
+    mf.body = body.ptr ? body.ptr : "";
+    mf.len = body.len;
+    mf.m = &m;
+    mf.referrer = referrer;
+    rc = store_manifest_put(r->store, r->name, ref.tag, &mf, &missing);
+    if (rc) {
+        err = put_fail(r, rc, &missing);
+        goto release;
+    }
+    digest_format(&got, dstr);
+    buf_init(&h, 1024);
+    buf_addf(&h,
+             "Location: /v2/%s/manifests/%s\r\nDocker-Content-Digest: %s\r\n",
+             r->name, dstr, dstr);
+    if (m.has_subject) {
+        /* "Pushing Manifests with Subject": the referrers API has it */
+        digest_format(&m.subject, dstr);
+        buf_addf(&h, "OCI-Subject: %s\r\n", dstr);
+    }
+    resp_head(r, 201, NULL, 0, buf_str(&h));
+    buf_release(&h);
+release:
+    free(referrer);
+    manifest_release(&m);
+out:
+    buf_release(&body);
+    return err;
+}
+
+/* DELETE /v2/<name>/manifests/<reference>  (end-9) */
+enum oci_err h_manifest_delete(struct req *r)
+{
+    struct ref ref;
+    int rc;
+
+    if (!r->cfg->delete_enabled)
+        return req_fail(r, OCI_UNSUPPORTED, "deletion is disabled");
+    if (parse_ref(r, &ref))
+        return r->err;
+    if (ref.tag)
+        rc = store_tag_delete(r->store, r->name, ref.tag);
+    else
+        rc = store_manifest_delete(r->store, r->name, &ref.d);
+    if (rc)
+        return manifest_fail(r, rc);
+    resp_head(r, 202, NULL, 0, NULL);
+    return OCI_OK;
+}

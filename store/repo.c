@@ -1,0 +1,172 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "store/store_private.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/*
+ * What a repository holds. A record of 8 bytes is the older form, which
+ * counted only the links.
+ */
+struct repo_rec {
+    uint64_t n[3]; /* indexed by enum repo_count */
+};
+
+static int get_rec(struct store *s, MDB_txn *txn, const char *repo,
+                   struct repo_rec *out)
+{
+    MDB_val key, val;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    store_str_val(repo, &key);
+    rc = mdb_get(txn, s->repos, &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return STORE_NOTFOUND;
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_get repos");
+    if (val.mv_size == sizeof(*out) || val.mv_size == sizeof(uint64_t)) {
+        memcpy(out, val.mv_data, val.mv_size);
+        return STORE_OK;
+    }
+    log_err("corrupt repository record for '%s'", repo);
+    return STORE_IO;
+}
+
+static int catalog_set(struct store *s, MDB_txn *txn, const char *repo,
+                       int listed)
+{
+    MDB_val key, val = {0, NULL};
+    int rc;
+
+    store_str_val(repo, &key);
+    if (listed)
+        rc = mdb_put(txn, s->catalog, &key, &val, 0);
+    else
+        rc = mdb_del(txn, s->catalog, &key, NULL);
+    if (rc == MDB_NOTFOUND)
+        return STORE_OK;
+    return store_map_mdb_rc(rc, "mdb_put catalog");
+}
+
+int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
+                     enum repo_count what, int delta)
+{
+    struct repo_rec rec;
+    MDB_val key, val;
+    int rc;
+
+    rc = get_rec(s, txn, repo, &rec);
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    if (delta < 0 && rec.n[what] < (uint64_t)-delta) {
+        log_err("repository '%s' counts fewer entries than it drops", repo);
+        rec.n[what] = 0;
+    } else {
+        rec.n[what] += (uint64_t)(int64_t)delta;
+    }
+    store_str_val(repo, &key);
+    if (!rec.n[REPO_LINKS] && !rec.n[REPO_MANIFESTS] && !rec.n[REPO_TAGS]) {
+        rc = mdb_del(txn, s->repos, &key, NULL);
+        if (rc && rc != MDB_NOTFOUND)
+            return store_map_mdb_rc(rc, "mdb_del repos");
+        return catalog_set(s, txn, repo, 0);
+    }
+    val.mv_data = &rec;
+    val.mv_size = sizeof(rec);
+    rc = mdb_put(txn, s->repos, &key, &val, 0);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_put repos");
+    if (delta > 0)
+        return catalog_set(s, txn, repo, 1);
+    if (what != REPO_LINKS && !rec.n[REPO_MANIFESTS] && !rec.n[REPO_TAGS])
+        return catalog_set(s, txn, repo, 0);
+    return STORE_OK;
+}
+
+int store_repo_exists(struct store *s, const char *repo)
+{
+    struct repo_rec rec;
+    MDB_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = get_rec(s, txn, repo, &rec);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/*
+ * Walk the keys of dbi that start with prefix (plen bytes) and sort after
+ * prefix+last, handing the rest of each key to fn, at most n of them;
+ * *more says whether another one follows. One cursor positioned with
+ * MDB_SET_RANGE, so a page costs the same however many entries precede
+ * it.
+ */
+int store_list_keys(struct store *s, MDB_dbi dbi, const char *prefix,
+                    size_t plen, const char *last, long n, store_list_fn *fn,
+                    void *ctx, int *more)
+{
+    char kbuf[LINK_KEY_MAX];
+    MDB_cursor *cur;
+    MDB_txn *txn;
+    MDB_val key, val;
+    size_t llen = last ? strlen(last) : 0;
+    long got = 0;
+    int rc;
+
+    BUG_ON(plen + llen > sizeof(kbuf));
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc) {
+        rc = store_map_mdb_rc(rc, "mdb_cursor_open");
+        goto txn_abort;
+    }
+    memcpy(kbuf, prefix, plen);
+    if (llen)
+        memcpy(kbuf + plen, last, llen);
+    key.mv_data = kbuf;
+    key.mv_size = plen + llen;
+    if (key.mv_size == 0)
+        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    else
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    /* "last" itself is not part of the page */
+    if (rc == 0 && llen && key.mv_size == plen + llen &&
+        !memcmp(key.mv_data, kbuf, plen + llen))
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    *more = 0;
+    while (rc == 0) {
+        if (key.mv_size < plen || memcmp(key.mv_data, prefix, plen))
+            break;
+        if (got == n) {
+            *more = 1;
+            break;
+        }
+        rc = fn(ctx, (const char *)key.mv_data + plen, key.mv_size - plen);
+        if (rc)
+            goto cursor_close;
+        got++;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+    rc = rc == 0 || rc == MDB_NOTFOUND ? STORE_OK
+                                       : store_map_mdb_rc(rc, "mdb_cursor_get");
+cursor_close:
+    mdb_cursor_close(cur);
+txn_abort:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_catalog_list(struct store *s, const char *last, long n,
+                       store_list_fn *fn, void *ctx, int *more)
+{
+    return store_list_keys(s, s->catalog, "", 0, last, n, fn, ctx, more);
+}
