@@ -81,7 +81,6 @@ check "GET by the sha512 digest" cmp -s "$T/body" "$T/m1"
 
 # --- Docker schema2 manifest and manifest list ---
 oci manifest --docker --config "$T/config" --layer "$T/l1" >"$T/d1"
-D1=$(sha256 "$T/d1")
 put_manifest m/img docker "$T/d1"
 expect_status "PUT a Docker schema2 manifest" 201
 req GET /v2/m/img/manifests/docker
