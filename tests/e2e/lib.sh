@@ -20,7 +20,9 @@ BERTH_WORKERS=${BERTH_WORKERS:-2}
 PATH=$PATH:/usr/sbin:/sbin
 export PATH
 
-REG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-e2e.XXXXXX") || exit 99
+# lowercase, so that podman can name images after paths below it
+REG_TMP=${TMPDIR:-/tmp}/berth-e2e.$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+mkdir -m 700 "$REG_TMP" || exit 99
 REG_STORE=$REG_TMP/store
 REG_RUN=$REG_TMP/run
 mkdir -p "$REG_STORE" "$REG_RUN/empty"
@@ -80,7 +82,7 @@ bail() {
 }
 
 show_logs() {
-	for _f in "$REG_RUN"/*.log "$REG_TMP"/*.log; do
+	for _f in "$REG_RUN"/*.log "$REG_TMP"/*.log "$REG_TMP"/*.out; do
 		[ -s "$_f" ] || continue
 		echo "# ----- $_f (last 60 lines)"
 		tail -n 60 "$_f" | sed 's/^/# /'
@@ -211,6 +213,50 @@ stop_lighttpd() {
 # berth_pids: the berth processes of this test, one per line
 berth_pids() {
 	pgrep -f "berth-fcgi -c $REG_TMP/"
+}
+
+# --- container clients ---
+
+# REG: the registry as clients name it (host:port of the front server)
+reg() {
+	echo "${BASE#http://}"
+}
+
+# mkimage KIND TAG [ARGS...]: an image in the OCI layout $REG_TMP/layout,
+# made by tests/e2e/mkimage.py; prints its manifest (or index) digest
+mkimage() {
+	_k=$1
+	shift
+	python3 "$srcdir/mkimage.py" "$_k" "$REG_TMP/layout" "$@"
+}
+
+# podman with its own storage under $REG_TMP (vfs: no mounts needed)
+pdm() {
+	podman --root "$REG_TMP/podman/root" --runroot "$REG_TMP/podman/run" \
+		--storage-driver vfs --cgroup-manager cgroupfs \
+		--events-backend file "$@"
+}
+
+# start_dockerd: a dockerd of the test's own, on its own socket and data
+# root, without networking of its own (it only pushes and pulls); sets
+# DOCKER_HOST for docker
+start_dockerd() {
+	need dockerd docker
+	_d=$REG_TMP/docker
+	mkdir -p "$_d"
+	dockerd --storage-driver=vfs --iptables=false --ip-masq=false \
+		--bridge=none --data-root "$_d/data" --exec-root "$_d/exec" \
+		--pidfile "$_d/docker.pid" -H "unix://$_d/docker.sock" \
+		>"$REG_TMP/dockerd.log" 2>&1 &
+	track $!
+	DOCKER_HOST=unix://$_d/docker.sock
+	export DOCKER_HOST
+	_i=0
+	until docker version >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ $_i -lt 150 ] || bail "dockerd did not start (see dockerd.log)"
+		sleep 0.2
+	done
 }
 
 # --- HTTP ---
