@@ -152,6 +152,14 @@ static const char *apply(struct config *c, const char *k, const char *v)
     } else if (!strcmp(k, "upload_ttl")) {
         if (config_parse_duration(v, &c->upload_ttl) || c->upload_ttl < 60)
             return "upload_ttl must be a duration of at least 60s";
+    } else if (!strcmp(k, "access")) {
+        if (v[0] != '/' || set_string(c->access, sizeof(c->access), v))
+            return "access must be an absolute path";
+    } else if (!strcmp(k, "auth_realm")) {
+        if (!v[0] || strchr(v, '"') || strchr(v, '\\') ||
+            set_string(c->auth_realm, sizeof(c->auth_realm), v))
+            return "auth_realm must be 1 to 127 characters without '\"' "
+                   "or '\\'";
     } else {
         return "unknown key";
     }
@@ -174,6 +182,7 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
     c.delete_enabled = 1;
     c.upload_ttl = 7 * 86400;
     memcpy(c.offload_prefix, "/_berth_blobs", sizeof("/_berth_blobs"));
+    memcpy(c.auth_realm, "berth", sizeof("berth"));
     if (set_string(c.file, sizeof(c.file), path)) {
         snprintf(err, errlen, "config file name is too long");
         return -1;

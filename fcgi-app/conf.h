@@ -23,6 +23,10 @@
  *                     (default on)
  *   upload_ttl        seconds after which an unfinished upload session
  *                     is dropped; s, m, h or d suffix   (default 7d)
+ *   access            an access file (auth/auth.h): who may pull, push,
+ *                     delete; none: the front server alone decides
+ *   auth_realm        the realm of berth's 401 challenges  (default
+ *                     berth)
  */
 enum offload { OFFLOAD_NONE, OFFLOAD_XSENDFILE, OFFLOAD_XACCEL };
 
@@ -35,7 +39,9 @@ struct config {
     enum offload offload;
     char offload_prefix[256];
     int delete_enabled;
-    long long upload_ttl; /* seconds */
+    long long upload_ttl;  /* seconds */
+    char access[PATH_MAX]; /* "" when there is no access file */
+    char auth_realm[128];
 };
 
 /*

@@ -20,7 +20,9 @@ enum oci_err h_store_fail(struct req *r, int rc)
     case STORE_FULL:
         return req_fail(r, OCI_STORAGE_FULL, "%s", store_strerror(rc));
     case STORE_BUSY:
-        return req_fail(r, OCI_BLOB_UPLOAD_INVALID, "%s", store_strerror(rc));
+        /* another request holds the session: the client may try again */
+        buf_adds(&r->err_headers, "Retry-After: 1\r\n");
+        return req_fail(r, OCI_TOOMANYREQUESTS, "%s", store_strerror(rc));
     case STORE_SHORT:
         return req_fail(r, OCI_SIZE_INVALID, "%s", store_strerror(rc));
     case STORE_ABORTED:

@@ -142,6 +142,9 @@ static int try_mount(struct req *r, const struct digest *d)
     rc = req_query(r, "from", from, sizeof(from));
     if (rc != 1 || !name_valid(from, strlen(from)))
         return 0; /* no usable source: a plain session, as the spec says */
+    /* a mount reads from: it must not leak a blob the client cannot pull */
+    if (auth_check(r->policy, req_param(r, "REMOTE_USER"), from, AUTH_PULL))
+        return 0;
     rc = store_blob_mount(r->store, r->name, from, d, &size);
     if (rc == STORE_OK)
         return 1;

@@ -14,6 +14,7 @@
 
 #include <fcgiapp.h>
 
+#include "auth/auth.h"
 #include "fcgi-app/conf.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/router.h"
@@ -35,6 +36,9 @@ struct options {
 };
 
 static volatile sig_atomic_t stopping;
+
+/* The access rules, read once before the workers fork; NULL: none. */
+static struct auth_policy *access_policy;
 
 static void on_term(int sig)
 {
@@ -130,7 +134,8 @@ static int parse_options(int argc, char **argv, struct options *o)
  * one connection the losers get EAGAIN from accept() and go back to
  * ppoll() instead of blocking with the signals masked.
  */
-static int serve(int listen_fd, struct store *st, const struct config *cfg)
+static int serve(int listen_fd, struct store *st, const struct config *cfg,
+                 const struct auth_policy *policy)
 {
     struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
     sigset_t idle;
@@ -147,7 +152,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg)
                 strerror(errno));
         return -1;
     }
-    req_init(&r, st, cfg);
+    req_init(&r, st, cfg, policy);
     if (FCGX_InitRequest(&r.fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)) {
         log_err("cannot initialise a FastCGI request");
         req_release(&r);
@@ -192,7 +197,7 @@ static int worker(int listen_fd, const struct config *cfg)
         log_info("dropped %d upload sessions older than %llds", purged,
                  cfg->upload_ttl);
     log_debug("worker ready");
-    rc = serve(listen_fd, st, cfg);
+    rc = serve(listen_fd, st, cfg, access_policy);
     store_close(st);
     return rc ? 1 : 0;
 }
@@ -301,6 +306,11 @@ int main(int argc, char **argv)
     if (config_load(o.config, &cfg, err, sizeof(err)) ||
         config_check_root(&cfg, err, sizeof(err))) {
         fprintf(stderr, "berth-fcgi: %s\n", err);
+        return 1;
+    }
+    if (cfg.access[0] &&
+        auth_policy_load(cfg.access, &access_policy, err, sizeof(err))) {
+        fprintf(stderr, "berth-fcgi: %s (config '%s')\n", err, cfg.file);
         return 1;
     }
     log_level = cfg.log_level;

@@ -8,11 +8,13 @@
 
 #include "fcgi-app/request.h"
 
-void req_init(struct req *r, struct store *s, const struct config *cfg)
+void req_init(struct req *r, struct store *s, const struct config *cfg,
+              const struct auth_policy *policy)
 {
     memset(r, 0, sizeof(*r));
     r->store = s;
     r->cfg = cfg;
+    r->policy = policy;
     buf_init(&r->err_headers, 4096);
 }
 
@@ -207,6 +209,25 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
                         "%lld bytes",
                         b->len, cl);
     return OCI_OK;
+}
+
+enum oci_err req_authorize(struct req *r, const char *repo,
+                           enum auth_action action)
+{
+    const char *user = req_param(r, "REMOTE_USER");
+
+    switch (auth_check(r->policy, user, repo, action)) {
+    case AUTH_OK:
+        return OCI_OK;
+    case AUTH_NEED_LOGIN:
+        buf_addf(&r->err_headers, "WWW-Authenticate: Basic realm=\"%s\"\r\n",
+                 r->cfg->auth_realm);
+        return req_fail(r, OCI_UNAUTHORIZED, "log in to %s",
+                        repo ? repo : "this registry");
+    default:
+        return req_fail(r, OCI_DENIED, "'%s' may not do that to %s", user,
+                        repo ? repo : "this registry");
+    }
 }
 
 void req_body(struct req *r, long long length, struct store_body *out)

@@ -3,6 +3,7 @@
 
 #include <fcgiapp.h>
 
+#include "auth/auth.h"
 #include "fcgi-app/conf.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -32,8 +33,9 @@ enum method {
  */
 struct req {
     FCGX_Request fcgx;
-    struct store *store;      /* the worker's, borrowed */
-    const struct config *cfg; /* borrowed */
+    struct store *store;              /* the worker's, borrowed */
+    const struct config *cfg;         /* borrowed */
+    const struct auth_policy *policy; /* borrowed; NULL: allow all */
 
     unsigned method;         /* one M_* */
     char path[REQ_PATH_MAX]; /* percent-decoded path, no query */
@@ -49,7 +51,8 @@ struct req {
     int headers_sent;
 };
 
-void req_init(struct req *r, struct store *s, const struct config *cfg);
+void req_init(struct req *r, struct store *s, const struct config *cfg,
+              const struct auth_policy *policy);
 void req_release(struct req *r);
 /* Forget the previous request. */
 void req_reset(struct req *r);
@@ -91,6 +94,13 @@ enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
  * Content-Length, or a client that goes away, with SIZE_INVALID 400.
  */
 enum oci_err req_read_body(struct req *r, struct buf *b, size_t max);
+
+/*
+ * May the client (REMOTE_USER, or anonymous) do action to repo? On no,
+ * record UNAUTHORIZED (with a Basic challenge) or DENIED and return it.
+ */
+enum oci_err req_authorize(struct req *r, const char *repo,
+                           enum auth_action action);
 
 /* The request body as a store_body reading from FCGX's stdin stream. */
 void req_body(struct req *r, long long length, struct store_body *out);

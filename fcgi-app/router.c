@@ -11,24 +11,25 @@
 struct route {
     enum route_kind kind;
     unsigned methods;
+    enum auth_action action; /* what the client must be allowed */
     enum oci_err (*handle)(struct req *r);
 };
 
 static const struct route routes[] = {
-    {ROUTE_BASE, M_GET | M_HEAD, h_base},     /* end-1 */
-    {ROUTE_BLOB, M_GET | M_HEAD, h_blob_get}, /* end-2 */
-    {ROUTE_BLOB, M_DELETE, h_blob_delete},    /* end-10 */
-    {ROUTE_UPLOADS, M_POST, h_upload_start},  /* end-4a/4b/11 */
-    {ROUTE_UPLOAD, M_PATCH, h_upload_patch},  /* end-5 */
-    {ROUTE_UPLOAD, M_PUT, h_upload_put},      /* end-6 */
-    {ROUTE_UPLOAD, M_GET, h_upload_status},   /* end-13 */
-    {ROUTE_UPLOAD, M_DELETE, h_upload_cancel},
-    {ROUTE_MANIFEST, M_GET | M_HEAD, h_manifest_get}, /* end-3 */
-    {ROUTE_MANIFEST, M_PUT, h_manifest_put},          /* end-7 */
-    {ROUTE_MANIFEST, M_DELETE, h_manifest_delete},    /* end-9 */
-    {ROUTE_TAGS, M_GET, h_tags_list},                 /* end-8a, end-8b */
-    {ROUTE_CATALOG, M_GET, h_catalog},
-    {ROUTE_REFERRERS, M_GET, h_referrers}, /* end-12a, end-12b */
+    {ROUTE_BASE, M_GET | M_HEAD, AUTH_LOGIN, h_base},    /* end-1 */
+    {ROUTE_BLOB, M_GET | M_HEAD, AUTH_PULL, h_blob_get}, /* end-2 */
+    {ROUTE_BLOB, M_DELETE, AUTH_DELETE, h_blob_delete},  /* end-10 */
+    {ROUTE_UPLOADS, M_POST, AUTH_PUSH, h_upload_start},  /* end-4a/4b/11 */
+    {ROUTE_UPLOAD, M_PATCH, AUTH_PUSH, h_upload_patch},  /* end-5 */
+    {ROUTE_UPLOAD, M_PUT, AUTH_PUSH, h_upload_put},      /* end-6 */
+    {ROUTE_UPLOAD, M_GET, AUTH_PUSH, h_upload_status},   /* end-13 */
+    {ROUTE_UPLOAD, M_DELETE, AUTH_PUSH, h_upload_cancel},
+    {ROUTE_MANIFEST, M_GET | M_HEAD, AUTH_PULL, h_manifest_get}, /* end-3 */
+    {ROUTE_MANIFEST, M_PUT, AUTH_PUSH, h_manifest_put},          /* end-7 */
+    {ROUTE_MANIFEST, M_DELETE, AUTH_DELETE, h_manifest_delete},  /* end-9 */
+    {ROUTE_TAGS, M_GET, AUTH_PULL, h_tags_list}, /* end-8a, end-8b */
+    {ROUTE_CATALOG, M_GET, AUTH_CATALOG, h_catalog},
+    {ROUTE_REFERRERS, M_GET, AUTH_PULL, h_referrers}, /* end-12a, end-12b */
 };
 
 /* If s[0..*len) ends with "/<suffix>", drop that and return 1. */
@@ -123,8 +124,11 @@ static enum oci_err route(struct req *r)
         if (routes[i].kind != kind)
             continue;
         known = 1;
-        if (routes[i].methods & r->method)
-            return routes[i].handle(r);
+        if (!(routes[i].methods & r->method))
+            continue;
+        if (req_authorize(r, r->name[0] ? r->name : NULL, routes[i].action))
+            return r->err;
+        return routes[i].handle(r);
     }
     if (known)
         return req_fail(r, OCI_METHOD_INVALID, "%s is not allowed on '%s'",

@@ -24,7 +24,7 @@ banned() {
 check "no banned functions" banned
 if command -v clang-format >/dev/null 2>&1; then
 	fmt() {
-		for f in util/*.[ch] store/*.[ch] fcgi-app/*.[ch]; do
+		for f in util/*.[ch] store/*.[ch] auth/*.[ch] fcgi-app/*.[ch]; do
 			clang-format --style=file "$f" | cmp -s - "$f" || {
 				echo "# not formatted: $f"
 				return 1

@@ -149,11 +149,14 @@ stop_all() {
 	return 0
 }
 
-# wait_for URL: until the server answers it with a 2xx (up to 10 s)
+# wait_for URL: until berth answers it (2xx, or 401 when an access file
+# wants a login), not the front server with 502 or 503 (up to 10 s)
 wait_for() {
 	_i=0
 	while [ $_i -lt 100 ]; do
-		curl -sf -o /dev/null "$1" && return 0
+		case $(curl -s -o /dev/null -w '%{http_code}' "$1") in
+		2?? | 401) return 0 ;;
+		esac
 		sleep 0.1
 		_i=$((_i + 1))
 	done
@@ -173,7 +176,9 @@ berth_conf() {
 # start_lighttpd [spawn | socket PATH]: lighttpd with the shipped
 # conf/lighttpd files; "spawn" (the default) lets lighttpd start
 # $BERTH_WORKERS berth processes, "socket PATH" connects to a berth that
-# the test started on the unix socket PATH. Sets BASE and LIGHTTPD_PID.
+# the test started on the unix socket PATH. $LIGHTTPD_INCLUDES names more
+# of them to include (auth-optional, auth-required: with the users of
+# $REG_TMP/htpasswd, see add_user). Sets BASE and LIGHTTPD_PID.
 # shellcheck disable=SC2120 # the mode is optional
 start_lighttpd() {
 	need lighttpd curl python3
@@ -190,7 +195,12 @@ start_lighttpd() {
 		echo "var.berth_conf    = \"$REG_TMP/berth.conf\""
 		echo "var.berth_workers = $BERTH_WORKERS"
 		[ "$_mode" = socket ] && echo "var.berth_socket  = \"$2\""
+		echo "var.berth_htpasswd = \"$REG_TMP/htpasswd\""
+		echo "var.berth_realm   = \"berth\""
 		echo "include \"$top_srcdir/conf/lighttpd/berth.conf\""
+		for _inc in ${LIGHTTPD_INCLUDES:-}; do
+			echo "include \"$top_srcdir/conf/lighttpd/$_inc.conf\""
+		done
 		echo "include \"$top_srcdir/conf/lighttpd/fastcgi-$_mode.conf\""
 	} >"$REG_TMP/lighttpd.conf"
 	lighttpd -D -f "$REG_TMP/lighttpd.conf" >>"$REG_RUN/lighttpd-stdout.log" 2>&1 &
@@ -257,6 +267,12 @@ start_dockerd() {
 		[ $_i -lt 150 ] || bail "dockerd did not start (see dockerd.log)"
 		sleep 0.2
 	done
+}
+
+# add_user NAME PASSWORD: a user in $REG_TMP/htpasswd (apr1, which every
+# front server reads)
+add_user() {
+	echo "$1:$(openssl passwd -apr1 "$2")" >>"$REG_TMP/htpasswd"
 }
 
 # --- HTTP ---
@@ -337,10 +353,14 @@ sha512() {
 	echo "sha512:$(sha512sum "$1" | cut -d' ' -f1)"
 }
 
-# push_blob REPO FILE: monolithic upload (end-4b); sets $STATUS
+# push_blob REPO FILE [CURL-ARGS...]: monolithic upload (end-4b); sets
+# $STATUS
 push_blob() {
-	req POST "/v2/$1/blobs/uploads/?digest=$(sha256 "$2")" \
-		-H 'Content-Type: application/octet-stream' --data-binary "@$2"
+	_r=$1
+	_f=$2
+	shift 2
+	req POST "/v2/$_r/blobs/uploads/?digest=$(sha256 "$_f")" \
+		-H 'Content-Type: application/octet-stream' --data-binary "@$_f" "$@"
 }
 
 # oci ARGS...: tests/e2e/oci.py (manifests from files)

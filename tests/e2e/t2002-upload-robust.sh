@@ -18,7 +18,7 @@ retry() {
 	_n=0
 	while :; do
 		req "$@"
-		if [ "$STATUS" != 400 ] ||
+		if [ "$STATUS" != 429 ] ||
 			! grep -q 'in use by another request' "$REG_TMP/body"; then
 			break
 		fi
@@ -50,6 +50,22 @@ req PUT "$LOC?digest=$D"
 expect_status "finish" 201
 req GET "/v2/abort/me/blobs/$D"
 check "the blob is right" cmp -s "$REG_TMP/body" "$REG_TMP/blob"
+
+# two requests on one session at once: the second is told to come back
+req POST /v2/abort/busy/blobs/uploads/
+LOC=$(hdr Location)
+curl -s -o /dev/null -w '%{http_code}' -X PATCH --limit-rate 400K \
+	--data-binary "@$REG_TMP/c0" "$BASE$LOC" >"$REG_TMP/slow.status" &
+slow=$!
+sleep 0.8
+req PATCH "$LOC" --data-binary "@$REG_TMP/c0"
+expect_error "a PATCH while another one writes the session" 429 TOOMANYREQUESTS
+expect_header "says when to try again" Retry-After 1
+wait $slow
+is "the first one completes" "$(cat "$REG_TMP/slow.status")" 202
+req GET "$LOC"
+expect_header "with only its chunk in the session" Range 0-999999
+req DELETE "$LOC"
 
 # a monolithic upload whose client dies: nothing stored, nothing left
 mkblob "$REG_TMP/other" 3000000

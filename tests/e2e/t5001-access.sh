@@ -1,0 +1,131 @@
+#!/bin/sh
+# Who may do what: lighttpd checks the password when one is sent
+# (conf/lighttpd/auth-optional.conf) and berth's access file decides:
+# UNAUTHORIZED (401, with a Basic challenge) for anonymous clients that
+# must log in, DENIED (403) for users the rules do not allow, and a
+# cross-repository mount that cannot read its source opens a plain
+# session instead. Then everything behind login
+# (conf/lighttpd/auth-required.conf).
+# shellcheck source=tests/e2e/lib.sh
+. "${srcdir:-$(dirname "$0")}/lib.sh"
+need openssl
+T=$REG_TMP
+for u in alice bob dave admin; do add_user "$u" "pw-$u"; done
+cat >"$T/access.conf" <<RULES
+*       pull            public/*
+bob     pull,catalog    *
+alice   push,delete     team-a/*
+dave    push            dave/*
+admin   all             *
+RULES
+berth_conf "access = $T/access.conf"
+LIGHTTPD_INCLUDES=auth-optional
+start_lighttpd
+as() { # USER: curl arguments for USER
+	echo "-u $1:pw-$1"
+}
+
+mkblob "$T/blob" 1000
+D=$(sha256 "$T/blob")
+
+# end-1: anonymous clients are asked to log in, users are let in
+req GET /v2/
+expect_error "anonymous GET /v2/" 401 UNAUTHORIZED
+expect_header "with a Basic challenge" WWW-Authenticate 'Basic realm="berth"'
+expect_header "and the API version" Docker-Distribution-Api-Version registry/2.0
+# shellcheck disable=SC2046
+req GET /v2/ $(as bob)
+expect_status "bob's GET /v2/" 200
+req GET /v2/ -u bob:wrong
+expect_status "a wrong password is lighttpd's 401" 401
+expect_header "which has the API version header too" Docker-Distribution-Api-Version registry/2.0
+req GET /v2/ -u mallory:pw-mallory
+expect_status "an unknown user too" 401
+
+# push: by whom the rules allow
+# shellcheck disable=SC2046
+push_blob public/x "$T/blob" $(as admin)
+expect_status "admin pushes to public/x" 201
+req POST "/v2/public/x/blobs/uploads/?digest=$D" --data-binary "@$T/blob"
+expect_error "anonymous push" 401 UNAUTHORIZED
+expect_header "anonymous push" WWW-Authenticate 'Basic realm="berth"'
+# shellcheck disable=SC2046
+req POST "/v2/team-a/x/blobs/uploads/?digest=$D" --data-binary "@$T/blob" $(as bob)
+expect_error "bob may not push to team-a" 403 DENIED
+# shellcheck disable=SC2046
+req POST "/v2/team-a/x/blobs/uploads/?digest=$D" --data-binary "@$T/blob" $(as alice)
+expect_status "alice may" 201
+# shellcheck disable=SC2046
+req POST /v2/team-a/x/blobs/uploads/ $(as alice)
+LOC=$(hdr Location)
+# shellcheck disable=SC2046
+req PATCH "$LOC" --data-binary "@$T/blob" $(as bob)
+expect_error "bob may not PATCH alice's session" 403 DENIED
+req GET "$LOC"
+expect_error "nor may anonymous look at it" 401 UNAUTHORIZED
+
+# pull
+req GET "/v2/public/x/blobs/$D"
+expect_status "anonymous pull from public/" 200
+req GET "/v2/team-a/x/blobs/$D"
+expect_error "anonymous pull from team-a" 401 UNAUTHORIZED
+# shellcheck disable=SC2046
+req GET "/v2/team-a/x/blobs/$D" $(as bob)
+expect_status "bob pulls anything" 200
+# shellcheck disable=SC2046
+req GET "/v2/team-a/x/blobs/$D" $(as dave)
+expect_error "dave pulls nothing outside his own" 403 DENIED
+# shellcheck disable=SC2046
+req GET /v2/team-a/x/tags/list $(as dave)
+expect_error "not even tags" 403 DENIED
+
+# catalog
+req GET /v2/_catalog
+expect_error "anonymous catalog" 401 UNAUTHORIZED
+# shellcheck disable=SC2046
+req GET /v2/_catalog $(as bob)
+expect_status "bob lists the catalog" 200
+# shellcheck disable=SC2046
+req GET /v2/_catalog $(as alice)
+expect_error "alice may not" 403 DENIED
+
+# a mount may not read what the client cannot pull
+# shellcheck disable=SC2046
+req POST "/v2/dave/y/blobs/uploads/?mount=$D&from=team-a/x" $(as dave)
+expect_status "dave mounting from team-a gets a plain session" 202
+# shellcheck disable=SC2046
+req HEAD "/v2/dave/y/blobs/$D" $(as dave)
+expect_status "and no blob" 404
+# shellcheck disable=SC2046
+req POST "/v2/dave/y/blobs/uploads/?mount=$D&from=public/x" $(as dave)
+expect_status "dave mounting from public/ mounts" 201
+
+# delete
+# shellcheck disable=SC2046
+req DELETE "/v2/team-a/x/blobs/$D" $(as bob)
+expect_error "bob may not delete" 403 DENIED
+# shellcheck disable=SC2046
+req DELETE "/v2/dave/y/blobs/$D" $(as dave)
+expect_error "dave may push but not delete" 403 DENIED
+# shellcheck disable=SC2046
+req DELETE "/v2/team-a/x/blobs/$D" $(as alice)
+expect_status "alice may" 202
+stop_lighttpd
+
+# --- everything behind login: lighttpd asks, berth has no access file ---
+berth_conf
+LIGHTTPD_INCLUDES=auth-required
+start_lighttpd
+req GET /v2/
+expect_status "anonymous GET /v2/ is lighttpd's 401" 401
+expect_header "with a Basic challenge" WWW-Authenticate 'Basic realm="berth", charset="UTF-8"'
+expect_header "and the API version" Docker-Distribution-Api-Version registry/2.0
+req GET "/v2/public/x/blobs/$D"
+expect_status "anonymous pull" 401
+# shellcheck disable=SC2046
+req GET "/v2/public/x/blobs/$D" $(as dave)
+expect_status "any user may pull" 200
+# shellcheck disable=SC2046
+req POST "/v2/dave/z/blobs/uploads/?digest=$D" --data-binary "@$T/blob" $(as bob)
+expect_status "and push" 201
+done_testing
