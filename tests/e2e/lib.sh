@@ -8,8 +8,10 @@
 # test fails, the logs of berth and of the front server are printed.
 #
 # Environment: top_srcdir, top_builddir (set by make check), BERTH_WORKERS
-# (berth processes behind the server, default 2), KEEP_TMP=1 to keep
-# $REG_TMP for a post-mortem.
+# (berth processes behind the server, default 2), BERTH_E2E_BACKEND
+# (spawn: lighttpd starts berth, the default; prefork: berth --listen with
+# workers of its own, see start_prefork), KEEP_TMP=1 to keep $REG_TMP for
+# a post-mortem.
 
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -184,6 +186,11 @@ start_lighttpd() {
 	need lighttpd curl python3
 	_mode=${1:-spawn}
 	[ -f "$REG_TMP/berth.conf" ] || berth_conf
+	if [ "$_mode" = spawn ] && [ "${BERTH_E2E_BACKEND:-spawn}" = prefork ]; then
+		start_prefork
+		set -- socket "$REG_RUN/prefork.sock"
+		_mode=socket
+	fi
 	PORT=$(free_port)
 	BASE=http://127.0.0.1:$PORT
 	{
@@ -212,6 +219,8 @@ start_lighttpd() {
 stop_lighttpd() {
 	kill "$LIGHTTPD_PID" 2>/dev/null
 	wait "$LIGHTTPD_PID" 2>/dev/null
+	[ -n "${PREFORK_PID:-}" ] && kill "$PREFORK_PID" 2>/dev/null
+	PREFORK_PID=
 	# lighttpd sends its berth processes SIGTERM; let them go
 	_i=0
 	while pgrep -f "berth-fcgi -c $REG_TMP/" >/dev/null && [ $_i -lt 50 ]; do
@@ -223,6 +232,33 @@ stop_lighttpd() {
 # berth_pids: the berth processes of this test, one per line
 berth_pids() {
 	pgrep -f "berth-fcgi -c $REG_TMP/"
+}
+
+# worker_pids: the ones that serve requests (not a prefork supervisor)
+worker_pids() {
+	if [ -n "${PREFORK_PID:-}" ]; then
+		pgrep -P "$PREFORK_PID"
+	else
+		berth_pids
+	fi
+}
+
+# start_prefork: berth --listen on $REG_RUN/prefork.sock with
+# $BERTH_WORKERS workers of its own, which take connections as they come,
+# so that consecutive requests land on different workers (lighttpd's
+# spawned processes get requests in a fixed order). start_lighttpd does
+# this when BERTH_E2E_BACKEND=prefork.
+start_prefork() {
+	"$BERTH_BIN" -c "$REG_TMP/berth.conf" --listen "$REG_RUN/prefork.sock" \
+		--workers "$BERTH_WORKERS" 2>>"$REG_RUN/berth.log" &
+	PREFORK_PID=$!
+	track $PREFORK_PID
+	_i=0
+	until [ -S "$REG_RUN/prefork.sock" ] && [ "$(pgrep -c -P $PREFORK_PID)" = "$BERTH_WORKERS" ]; do
+		_i=$((_i + 1))
+		[ $_i -lt 100 ] || bail "berth --listen did not start"
+		sleep 0.1
+	done
 }
 
 # --- container clients ---

@@ -59,8 +59,8 @@ kills=0
 while kill -0 $pusher_pid 2>/dev/null && [ $kills -lt 15 ]; do
 	sleep "0.$(shuf -i 10-300 -n 1 | awk '{ printf "%03d", $1 }')"
 	# shellcheck disable=SC2046
-	kill -9 $(berth_pids) 2>/dev/null && kills=$((kills + 1))
-	# lighttpd restarts them; it answers 503 until they are back
+	kill -9 $(worker_pids) 2>/dev/null && kills=$((kills + 1))
+	# lighttpd or the supervisor restarts them; 503 until they are back
 	wait_for "$BASE/v2/" || bail "berth did not come back"
 done
 wait $pusher_pid
