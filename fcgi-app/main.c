@@ -33,7 +33,30 @@ struct options {
     const char *listen; /* NULL: the listen socket is fd 0 */
     int workers;        /* 0: the default for the mode */
     int check_only;
+    int activated; /* systemd passed the listen socket (fd 3) */
 };
+
+/*
+ * Whether systemd socket activation passed us one listen socket, as fd 3
+ * (sd_listen_fds(3): LISTEN_PID is ours and LISTEN_FDS is 1). Read before
+ * any fork, and once: the workers inherit the socket, not the question.
+ */
+static int socket_activated(void)
+{
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    char *end;
+    long p;
+
+    if (!pid || !fds || strcmp(fds, "1"))
+        return 0;
+    p = strtol(pid, &end, 10);
+    if (*end || p != (long)getpid())
+        return 0;
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return 1;
+}
 
 static volatile sig_atomic_t stopping;
 
@@ -54,7 +77,9 @@ static void usage(FILE *f)
             "  -c, --config FILE   configuration (default %s)\n"
             "  -l, --listen ADDR   listen on ADDR (/path/to.sock or "
             "host:port)\n"
-            "                      instead of the socket on fd 0\n"
+            "                      instead of the socket on fd 0 (or the "
+            "one systemd\n"
+            "                      passes, socket activation)\n"
             "  -w, --workers N     worker processes (default 1 on fd 0, "
             "2 with --listen)\n"
             "  -t, --check-config  check the configuration and exit\n"
@@ -114,8 +139,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         usage(stderr);
         return -1;
     }
+    o->activated = !o->listen && socket_activated();
     if (!o->workers)
-        o->workers = o->listen ? 2 : 1;
+        o->workers = o->listen || o->activated ? 2 : 1;
     return 0;
 }
 
@@ -328,6 +354,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "berth-fcgi: cannot listen on '%s'\n", o.listen);
             return 1;
         }
+    } else if (o.activated) {
+        listen_fd = 3; /* SD_LISTEN_FDS_START */
+        fcntl(listen_fd, F_SETFD, FD_CLOEXEC);
     } else if (FCGX_IsCGI()) {
         fprintf(stderr,
                 "berth-fcgi: fd 0 is not a FastCGI socket: start me from "
@@ -351,7 +380,7 @@ int main(int argc, char **argv)
 
     log_info("berth %s serving '%s' with %d worker%s", PACKAGE_VERSION,
              cfg.root, o.workers, o.workers == 1 ? "" : "s");
-    if (o.workers == 1 && !o.listen)
+    if (o.workers == 1 && !o.listen && !o.activated)
         return worker(listen_fd, &cfg);
     return supervise(listen_fd, &cfg, o.workers);
 }

@@ -211,6 +211,18 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
     return OCI_OK;
 }
 
+int req_drain_body(struct req *r, long long max)
+{
+    char chunk[16384];
+    long long total = 0;
+    long n;
+
+    while (total <= max &&
+           (n = read_fcgx(r->fcgx.in, chunk, sizeof(chunk))) > 0)
+        total += n;
+    return total > max ? -1 : 0;
+}
+
 enum oci_err req_authorize(struct req *r, const char *repo,
                            enum auth_action action)
 {

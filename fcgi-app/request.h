@@ -102,6 +102,16 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max);
 enum oci_err req_authorize(struct req *r, const char *repo,
                            enum auth_action action);
 
+/*
+ * Read and drop what is left of the request body, up to max bytes. An
+ * error is answered before the body is read (a bad digest, a busy
+ * session, a refused login); some front servers (lighttpd over TLS) reset
+ * the client's connection when the application ends a request whose body
+ * it did not take, and the client never sees the answer. Return 0, or -1
+ * if more than max bytes were left.
+ */
+int req_drain_body(struct req *r, long long max);
+
 /* The request body as a store_body reading from FCGX's stdin stream. */
 void req_body(struct req *r, long long length, struct store_body *out);
 

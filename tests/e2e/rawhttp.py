@@ -1,22 +1,40 @@
 #!/usr/bin/env python3
 """Requests curl cannot make: a body cut off by a client that goes away.
 
-  rawhttp.py abort HOST PORT METHOD PATH LENGTH SEND [HEADER...]
+  rawhttp.py abort BASE METHOD PATH LENGTH SEND [HEADER...]
 
-sends the request head with "Content-Length: LENGTH" and the HEADERs, then
-SEND bytes of random body, then closes the connection without reading
-the answer (a client that dies mid-chunk).
+sends the request head to BASE (http://host:port or https://host:port)
+with "Content-Length: LENGTH" and the HEADERs, then SEND bytes of random
+body, then closes the connection without reading the answer (a client
+that dies mid-chunk). For https the CA is $RAWHTTP_CAFILE; $RAWHTTP_AUTH
+("user:password") adds basic auth.
 """
+import base64
 import os
 import socket
+import ssl
 import sys
 import time
+import urllib.parse
 
 
-def abort(host, port, method, path, length, send, headers):
-    s = socket.create_connection((host, int(port)))
-    head = "%s %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Length: %d\r\n" % (
-        method, path, host, port, int(length))
+def connect(base):
+    u = urllib.parse.urlsplit(base)
+    s = socket.create_connection((u.hostname, u.port))
+    if u.scheme == "https":
+        ctx = ssl.create_default_context(cafile=os.environ.get("RAWHTTP_CAFILE"))
+        s = ctx.wrap_socket(s, server_hostname=u.hostname)
+    return s, "%s:%d" % (u.hostname, u.port)
+
+
+def abort(base, method, path, length, send, headers):
+    s, host = connect(base)
+    head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (
+        method, path, host, int(length))
+    auth = os.environ.get("RAWHTTP_AUTH")
+    if auth:
+        head += "Authorization: Basic %s\r\n" % base64.b64encode(
+            auth.encode()).decode()
     for h in headers:
         head += h + "\r\n"
     s.sendall((head + "\r\n").encode())
@@ -31,9 +49,9 @@ def abort(host, port, method, path, length, send, headers):
 
 
 def main():
-    if len(sys.argv) < 8 or sys.argv[1] != "abort":
+    if len(sys.argv) < 7 or sys.argv[1] != "abort":
         sys.exit(__doc__)
-    abort(*sys.argv[2:8], headers=sys.argv[8:])
+    abort(*sys.argv[2:7], headers=sys.argv[7:])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 # lighttpd.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
-start_lighttpd
+start_front
 
 req GET /v2/
 expect_status "GET /v2/" 200

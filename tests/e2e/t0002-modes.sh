@@ -30,7 +30,7 @@ spawn-fcgi -s "$SOCK" -F 3 -- "$BERTH_BIN" -c "$REG_TMP/berth.conf" \
 	>"$REG_RUN/spawn-fcgi.log" 2>>"$REG_RUN/berth.log"
 is "spawn-fcgi started 3 processes" "$(berth_pids | wc -l | tr -d ' ')" 3
 for p in $(berth_pids); do track "$p"; done
-start_lighttpd socket "$SOCK"
+start_front socket "$SOCK"
 round_trip spawn-fcgi
 stop_all
 
@@ -42,7 +42,7 @@ SUP=$!
 track $SUP
 sleep 0.5
 is "--workers 3: a supervisor and 3 workers" "$(berth_pids | wc -l | tr -d ' ')" 4
-start_lighttpd socket "$SOCK"
+start_front socket "$SOCK"
 round_trip standalone
 
 # a worker that dies is replaced
@@ -95,6 +95,27 @@ done
 check "idle berth stops on SIGTERM within 3 s" sh -c "! kill -0 $SUP 2>/dev/null"
 wait $SUP
 is "and exits 0" $? 0
+
+# --- systemd socket activation (conf/systemd/berth.socket) ---
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+	SOCK=$REG_RUN/activated.sock
+	systemd-socket-activate -l "$SOCK" "$BERTH_BIN" -c "$REG_TMP/berth.conf" \
+		>>"$REG_RUN/activate.log" 2>>"$REG_RUN/berth.log" &
+	ACT=$!
+	track $ACT
+	i=0
+	while [ ! -S "$SOCK" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	start_front socket "$SOCK"
+	round_trip activated
+	is "started on the first request: a supervisor and 2 workers" \
+		"$(berth_pids | wc -l | tr -d ' ')" 3
+	stop_all
+else
+	echo "# systemd-socket-activate is not installed"
+fi
 
 # --- standalone on TCP ---
 TPORT=$(free_port)

@@ -110,17 +110,17 @@ blob_tests() { # MODE
 }
 
 berth_conf "offload = none"
-start_lighttpd
+start_front
 blob_tests stream
-stop_lighttpd
+stop_front
 
-berth_conf "offload = x-sendfile"
-start_lighttpd
+berth_conf "offload = $FRONT_OFFLOAD"
+start_front
 blob_tests sendfile
-stop_lighttpd
+stop_front
 
 berth_conf "delete = off"
-start_lighttpd
+start_front
 req DELETE "/v2/sendfile/x/blobs/$D1"
 expect_error "delete = off" 405 UNSUPPORTED
 req GET "/v2/sendfile/x/blobs/$D1"

@@ -6,7 +6,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 BERTH_WORKERS=3
-start_lighttpd
+start_front
 
 mkblob "$REG_TMP/blob" 3000000
 D=$(sha256 "$REG_TMP/blob")

@@ -5,7 +5,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 BERTH_WORKERS=4
-start_lighttpd
+start_front
 
 mkblob "$REG_TMP/blob" 4000000
 D=$(sha256 "$REG_TMP/blob")
@@ -35,7 +35,7 @@ expect_status "first chunk" 202
 LOC=$(hdr Location)
 
 # second chunk: 3000000 announced, 1200000 sent, then the client is gone
-python3 "$srcdir/rawhttp.py" abort 127.0.0.1 "$PORT" PATCH "$LOC" 3000000 1200000 \
+python3 "$srcdir/rawhttp.py" abort "$BASE" PATCH "$LOC" 3000000 1200000 \
 	'Content-Range: 1000000-3999999' 'Content-Type: application/octet-stream'
 sleep 0.5
 retry GET "$LOC"
@@ -54,7 +54,7 @@ check "the blob is right" cmp -s "$REG_TMP/body" "$REG_TMP/blob"
 # two requests on one session at once: the second is told to come back
 req POST /v2/abort/busy/blobs/uploads/
 LOC=$(hdr Location)
-curl -s -o /dev/null -w '%{http_code}' -X PATCH --limit-rate 400K \
+c -o /dev/null -w '%{http_code}' -X PATCH --limit-rate 400K \
 	--data-binary "@$REG_TMP/c0" "$BASE$LOC" >"$REG_TMP/slow.status" &
 slow=$!
 sleep 0.8
@@ -70,7 +70,7 @@ req DELETE "$LOC"
 # a monolithic upload whose client dies: nothing stored, nothing left
 mkblob "$REG_TMP/other" 3000000
 DO=$(sha256 "$REG_TMP/other")
-python3 "$srcdir/rawhttp.py" abort 127.0.0.1 "$PORT" POST \
+python3 "$srcdir/rawhttp.py" abort "$BASE" POST \
 	"/v2/abort/mono/blobs/uploads/?digest=$DO" 3000000 1000000
 sleep 0.5
 req HEAD "/v2/abort/mono/blobs/$DO"
@@ -87,7 +87,7 @@ while [ $i -lt 8 ]; do
 	0 | 1 | 2) repo=same/one ;;
 	*) repo=same/r$i ;;
 	esac
-	curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+	c -o /dev/null -w '%{http_code}\n' -X POST \
 		--data-binary "@$REG_TMP/same" \
 		"$BASE/v2/$repo/blobs/uploads/?digest=$DS" >"$REG_TMP/st.$i" &
 	jobs="${jobs:-} $!"
@@ -95,15 +95,15 @@ while [ $i -lt 8 ]; do
 done
 for j in 1 2; do
 	(
-		loc=$(curl -s -D - -o /dev/null -X POST -H 'Content-Length: 0' \
+		loc=$(c -D - -o /dev/null -X POST -H 'Content-Length: 0' \
 			"$BASE/v2/same/s$j/blobs/uploads/" | tr -d '\r' |
-			awk '/^Location:/ { print $2 }')
+			awk 'tolower($1) == "location:" { print $2 }')
 		head -c 2500000 "$REG_TMP/same" >"$REG_TMP/same.a$j"
 		tail -c +2500001 "$REG_TMP/same" >"$REG_TMP/same.b$j"
-		loc=$(curl -s -D - -o /dev/null -X PATCH \
+		loc=$(c -D - -o /dev/null -X PATCH \
 			--data-binary "@$REG_TMP/same.a$j" "$BASE$loc" | tr -d '\r' |
-			awk '/^Location:/ { print $2 }')
-		curl -s -o /dev/null -w '%{http_code}\n' -X PUT \
+			awk 'tolower($1) == "location:" { print $2 }')
+		c -o /dev/null -w '%{http_code}\n' -X PUT \
 			--data-binary "@$REG_TMP/same.b$j" "$BASE$loc?digest=$DS"
 	) >"$REG_TMP/st.s$j" &
 	jobs="$jobs $!"

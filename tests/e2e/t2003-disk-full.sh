@@ -8,7 +8,7 @@
 [ "$(id -u)" = 0 ] || skip_all "mounting a tmpfs needs root"
 mount -t tmpfs -o size=16m berth-e2e "$REG_STORE" 2>/dev/null ||
 	skip_all "cannot mount a tmpfs here"
-start_lighttpd
+start_front
 
 mkblob "$REG_TMP/small" 2000000
 mkblob "$REG_TMP/big" 20000000

@@ -7,7 +7,7 @@
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 need shuf
 BERTH_WORKERS=2
-start_lighttpd
+start_front
 
 N=40
 i=0
@@ -22,18 +22,18 @@ push_one() {
 	f=$REG_TMP/b$1
 	d=$(sha256 "$f")
 	if [ $(($1 % 2)) = 0 ]; then
-		curl -s -o /dev/null -w '%{http_code}' -X POST \
+		c -o /dev/null -w '%{http_code}' -X POST \
 			--data-binary "@$f" "$BASE/v2/crash/r/blobs/uploads/?digest=$d"
 		return
 	fi
 	head -c 500000 "$f" >"$f.a"
 	tail -c +500001 "$f" >"$f.b"
-	loc=$(curl -s -D - -o /dev/null -X POST -H 'Content-Length: 0' \
+	loc=$(c -D - -o /dev/null -X POST -H 'Content-Length: 0' \
 		"$BASE/v2/crash/r/blobs/uploads/" | tr -d '\r' |
-		awk '/^Location:/ { print $2 }')
-	loc=$(curl -s -D - -o /dev/null -X PATCH --data-binary "@$f.a" \
-		"$BASE$loc" | tr -d '\r' | awk '/^Location:/ { print $2 }')
-	curl -s -o /dev/null -w '%{http_code}' -X PUT \
+		awk 'tolower($1) == "location:" { print $2 }')
+	loc=$(c -D - -o /dev/null -X PATCH --data-binary "@$f.a" \
+		"$BASE$loc" | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+	c -o /dev/null -w '%{http_code}' -X PUT \
 		--data-binary "@$f.b" "$BASE$loc?digest=$d"
 }
 

@@ -7,7 +7,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 need cgi-fcgi
-berth_conf
+berth_conf "offload = none" # cgi-fcgi is no web server: berth sends the blob
 for w in a b; do
 	"$BERTH_BIN" -c "$REG_TMP/berth.conf" --listen "$REG_RUN/$w.sock" \
 		--workers 1 2>>"$REG_RUN/berth.log" &

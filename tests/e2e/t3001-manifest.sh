@@ -5,7 +5,7 @@
 # artifacts.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
-start_lighttpd
+start_front
 T=$REG_TMP
 
 printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$T/config"
@@ -269,9 +269,9 @@ expect_error "DELETE with an invalid tag" 400 TAG_INVALID
 req DELETE /v2/m/img/manifests/sha256:nope
 expect_error "DELETE with a malformed digest" 400 DIGEST_INVALID
 
-stop_lighttpd
+stop_front
 berth_conf "delete = off" "max_manifest_size = 2K"
-start_lighttpd
+start_front
 req DELETE /v2/m/img/manifests/multi
 expect_error "delete = off: by tag" 405 UNSUPPORTED
 req DELETE "/v2/m/img/manifests/$(sha256 "$T/i1")"

@@ -3,7 +3,7 @@
 # NAME_UNKNOWN, and when a repository enters and leaves the catalog.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
-start_lighttpd
+start_front
 T=$REG_TMP
 
 printf '{"architecture":"amd64","os":"linux"}' >"$T/config"

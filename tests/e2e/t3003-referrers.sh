@@ -4,7 +4,7 @@
 # artifactType filter, empty answers, and deletion.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
-start_lighttpd
+start_front
 T=$REG_TMP
 
 json() { # EXPR [ARG...]: EXPR on the last body (as j); ARGs in sys.argv[3:]

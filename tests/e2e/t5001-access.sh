@@ -1,11 +1,10 @@
 #!/bin/sh
-# Who may do what: lighttpd checks the password when one is sent
-# (conf/lighttpd/auth-optional.conf) and berth's access file decides:
-# UNAUTHORIZED (401, with a Basic challenge) for anonymous clients that
-# must log in, DENIED (403) for users the rules do not allow, and a
-# cross-repository mount that cannot read its source opens a plain
-# session instead. Then everything behind login
-# (conf/lighttpd/auth-required.conf).
+# Who may do what: the front server checks the password when one is sent
+# (the optional auth mode of conf/<server>) and berth's access file
+# decides: UNAUTHORIZED (401, with a Basic challenge) for anonymous
+# clients that must log in, DENIED (403) for users the rules do not allow,
+# and a cross-repository mount that cannot read its source opens a plain
+# session instead. Then everything behind login (the required mode).
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 need openssl
@@ -19,8 +18,8 @@ dave    push            dave/*
 admin   all             *
 RULES
 berth_conf "access = $T/access.conf"
-LIGHTTPD_INCLUDES=auth-optional
-start_lighttpd
+FRONT_AUTH=optional
+start_front
 as() { # USER: curl arguments for USER
 	echo "-u $1:pw-$1"
 }
@@ -37,7 +36,7 @@ expect_header "and the API version" Docker-Distribution-Api-Version registry/2.0
 req GET /v2/ $(as bob)
 expect_status "bob's GET /v2/" 200
 req GET /v2/ -u bob:wrong
-expect_status "a wrong password is lighttpd's 401" 401
+expect_status "a wrong password is the front server's 401" 401
 expect_header "which has the API version header too" Docker-Distribution-Api-Version registry/2.0
 req GET /v2/ -u mallory:pw-mallory
 expect_status "an unknown user too" 401
@@ -110,15 +109,16 @@ expect_error "dave may push but not delete" 403 DENIED
 # shellcheck disable=SC2046
 req DELETE "/v2/team-a/x/blobs/$D" $(as alice)
 expect_status "alice may" 202
-stop_lighttpd
+stop_front
 
-# --- everything behind login: lighttpd asks, berth has no access file ---
+# --- everything behind login: the front server asks, no access file ---
 berth_conf
-LIGHTTPD_INCLUDES=auth-required
-start_lighttpd
+FRONT_AUTH=required
+start_front
+anonymous_curl
 req GET /v2/
-expect_status "anonymous GET /v2/ is lighttpd's 401" 401
-expect_header "with a Basic challenge" WWW-Authenticate 'Basic realm="berth", charset="UTF-8"'
+expect_status "anonymous GET /v2/ is the front server's 401" 401
+is "with a Basic challenge" "$(hdr WWW-Authenticate | cut -c1-19)" 'Basic realm="berth"'
 expect_header "and the API version" Docker-Distribution-Api-Version registry/2.0
 req GET "/v2/public/x/blobs/$D"
 expect_status "anonymous pull" 401

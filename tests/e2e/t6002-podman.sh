@@ -3,10 +3,11 @@
 # OCI and in Docker schema2 format, remove the local images, pull by tag
 # and by digest, and push a manifest list with `podman manifest push`.
 # Every pulled digest must equal the pushed one.
+# shellcheck disable=SC2086 # $PD_OPTS and $SK_OPTS are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 need podman skopeo
-start_lighttpd
+start_front
 R=$(reg)
 TMPDIR=$REG_TMP
 export TMPDIR
@@ -14,7 +15,7 @@ run() { # quiet, with the output kept for the log
 	"$@" >>"$REG_TMP/podman.out" 2>&1
 }
 raw_digest() {
-	echo "sha256:$(skopeo inspect --tls-verify=false --raw "docker://$R/$1" | sha256sum | cut -d' ' -f1)"
+	echo "sha256:$(skopeo inspect $SK_OPTS --raw "docker://$R/$1" | sha256sum | cut -d' ' -f1)"
 }
 
 mkimage busybox busybox >/dev/null
@@ -27,7 +28,7 @@ done
 
 for fmt in oci v2s2; do
 	for img in busybox random; do
-		check "podman push --format $fmt $img" run pdm push --tls-verify=false \
+		check "podman push --format $fmt $img" run pdm push $PD_OPTS \
 			--format "$fmt" --digestfile "$REG_TMP/$img.$fmt" \
 			"localhost/$img:local" "$R/pd/$img:$fmt"
 		is "$img ($fmt): berth serves the pushed digest" \
@@ -35,20 +36,20 @@ for fmt in oci v2s2; do
 	done
 done
 check "v2s2 is Docker schema2" sh -c \
-	"skopeo inspect --tls-verify=false --raw docker://$R/pd/random:v2s2 | grep -q 'application/vnd.docker.distribution.manifest.v2+json'"
+	"skopeo inspect $SK_OPTS --raw docker://$R/pd/random:v2s2 | grep -q 'application/vnd.docker.distribution.manifest.v2+json'"
 
 for fmt in oci v2s2; do
 	# the two formats of an image share its ID: one format at a time
 	check "remove every local image" run pdm rmi -a -f
 	for img in busybox random; do
-		check "podman pull $img:$fmt" run pdm pull --tls-verify=false "$R/pd/$img:$fmt"
+		check "podman pull $img:$fmt" run pdm pull $PD_OPTS "$R/pd/$img:$fmt"
 		is "$img:$fmt pulled with the pushed digest" \
 			"$(pdm image inspect --format '{{.Digest}}' "$R/pd/$img:$fmt")" \
 			"$(cat "$REG_TMP/$img.$fmt")"
 	done
 done
 run pdm rmi -a -f
-check "podman pull by digest" run pdm pull --tls-verify=false \
+check "podman pull by digest" run pdm pull $PD_OPTS \
 	"$R/pd/random@$(cat "$REG_TMP/random.oci")"
 is "by digest, the same digest" \
 	"$(pdm image inspect --format '{{.Digest}}' "$R/pd/random@$(cat "$REG_TMP/random.oci")")" \
@@ -60,13 +61,13 @@ check "podman manifest add (amd64)" run pdm manifest add localhost/list:1 \
 	"oci:$REG_TMP/layout:busybox"
 check "podman manifest add (as arm64)" run pdm manifest add --arch arm64 \
 	localhost/list:1 "oci:$REG_TMP/layout:random"
-check "podman manifest push --all" run pdm manifest push --all --tls-verify=false \
+check "podman manifest push --all" run pdm manifest push --all $PD_OPTS \
 	--digestfile "$REG_TMP/list.digest" localhost/list:1 "docker://$R/pd/list:1"
 is "berth serves the list with the pushed digest" "$(raw_digest pd/list:1)" \
 	"$(cat "$REG_TMP/list.digest")"
 check "podman pull of the list takes this platform's image" run pdm pull \
-	--tls-verify=false "$R/pd/list:1"
+	$PD_OPTS "$R/pd/list:1"
 is "which is busybox" "$(pdm image inspect --format '{{.Architecture}}' "$R/pd/list:1")" amd64
 check "the list names both platforms" sh -c \
-	"skopeo inspect --tls-verify=false --raw docker://$R/pd/list:1 | grep -q arm64"
+	"skopeo inspect $SK_OPTS --raw docker://$R/pd/list:1 | grep -q arm64"
 done_testing

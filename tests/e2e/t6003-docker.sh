@@ -4,17 +4,18 @@
 # (layers go up as chunked PATCHes), delete the local image, pull by tag
 # and by digest, pull a two-platform index. Every pulled digest must equal
 # the pushed one.
+# shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 need dockerd docker skopeo
-start_lighttpd
+start_front
 start_dockerd
 R=$(reg)
 run() {
 	"$@" >>"$REG_TMP/docker.out" 2>&1
 }
 raw_digest() {
-	echo "sha256:$(skopeo inspect --tls-verify=false --raw "docker://$R/$1" | sha256sum | cut -d' ' -f1)"
+	echo "sha256:$(skopeo inspect $SK_OPTS --raw "docker://$R/$1" | sha256sum | cut -d' ' -f1)"
 }
 repo_digest() { # IMAGE: the digest docker recorded for IMAGE's repository
 	case "$1" in
@@ -24,6 +25,16 @@ repo_digest() { # IMAGE: the digest docker recorded for IMAGE's repository
 	docker image inspect --format '{{range .RepoDigests}}{{.}} {{end}}' "$1" |
 		tr ' ' '\n' | grep -F "$_repo@" | sed -n 's/.*@//p' | head -n 1
 }
+
+# docker login: docker pings /v2/, gets the 401, then checks the password
+if [ "$FRONT_AUTH" = required ]; then
+	echo wrong | docker login -u tester --password-stdin "$R" >"$REG_TMP/login.out" 2>&1
+	is "docker login with a wrong password fails" "$?" 1
+	check "saying why" grep -q -i 'unauthorized' "$REG_TMP/login.out"
+	echo "$TESTER_PW" | docker login -u tester --password-stdin "$R" >"$REG_TMP/login.out" 2>&1
+	is "docker login with the right one succeeds" "$?" 0
+	check "saying so" grep -q 'Login Succeeded' "$REG_TMP/login.out"
+fi
 
 mkimage busybox busybox >/dev/null
 mkimage random random 4 8 >/dev/null
@@ -61,7 +72,7 @@ is "and gets the same digest" \
 	"$(cat "$REG_TMP/random.digest")"
 
 # a two-platform index (pushed with skopeo): docker takes the amd64 image
-skopeo copy --all --preserve-digests --dest-tls-verify=false \
+skopeo copy --all --preserve-digests $SK_DEST \
 	"oci:$REG_TMP/layout:multi" "docker://$R/dk/multi:1" >>"$REG_TMP/docker.out" 2>&1
 check "docker pull of a two-platform index" run docker pull "$R/dk/multi:1"
 is "records the index digest" "$(repo_digest "$R/dk/multi:1")" "$MULTI"

@@ -1,0 +1,1 @@
+../t2002-upload-robust.sh

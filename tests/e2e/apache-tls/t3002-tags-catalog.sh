@@ -1,0 +1,1 @@
+../t3002-tags-catalog.sh

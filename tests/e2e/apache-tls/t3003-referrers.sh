@@ -1,0 +1,1 @@
+../t3003-referrers.sh

@@ -1,0 +1,1 @@
+../t3001-manifest.sh
