@@ -6,8 +6,10 @@
 sends the request head to BASE (http://host:port or https://host:port)
 with "Content-Length: LENGTH" and the HEADERs, then SEND bytes of random
 body, then closes the connection without reading the answer (a client
-that dies mid-chunk). For https the CA is $RAWHTTP_CAFILE; $RAWHTTP_AUTH
-("user:password") adds basic auth.
+that dies mid-chunk). With LENGTH "chunked" the body is sent with
+Transfer-Encoding: chunked instead. $RAWHTTP_STALL seconds (default 0.3)
+pass between the last byte and the close. For https the CA is
+$RAWHTTP_CAFILE; $RAWHTTP_AUTH ("user:password") adds basic auth.
 """
 import base64
 import os
@@ -29,8 +31,10 @@ def connect(base):
 
 def abort(base, method, path, length, send, headers):
     s, host = connect(base)
-    head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (
-        method, path, host, int(length))
+    chunked = length == "chunked"
+    head = "%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (
+        method, path, host, "Transfer-Encoding: chunked" if chunked
+        else "Content-Length: %d" % int(length))
     auth = os.environ.get("RAWHTTP_AUTH")
     if auth:
         head += "Authorization: Basic %s\r\n" % base64.b64encode(
@@ -41,9 +45,13 @@ def abort(base, method, path, length, send, headers):
     left = int(send)
     while left > 0:
         n = min(left, 65536)
-        s.sendall(os.urandom(n))
+        data = os.urandom(n)
+        if chunked:
+            data = b"%x\r\n%s\r\n" % (n, data)
+        s.sendall(data)
         left -= n
-    time.sleep(0.3)  # let the server pass what it has to the backend
+    # let the server pass what it has to the backend
+    time.sleep(float(os.environ.get("RAWHTTP_STALL", "0.3")))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
     s.close()  # RST: the client is gone
 

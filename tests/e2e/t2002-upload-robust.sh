@@ -51,6 +51,36 @@ expect_status "finish" 201
 req GET "/v2/abort/me/blobs/$D"
 check "the blob is right" cmp -s "$REG_TMP/body" "$REG_TMP/blob"
 
+# bodies reach berth while they are sent, not after the front server has
+# the whole of them (which for a layer could be gigabytes on its disk)
+streamed() { # LENGTH|chunked: berth has bytes of a body still on its way
+	req POST /v2/abort/stream/blobs/uploads/
+	_id=$(hdr Docker-Upload-UUID)
+	RAWHTTP_STALL=5 python3 "$srcdir/rawhttp.py" abort "$BASE" PATCH \
+		"/v2/abort/stream/blobs/uploads/$_id" "$1" 2000000 &
+	_raw=$!
+	_i=0
+	_size=0
+	while [ $_i -lt 40 ] && [ "$_size" = 0 ]; do
+		sleep 0.1
+		_size=$(stat -c %s "$REG_STORE/uploads/$_id" 2>/dev/null || echo 0)
+		_i=$((_i + 1))
+	done
+	wait $_raw
+	retry DELETE "/v2/abort/stream/blobs/uploads/$_id"
+	[ "$_size" != 0 ]
+}
+not_streamed() {
+	! streamed "$@"
+}
+check "a body with Content-Length is streamed to berth" streamed 4000000
+if [ "$FRONT" = lighttpd ]; then
+	# lighttpd collects a chunked body first (conf/lighttpd/berth.conf)
+	check "a chunked body is collected by lighttpd first" not_streamed chunked
+else
+	check "a chunked body is streamed to berth" streamed chunked
+fi
+
 # two requests on one session at once: the second is told to come back
 req POST /v2/abort/busy/blobs/uploads/
 LOC=$(hdr Location)
