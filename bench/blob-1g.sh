@@ -1,10 +1,16 @@
 #!/bin/sh
-# Push and pull one 1 GiB blob through lighttpd with curl, monolithic
-# (end-4b) and GET (end-2), with berth streaming the download itself and
-# with lighttpd sending it (X-Sendfile); median of 3 each, and the peak
-# RSS of the berth worker. Run from a built tree:
+# Push and pull one 1 GiB blob with curl, monolithic (end-4b) and GET
+# (end-2), with berth streaming the download itself and with the front
+# server sending the file (X-Sendfile, X-Accel-Redirect); the median of 3
+# of each, and the peak RSS of the berth workers. Run from a built tree:
 #
 #   sh bench/blob-1g.sh [BERTH-BINARY]
+#
+# The front server is lighttpd over plain HTTP unless the environment of
+# tests/e2e/lib.sh says otherwise, e.g. for nginx with TLS and a login:
+#
+#   BERTH_E2E_FRONT=nginx BERTH_E2E_TLS=1 BERTH_E2E_AUTH=required \
+#       sh bench/blob-1g.sh
 #
 # Use a build without sanitizers (./configure CFLAGS=-O2) for numbers.
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,24 +30,30 @@ median() { # the middle one of three numbers
 mbps() { # bytes/s -> MB/s
 	awk '{ printf "%.0f", $1 / 1e6 }'
 }
+peak_rss() { # the largest VmHWM of the workers, KiB
+	for _p in $(worker_pids); do
+		awk '/VmHWM/ { print $2 }' "/proc/$_p/status"
+	done | sort -n | tail -n 1
+}
 
-for mode in none x-sendfile; do
+name=$FRONT
+[ "$FRONT_TLS" = 1 ] && name="$name+tls"
+for mode in none "$FRONT_OFFLOAD"; do
 	berth_conf "offload = $mode"
-	start_lighttpd
-	pid=$(berth_pids)
+	start_front
 	push=$(for i in 1 2 3; do
-		curl -s -o /dev/null -w '%{speed_upload}\n' -X POST -T "$F" \
+		c -o /dev/null -w '%{speed_upload}\n' -X POST -T "$F" \
 			"$BASE/v2/bench/r$i/blobs/uploads?digest=$D"
 	done | median | mbps)
 	pull=$(for i in 1 2 3; do
-		curl -s -o /dev/null -w '%{speed_download}\n' "$BASE/v2/bench/r1/blobs/$D"
+		c -o /dev/null -w '%{speed_download}\n' "$BASE/v2/bench/r1/blobs/$D"
 	done | median | mbps)
-	rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
-	echo "offload=$mode: push $push MB/s, pull $pull MB/s, worker peak RSS $rss KiB"
-	echo "metric push_1g_offload_$mode $push MB/s"
-	echo "metric pull_1g_offload_$mode $pull MB/s"
-	echo "metric worker_peak_rss_offload_$mode $rss KiB"
-	stop_lighttpd
+	rss=$(peak_rss)
+	echo "$name offload=$mode: push $push MB/s, pull $pull MB/s, worker peak RSS $rss KiB"
+	echo "metric ${FRONT}_push_1g_offload_$mode $push MB/s"
+	echo "metric ${FRONT}_pull_1g_offload_$mode $pull MB/s"
+	echo "metric ${FRONT}_worker_peak_rss_offload_$mode $rss KiB"
+	stop_front
 	rm -rf "${REG_STORE:?}"/*
 done
 done_testing

@@ -53,6 +53,7 @@ check "the blob is right" cmp -s "$REG_TMP/body" "$REG_TMP/blob"
 
 # bodies reach berth while they are sent, not after the front server has
 # the whole of them (which for a layer could be gigabytes on its disk)
+# shellcheck disable=SC2317 # called through check
 streamed() { # LENGTH|chunked: berth has bytes of a body still on its way
 	req POST /v2/abort/stream/blobs/uploads/
 	_id=$(hdr Docker-Upload-UUID)
@@ -70,6 +71,7 @@ streamed() { # LENGTH|chunked: berth has bytes of a body still on its way
 	retry DELETE "/v2/abort/stream/blobs/uploads/$_id"
 	[ "$_size" != 0 ]
 }
+# shellcheck disable=SC2317 # called through check
 not_streamed() {
 	! streamed "$@"
 }
