@@ -62,12 +62,12 @@ streamed() { # LENGTH|chunked: berth has bytes of a body still on its way
 	_raw=$!
 	_i=0
 	_size=0
-	while [ $_i -lt 40 ] && [ "$_size" = 0 ]; do
+	while [ "$_i" -lt 40 ] && [ "$_size" = 0 ]; do
 		sleep 0.1
 		_size=$(stat -c %s "$REG_STORE/uploads/$_id" 2>/dev/null || echo 0)
 		_i=$((_i + 1))
 	done
-	wait $_raw
+	wait "$_raw"
 	retry DELETE "/v2/abort/stream/blobs/uploads/$_id"
 	[ "$_size" != 0 ]
 }
