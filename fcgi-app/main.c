@@ -201,7 +201,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
         }
         req_reset(&r);
         router_dispatch(&r);
-        FCGX_Finish_r(&r.fcgx); /* invalidates every FCGX_GetParam() string */
+        req_finish(&r);
     }
     FCGX_Free(&r.fcgx, 1);
     req_release(&r);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fcgi-app/request.h"
+#include "util/log.h"
 
 void req_init(struct req *r, struct store *s, const struct config *cfg,
               const struct auth_policy *policy)
@@ -211,16 +212,23 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
     return OCI_OK;
 }
 
-int req_drain_body(struct req *r, long long max)
+#define DRAIN_MAX ((long long)64 << 20)
+
+void req_finish(struct req *r)
 {
     char chunk[16384];
     long long total = 0;
-    long n;
+    long n = 1;
 
-    while (total <= max &&
+    while (total <= DRAIN_MAX &&
            (n = read_fcgx(r->fcgx.in, chunk, sizeof(chunk))) > 0)
         total += n;
-    return total > max ? -1 : 0;
+    if (n == 0)
+        FCGX_Detach(&r->fcgx); /* nothing unread: close without lingering */
+    else
+        log_debug("left %s of the request body unread",
+                  n < 0 ? "the rest" : "over 64 MiB");
+    FCGX_Finish_r(&r->fcgx);
 }
 
 enum oci_err req_authorize(struct req *r, const char *repo,

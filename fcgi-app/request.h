@@ -103,14 +103,19 @@ enum oci_err req_authorize(struct req *r, const char *repo,
                            enum auth_action action);
 
 /*
- * Read and drop what is left of the request body, up to max bytes. An
- * error is answered before the body is read (a bad digest, a busy
- * session, a refused login); some front servers (lighttpd over TLS) reset
- * the client's connection when the application ends a request whose body
- * it did not take, and the client never sees the answer. Return 0, or -1
- * if more than max bytes were left.
+ * End the request: flush the answer and close the connection to the web
+ * server (FCGX_Finish_r), which invalidates every FCGX_GetParam() string.
+ *
+ * What is left of the request body is read and dropped first (up to 64
+ * MiB): an error is answered before the body is read (a bad digest, a
+ * busy session, a refused login), and some front servers (lighttpd over
+ * TLS) reset the client's connection when the application ends a request
+ * whose body it did not take, so the client never saw the answer. With
+ * the body read to its end, the connection is closed at once instead of
+ * libfcgi's shutdown-and-wait for the web server to close first, which
+ * cost a round trip of idle worker per request.
  */
-int req_drain_body(struct req *r, long long max);
+void req_finish(struct req *r);
 
 /* The request body as a store_body reading from FCGX's stdin stream. */
 void req_body(struct req *r, long long length, struct store_body *out);

@@ -8,13 +8,6 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-/*
- * The most of an unread request body an error answer waits for: past
- * this, the connection is the front server's to close (a client pushing
- * gigabytes at a refused upload loses the answer, not the registry).
- */
-#define DRAIN_MAX ((long long)64 << 20)
-
 struct route {
     enum route_kind kind;
     unsigned methods;
@@ -151,9 +144,6 @@ void router_dispatch(struct req *r)
               err == OCI_OK ? "ok" : oci_err_desc(err)->code, r->err_detail);
     if (err != OCI_OK) {
         r->err = err;
-        if (req_drain_body(r, DRAIN_MAX))
-            log_debug("left an unread request body of over %lld bytes",
-                      (long long)DRAIN_MAX);
         resp_error(r);
     }
 }

@@ -369,7 +369,14 @@ nginx_site() {
 		-e "s|/var/lib/berth/blobs/|$REG_STORE/blobs/|" \
 		-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
 		-e "s|^\( *\)auth_basic \"berth\";|\1$_realm|" \
-		"$top_srcdir/conf/nginx/berth.conf"
+		"$top_srcdir/conf/nginx/berth.conf" |
+		if [ "$FRONT_TLS" = 1 ]; then
+			cat
+		else
+			# plain HTTP: the same site without its certificate
+			sed -e '/ssl_certificate/d' -e '/ssl_protocols/d' \
+				-e '/ssl_session_cache/d'
+		fi
 }
 
 # nginx_conf SOCKET: $REG_TMP/nginx.conf, a main config for the test
@@ -377,9 +384,6 @@ nginx_site() {
 nginx_conf() {
 	mkdir -p "$REG_RUN/nginx"
 	nginx_site "$1" >"$REG_TMP/nginx-site.conf"
-	[ "$FRONT_TLS" = 1 ] ||
-		sed -i -e '/ssl_certificate/d' -e '/ssl_protocols/d' \
-			-e '/ssl_session_cache/d' "$REG_TMP/nginx-site.conf"
 	cat >"$REG_TMP/nginx.conf" <<NGINX
 daemon off;
 master_process on;

@@ -1,0 +1,346 @@
+#!/bin/sh
+# berth beside the reference registry (Debian's docker-registry,
+# distribution 2.8), both behind one nginx on 127.0.0.1, with the same
+# workloads, alternating, each figure the median of $RUNS runs; and the
+# ceilings of this machine in the same run: nginx sending a file itself,
+# sha256 in OpenSSL, and a minimal FastCGI responder behind the same
+# nginx. Prints a table and `metric NAME VALUE UNIT` lines.
+#
+#   make bench                  (or: sh bench/bench.sh [BERTH-BINARY])
+#   BENCH_SMOKE=1 sh bench/bench.sh    tiny sizes, one run, for make check
+#
+# berth runs behind conf/nginx/berth.conf (blob offload on) with 2
+# workers of its own (--listen); the reference behind the same nginx as a
+# plain reverse proxy. Configure without --enable-sanitizers for numbers.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+export top_srcdir top_builddir
+FRONT=nginx FRONT_TLS=0 FRONT_AUTH=none
+# shellcheck source=tests/e2e/lib.sh
+. "$top_srcdir/tests/e2e/lib.sh"
+[ $# -gt 0 ] && BERTH_BIN=$1
+need nginx docker-registry wrk ab curl openssl python3 cc
+B=$top_srcdir/bench
+T=$REG_TMP
+BERTH_WORKERS=2
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+	RUNS=1 BIG_MB=8 MID_MB=2 CHUNKED_MB=4 CHUNK_MB=1 SMALL=50 DURATION=1
+	TAGS=20 REPOS=120 STREAMS=2
+else
+	RUNS=3 BIG_MB=1024 MID_MB=64 CHUNKED_MB=256 CHUNK_MB=8 SMALL=1000
+	DURATION=10 TAGS=1000 REPOS=5000 STREAMS=8
+fi
+nm "$BERTH_BIN" 2>/dev/null | grep -q __asan_init &&
+	echo "# warning: $BERTH_BIN is built with sanitizers; its numbers are not berth's"
+
+# --- the servers ---
+
+cc -O2 -o "$T/minimal-fcgi" "$B/minimal-fcgi.c" -lfcgi || bail "cannot build minimal-fcgi"
+"$T/minimal-fcgi" 2 "$REG_RUN/minimal.sock" &
+track $!
+
+berth_conf "offload = x-accel-redirect" "log_level = error"
+start_prefork
+BPORT=$(free_port) RPORT=$(free_port) MPORT=$(free_port) SPORT=$(free_port)
+REGPORT=$(free_port)
+PORT=$BPORT
+mkdir -p "$T/ref" "$T/static"
+cat >"$T/ref/config.yml" <<REF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $T/ref/data
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: 127.0.0.1:$REGPORT
+REF
+docker-registry serve "$T/ref/config.yml" >>"$REG_RUN/reference.log" 2>&1 &
+REF_PID=$!
+track $REF_PID
+
+nginx_site "$REG_RUN/prefork.sock" >"$T/nginx-site.conf"
+mkdir -p "$REG_RUN/nginx"
+cat >"$T/nginx.conf" <<NGINX
+daemon off;
+worker_processes auto;
+user root;
+pid $REG_RUN/nginx.pid;
+error_log $REG_RUN/nginx-error.log error;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path $REG_RUN/nginx/body;
+    fastcgi_temp_path $REG_RUN/nginx/fastcgi;
+    proxy_temp_path $REG_RUN/nginx/proxy;
+    scgi_temp_path $REG_RUN/nginx/scgi;
+    uwsgi_temp_path $REG_RUN/nginx/uwsgi;
+    # berth: the production site file (conf/nginx/berth.conf)
+    include $T/nginx-site.conf;
+    # the reference registry, as a plain reverse proxy
+    upstream reference {
+        server 127.0.0.1:$REGPORT;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$RPORT;
+        client_max_body_size 0;
+        location / {
+            proxy_pass http://reference;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$http_host;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_read_timeout 600s;
+            proxy_send_timeout 600s;
+        }
+    }
+    # the request-rate ceiling: a responder that only says "ok"
+    server {
+        listen 127.0.0.1:$MPORT;
+        location / {
+            fastcgi_pass unix:$REG_RUN/minimal.sock;
+            include /etc/nginx/fastcgi_params;
+            fastcgi_keep_conn off;
+        }
+    }
+    # the download ceiling: nginx sending the file itself
+    server {
+        listen 127.0.0.1:$SPORT;
+        root $T/static;
+    }
+}
+NGINX
+nginx -c "$T/nginx.conf" >>"$REG_RUN/nginx-stdout.log" 2>&1 &
+track $!
+BB=http://127.0.0.1:$BPORT
+RB=http://127.0.0.1:$RPORT
+for u in "$BB/v2/" "$RB/v2/" "http://127.0.0.1:$MPORT/"; do
+	wait_for "$u" || bail "$u did not come up"
+done
+
+# --- measuring ---
+
+load() {
+	python3 "$B/load.py" "$@" || bail "load.py $*"
+}
+median() { # the middle of the numbers on stdin
+	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+pids_of() { # berth | reference: the server processes
+	if [ "$1" = berth ]; then
+		berth_pids
+	else
+		echo "$REF_PID"
+	fi
+}
+cpu_ticks() { # berth | reference: CPU ticks used so far
+	for _p in $(pids_of "$1"); do
+		awk '{ print $14 + $15 }' "/proc/$_p/stat" 2>/dev/null
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+TICK=$(getconf CLK_TCK)
+base_of() {
+	if [ "$1" = berth ]; then echo "$BB"; else echo "$RB"; fi
+}
+
+# fig NAME UNIT BERTH REFERENCE CEILING TARGET-TEXT OK: one row
+fig() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$T/figures"
+	echo "metric berth_$1 $3 $2"
+	echo "metric reference_$1 $4 $2"
+	[ "$5" != - ] && echo "metric ceiling_$1 $5 $2"
+	return 0
+}
+
+# per REG CMD...: run CMD (whose first output word is the figure) $RUNS
+# times; print the median of the figures, and the CPU seconds the
+# server used per run
+per() {
+	_reg=$1
+	shift
+	_c0=$(cpu_ticks "$_reg")
+	_run=0
+	while [ $_run -lt "$RUNS" ]; do
+		"$@"
+		_run=$((_run + 1))
+	done >"$T/runs"
+	_c1=$(cpu_ticks "$_reg")
+	echo "$(awk '{ print $1 }' "$T/runs" | median) $(awk -v t="$TICK" -v r="$RUNS" -v a="$_c0" -v b="$_c1" 'BEGIN { printf "%.3f", (b - a) / t / r }')"
+}
+
+head -c $((BIG_MB << 20)) /dev/urandom >"$T/big"
+head -c $((MID_MB << 20)) /dev/urandom >"$T/mid"
+head -c $((CHUNKED_MB << 20)) /dev/urandom >"$T/chunked"
+cp "$T/big" "$T/static/big"
+BIGD=$(sha256 "$T/big")
+
+echo "# uploads"
+n=0
+upload_run() { # REG FILE
+	n=$((n + 1))
+	load upload "$(base_of "$1")" "up/r$n" "$2"
+}
+for reg in berth reference; do
+	per "$reg" upload_run "$reg" "$T/big" >"$T/big.$reg"
+	per "$reg" upload_run "$reg" "$T/mid" >"$T/mid.$reg"
+	per "$reg" load chunked "$(base_of "$reg")" up/chunked "$T/chunked" $((CHUNK_MB << 20)) >"$T/chunked.$reg"
+done
+SHA=$(openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | awk '/^sha256/ { printf "%.0f", $2 / 1000 }')
+
+echo "# downloads"
+dl() { # BASE PATH STREAMS: MB/s of STREAMS parallel downloads
+	_t0=$(date +%s.%N)
+	_stream=0
+	_curls=
+	while [ $_stream -lt "$3" ]; do
+		curl -s -o /dev/null "$1$2" &
+		_curls="$_curls $!"
+		_stream=$((_stream + 1))
+	done
+	# shellcheck disable=SC2086 # a list of pids
+	wait $_curls
+	awk -v t0="$_t0" -v t1="$(date +%s.%N)" -v n="$3" -v s=$((BIG_MB << 20)) \
+		'BEGIN { printf "%.0f\n", n * s / (t1 - t0) / 1e6 }'
+}
+for reg in berth reference; do
+	per "$reg" dl "$(base_of "$reg")" "/v2/up/r1/blobs/$BIGD" 1 >"$T/dl1.$reg"
+	per "$reg" dl "$(base_of "$reg")" "/v2/up/r1/blobs/$BIGD" "$STREAMS" >"$T/dl8.$reg"
+done
+DL1_CEIL=$(for i in $(seq "$RUNS"); do dl "http://127.0.0.1:$SPORT" /big 1; done | median)
+DL8_CEIL=$(for i in $(seq "$RUNS"); do dl "http://127.0.0.1:$SPORT" /big "$STREAMS"; done | median)
+
+echo "# small blobs"
+for reg in berth reference; do
+	for conc in 1 16; do
+		per "$reg" load smallblobs "$(base_of "$reg")" "small/c$conc" "$SMALL" "$conc" 4096 >"$T/small$conc.$reg"
+		# the p99 of the median run is close enough to the median p99
+		awk '{ print $2 }' "$T/runs" | median >"$T/small$conc.$reg.p99"
+	done
+done
+
+echo "# manifests"
+# as clients send it (the reference answers 404 to a GET of an OCI
+# manifest without it)
+ACCEPT="Accept: application/vnd.oci.image.manifest.v1+json"
+# wrk_run REG WHAT: req/s and p99 ms of $DURATION s at 16 connections
+wrk_run() {
+	_base=$(base_of "$1")
+	case $2 in
+	put) set -- -s "$B/wrk-put.lua" "$_base/v2/wrk/put/manifests/" -- "$T/manifest.$1" ;;
+	get) set -- -H "$ACCEPT" "$_base/v2/wrk/get/manifests/latest" ;;
+	head)
+		ab_run "$_base/v2/wrk/get/manifests/latest"
+		return
+		;;
+	min) set -- "http://127.0.0.1:$MPORT/" ;;
+	minab)
+		ab_run "http://127.0.0.1:$MPORT/"
+		return
+		;;
+	esac
+	wrk -t2 -c16 -d"${DURATION}s" --latency "$@" >"$T/wrk.out" 2>&1
+	if grep -q 'Non-2xx' "$T/wrk.out"; then
+		cat "$T/wrk.out" >&2
+		bail "wrk: requests failed"
+	fi
+	awk '/^Requests\/sec:/ { rps = $2 }
+		$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+			ms = u == "us" ? v / 1000 : u == "s" ? v * 1000 : v }
+		END { printf "%.0f %.2f\n", rps, ms }' "$T/wrk.out"
+}
+# ab_run URL: the same for HEAD, which wrk cannot do (it waits for a
+# body); ab's percentiles are whole milliseconds
+ab_run() {
+	ab -k -i -c 16 -t "$DURATION" -n 100000000 -H "$ACCEPT" "$1" >"$T/ab.out" 2>&1
+	if ! grep -q '^Non-2xx responses' "$T/ab.out" &&
+		grep -q '^Failed requests: *0$' "$T/ab.out"; then
+		awk '/^Requests per second:/ { rps = $4 }
+			$1 == "99%" { ms = $2 }
+			END { printf "%.0f %.2f\n", rps, ms }' "$T/ab.out"
+	else
+		cat "$T/ab.out" >&2
+		bail "ab: requests failed"
+	fi
+}
+for reg in berth reference; do
+	load manifest "$(base_of "$reg")" wrk/put >"$T/manifest.$reg"
+	load tags "$(base_of "$reg")" wrk/get 1 # tag t00000
+	c -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary "@$T/manifest.$reg" -o /dev/null "$(base_of "$reg")/v2/wrk/get/manifests/latest"
+done
+for what in put get head; do
+	for reg in berth reference; do
+		per "$reg" wrk_run "$reg" "$what" >"$T/$what.$reg"
+		awk '{ print $2 }' "$T/runs" | median >"$T/$what.$reg.p99"
+	done
+done
+MIN=$(for i in $(seq "$RUNS"); do wrk_run berth min; done | awk '{ print $1 }' | median)
+MINAB=$(for i in $(seq "$RUNS"); do wrk_run berth minab; done | awk '{ print $1 }' | median)
+
+echo "# tags and catalog"
+for reg in berth reference; do
+	load tags "$(base_of "$reg")" list/tags "$TAGS"
+	load tagslist "$(base_of "$reg")" list/tags 20 >"$T/tagslist.$reg"
+	load repos "$(base_of "$reg")" cat/r "$REPOS" 16
+	per "$reg" load catalog "$(base_of "$reg")" "$REPOS" 1 >"$T/catalog.$reg"
+done
+
+# --- memory ---
+BERTH_RSS_MAX=$(for p in $(worker_pids); do awk '/VmHWM/ { print $2 }' "/proc/$p/status"; done | sort -n | tail -n 1)
+BERTH_RSS_SUM=$(for p in $(berth_pids); do awk '/VmHWM/ { print $2 }' "/proc/$p/status"; done | awk '{ s += $1 } END { print s }')
+REF_RSS=$(awk '/VmHWM/ { print $2 }' "/proc/$REF_PID/status")
+
+# --- the table ---
+v() { awk '{ print $1 }' "$T/$1"; }
+cpu() { awk '{ print $2 }' "$T/$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+at_least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "MISSED" }'; }
+
+: >"$T/figures"
+up_mbs() { ratio "$(v "$1.berth")" 1; }
+fig upload_1g MB/s "$(v big.berth)" "$(v big.reference)" "$SHA" ">=1.5x ref" "$(at_least "$(ratio "$(v big.berth)" "$(v big.reference)")" 1.5)"
+fig upload_64m MB/s "$(v mid.berth)" "$(v mid.reference)" "$SHA" "-" "-"
+fig upload_chunked_256m MB/s "$(v chunked.berth)" "$(v chunked.reference)" "$SHA" ">=1.5x ref" "$(at_least "$(ratio "$(v chunked.berth)" "$(v chunked.reference)")" 1.5)"
+fig download_1g_1 MB/s "$(v dl1.berth)" "$(v dl1.reference)" "$DL1_CEIL" ">=0.9x ceiling" "$(at_least "$(ratio "$(v dl1.berth)" "$DL1_CEIL")" 0.9)"
+fig download_1g_$STREAMS MB/s "$(v dl8.berth)" "$(v dl8.reference)" "$DL8_CEIL" ">=0.9x ceiling" "$(at_least "$(ratio "$(v dl8.berth)" "$DL8_CEIL")" 0.9)"
+fig small_blobs_c1 blobs/s "$(v small1.berth)" "$(v small1.reference)" - "-" "-"
+fig small_blobs_c16 blobs/s "$(v small16.berth)" "$(v small16.reference)" - ">=4x ref" "$(at_least "$(ratio "$(v small16.berth)" "$(v small16.reference)")" 4)"
+fig small_blobs_c1_p99 ms "$(cat "$T/small1.berth.p99")" "$(cat "$T/small1.reference.p99")" - "-" "-"
+fig small_blobs_c16_p99 ms "$(cat "$T/small16.berth.p99")" "$(cat "$T/small16.reference.p99")" - "-" "-"
+fig manifest_put req/s "$(v put.berth)" "$(v put.reference)" "$MIN" ">=10x ref" "$(at_least "$(ratio "$(v put.berth)" "$(v put.reference)")" 10)"
+fig manifest_get req/s "$(v get.berth)" "$(v get.reference)" "$MIN" ">=10x ref, >=0.7x ceiling" "$(at_least "$(ratio "$(v get.berth)" "$(v get.reference)")" 10)/$(at_least "$(ratio "$(v get.berth)" "$MIN")" 0.7)"
+fig manifest_head req/s "$(v head.berth)" "$(v head.reference)" "$MINAB" ">=10x ref, >=0.7x ceiling" "$(at_least "$(ratio "$(v head.berth)" "$(v head.reference)")" 10)/$(at_least "$(ratio "$(v head.berth)" "$MINAB")" 0.7)"
+fig manifest_put_p99 ms "$(cat "$T/put.berth.p99")" "$(cat "$T/put.reference.p99")" - "-" "-"
+fig manifest_get_p99 ms "$(cat "$T/get.berth.p99")" "$(cat "$T/get.reference.p99")" - "-" "-"
+fig manifest_head_p99 ms "$(cat "$T/head.berth.p99")" "$(cat "$T/head.reference.p99")" - "-" "-"
+fig tags_list_$TAGS ms "$(v tagslist.berth)" "$(v tagslist.reference)" - "-" "-"
+fig catalog_walk_$REPOS ms "$(v catalog.berth)" "$(v catalog.reference)" - ">=20x faster" "$(at_least "$(ratio "$(v catalog.reference)" "$(v catalog.berth)")" 20)"
+fig peak_rss_per_worker KiB "$BERTH_RSS_MAX" "$REF_RSS" - "<=10240 KiB" "$(at_least 10240 "$BERTH_RSS_MAX")"
+fig peak_rss_total KiB "$BERTH_RSS_SUM" "$REF_RSS" - "-" "-"
+fig cpu_per_gib_upload s "$(awk -v c="$(cpu big.berth)" -v m="$BIG_MB" 'BEGIN { printf "%.2f", c * 1024 / m }')" \
+	"$(awk -v c="$(cpu big.reference)" -v m="$BIG_MB" 'BEGIN { printf "%.2f", c * 1024 / m }')" \
+	"$(awk -v s="$SHA" 'BEGIN { printf "%.2f", 1073.741824 / s }')" "<=sha256+copy" "-"
+fig cpu_per_1000_manifest_get s "$(awk -v c="$(cpu get.berth)" -v r="$(v get.berth)" -v d="$DURATION" 'BEGIN { printf "%.3f", c / (r * d) * 1000 }')" \
+	"$(awk -v c="$(cpu get.reference)" -v r="$(v get.reference)" -v d="$DURATION" 'BEGIN { printf "%.3f", c / (r * d) * 1000 }')" - "-" "-"
+fig cpu_per_1000_small_blobs s "$(awk -v c="$(cpu small16.berth)" -v n="$SMALL" 'BEGIN { printf "%.3f", c / n * 1000 }')" \
+	"$(awk -v c="$(cpu small16.reference)" -v n="$SMALL" 'BEGIN { printf "%.3f", c / n * 1000 }')" - "-" "-"
+echo "metric sha256_openssl $SHA MB/s"
+
+echo
+awk -F '\t' 'BEGIN { printf "%-26s %9s %11s %7s %9s %7s  %-26s %s\n", "figure", "berth", "reference", "b/ref", "ceiling", "b/ceil", "target", "" }
+	{ r = ($4 > 0) ? sprintf("%.2f", $3 / $4) : "-"
+	  c = ($5 != "-" && $5 > 0) ? sprintf("%.2f", $3 / $5) : "-"
+	  printf "%-26s %9s %11s %7s %9s %7s  %-26s %s\n", $1 " (" $2 ")", $3, $4, r, $5, c, $6, $7 }' "$T/figures"
+stop_all
+done_testing
