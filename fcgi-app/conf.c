@@ -152,6 +152,13 @@ static const char *apply(struct config *c, const char *k, const char *v)
     } else if (!strcmp(k, "upload_ttl")) {
         if (config_parse_duration(v, &c->upload_ttl) || c->upload_ttl < 60)
             return "upload_ttl must be a duration of at least 60s";
+    } else if (!strcmp(k, "sync")) {
+        if (!strcmp(v, "full"))
+            c->sync_data = 0;
+        else if (!strcmp(v, "data"))
+            c->sync_data = 1;
+        else
+            return "sync must be full or data";
     } else if (!strcmp(k, "access")) {
         if (v[0] != '/' || set_string(c->access, sizeof(c->access), v))
             return "access must be an absolute path";

@@ -23,6 +23,10 @@
  *                     (default on)
  *   upload_ttl        seconds after which an unfinished upload session
  *                     is dropped; s, m, h or d suffix   (default 7d)
+ *   sync              full | data: when a commit returns, LMDB's data and
+ *                     meta page are on disk (full), or its data only:
+ *                     half the flushes, never a damaged database, but a
+ *                     power loss may undo the last commit (default full)
  *   access            an access file (auth/auth.h): who may pull, push,
  *                     delete; none: the front server alone decides
  *   auth_realm        the realm of berth's 401 challenges  (default
@@ -40,6 +44,7 @@ struct config {
     char offload_prefix[256];
     int delete_enabled;
     long long upload_ttl;  /* seconds */
+    int sync_data;         /* sync = data */
     char access[PATH_MAX]; /* "" when there is no access file */
     char auth_realm[128];
 };

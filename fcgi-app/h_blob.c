@@ -33,26 +33,37 @@ static enum oci_err offload(struct req *r, const struct digest *d,
     return OCI_OK;
 }
 
+/* The largest blob kept in the database (store_options.inline_max). */
+#define INLINE_GET_MAX ((size_t)1 << 20)
+
 /* GET/HEAD /v2/<name>/blobs/<digest>  (end-2) */
 enum oci_err h_blob_get(struct req *r)
 {
     char dstr[DIGEST_STR_MAX], line[64];
     long long size, start = 0, len;
+    struct buf h, data;
     struct digest d;
-    struct buf h;
-    int fd = -1, rc, rk;
+    int fd = -1, rc, rk, inlined = 0, send_file;
     enum oci_err err = OCI_OK;
 
     if (h_parse_digest(r, r->ref, &d))
         return r->err;
-    if (r->method == M_HEAD || r->cfg->offload != OFFLOAD_NONE)
-        rc = store_blob_stat(r->store, r->name, &d, &size);
-    else
-        rc = store_blob_open(r->store, r->name, &d, &fd, &size);
+    rc = store_blob_stat(r->store, r->name, &d, &size, &inlined);
     if (rc == STORE_NOTFOUND)
         return req_fail(r, OCI_BLOB_UNKNOWN, "%s", r->ref);
     if (rc)
         return h_store_fail(r, rc);
+    /* the web server sends files; a blob kept in the database has none */
+    send_file =
+        r->method == M_GET && r->cfg->offload != OFFLOAD_NONE && !inlined;
+    buf_init(&data, INLINE_GET_MAX);
+    if (r->method == M_GET && !send_file) {
+        rc = store_blob_open(r->store, r->name, &d, &fd, &size, &data);
+        if (rc == STORE_NOTFOUND)
+            return req_fail(r, OCI_BLOB_UNKNOWN, "%s", r->ref);
+        if (rc)
+            return h_store_fail(r, rc);
+    }
 
     digest_format(&d, dstr);
     buf_init(&h, 8192);
@@ -71,7 +82,7 @@ enum oci_err h_blob_get(struct req *r)
         goto out;
     }
     /* the web server serves the Range itself, as for a static file */
-    if (r->method == M_GET && r->cfg->offload != OFFLOAD_NONE) {
+    if (send_file) {
         err = offload(r, &d, &h);
         goto out;
     }
@@ -80,10 +91,15 @@ enum oci_err h_blob_get(struct req *r)
                  start + len - 1, size);
     if (resp_head(r, rk == RANGE_OK ? 206 : 200, "application/octet-stream",
                   len, buf_str(&h)) == 0 &&
-        r->method == M_GET)
-        resp_send_fd(r, fd, start, len);
+        r->method == M_GET) {
+        if (fd >= 0)
+            resp_send_fd(r, fd, start, len);
+        else if (len > 0)
+            FCGX_PutStr(data.ptr + start, (int)len, r->fcgx.out);
+    }
 out:
     buf_release(&h);
+    buf_release(&data);
     if (fd >= 0)
         close(fd);
     return err;

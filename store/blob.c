@@ -24,6 +24,13 @@ int store_blob_path(struct store *s, const struct digest *d, char *buf,
     return STORE_OK;
 }
 
+/* "<alg>:<hex>" of d as a key, in buf (DIGEST_STR_MAX bytes). */
+static void digest_key(const struct digest *d, char *buf, MDB_val *key)
+{
+    digest_format(d, buf);
+    store_str_val(buf, key);
+}
+
 static int get_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
                         struct blob_rec *out)
 {
@@ -31,17 +38,16 @@ static int get_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
     MDB_val key, val;
     int rc;
 
-    digest_format(d, dstr);
-    key.mv_data = dstr;
-    key.mv_size = strlen(dstr);
+    digest_key(d, dstr, &key);
     rc = mdb_get(txn, s->blobs, &key, &val);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_get blobs");
-    if (val.mv_size != sizeof(*out)) {
+    memset(out, 0, sizeof(*out));
+    if (val.mv_size != sizeof(*out) && val.mv_size != 2 * sizeof(uint64_t)) {
         log_err("corrupt blob record for '%s'", dstr);
         return STORE_IO;
     }
-    memcpy(out, val.mv_data, sizeof(*out)); /* val dies with txn */
+    memcpy(out, val.mv_data, val.mv_size); /* val dies with txn */
     return STORE_OK;
 }
 
@@ -51,21 +57,22 @@ static int put_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
     char dstr[DIGEST_STR_MAX];
     MDB_val key, val;
 
-    digest_format(d, dstr);
-    key.mv_data = dstr;
-    key.mv_size = strlen(dstr);
+    digest_key(d, dstr, &key);
     val.mv_data = (void *)rec;
     val.mv_size = sizeof(*rec);
     return store_map_mdb_rc(mdb_put(txn, s->blobs, &key, &val, 0),
                             "mdb_put blobs");
 }
 
-/* The size of d if repo links it, within txn. */
-int store_linked_size(struct store *s, MDB_txn *txn, const char *repo,
-                      const struct digest *d, long long *size)
+int store_blob_inlined(const struct store *s, long long size)
+{
+    return size <= s->inline_max;
+}
+
+int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
+                     const struct digest *d, struct blob_rec *out)
 {
     char kbuf[LINK_KEY_MAX];
-    struct blob_rec rec;
     MDB_val key, val;
     int rc;
 
@@ -73,20 +80,18 @@ int store_linked_size(struct store *s, MDB_txn *txn, const char *repo,
     rc = mdb_get(txn, s->links, &key, &val);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_get links");
-    rc = get_blob_rec(s, txn, d, &rec);
+    rc = get_blob_rec(s, txn, d, out);
     if (rc == STORE_NOTFOUND) {
         log_err("repository '%s' links blob '%s' that has no record", repo,
                 d->hex);
         return STORE_IO;
     }
-    if (rc == STORE_OK)
-        *size = (long long)rec.size;
     return rc;
 }
 
-/* The recorded size of d if repo links it, in a transaction of its own. */
+/* The record of d if repo links it, in a transaction of its own. */
 static int lookup(struct store *s, const char *repo, const struct digest *d,
-                  long long *size)
+                  struct blob_rec *rec)
 {
     MDB_txn *txn;
     int rc;
@@ -94,7 +99,7 @@ static int lookup(struct store *s, const char *repo, const struct digest *d,
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    rc = store_linked_size(s, txn, repo, d, size);
+    rc = store_linked_rec(s, txn, repo, d, rec);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -106,36 +111,87 @@ static int lookup(struct store *s, const char *repo, const struct digest *d,
  * than be promised to a client (or to the web server, on offload).
  */
 int store_blob_stat(struct store *s, const char *repo, const struct digest *d,
-                    long long *size)
+                    long long *size, int *inlined)
 {
     char path[PATH_MAX];
+    struct blob_rec rec;
     struct stat st;
-    long long sz;
     int rc;
 
-    rc = lookup(s, repo, d, &sz);
+    rc = lookup(s, repo, d, &rec);
     if (rc)
         return rc;
-    rc = store_blob_path(s, d, path, sizeof(path), NULL);
-    if (rc)
-        return rc;
-    if (stat(path, &st))
-        return errno == ENOENT ? STORE_NOTFOUND
-                               : store_map_errno(errno, "stat blob", path);
-    *size = sz;
+    if (!(rec.flags & BLOB_INLINE)) {
+        rc = store_blob_path(s, d, path, sizeof(path), NULL);
+        if (rc)
+            return rc;
+        if (stat(path, &st))
+            return errno == ENOENT ? STORE_NOTFOUND
+                                   : store_map_errno(errno, "stat blob", path);
+    }
+    *size = (long long)rec.size;
+    if (inlined)
+        *inlined = !!(rec.flags & BLOB_INLINE);
     return STORE_OK;
 }
 
-int store_blob_open(struct store *s, const char *repo, const struct digest *d,
-                    int *fd, long long *size)
+/* Copy the bytes of inline blob d, linked into repo, into data. */
+static int read_inline(struct store *s, const char *repo,
+                       const struct digest *d, struct buf *data,
+                       long long *size)
 {
-    char path[PATH_MAX];
-    long long sz;
-    int rc, f;
+    char dstr[DIGEST_STR_MAX];
+    struct blob_rec rec;
+    MDB_txn *txn;
+    MDB_val key, val;
+    int rc;
 
-    rc = lookup(s, repo, d, &sz);
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
+    rc = store_linked_rec(s, txn, repo, d, &rec);
+    if (rc)
+        goto txn_abort;
+    if (!(rec.flags & BLOB_INLINE)) {
+        rc = STORE_EXISTS; /* it became a file: the caller opens that */
+        goto txn_abort;
+    }
+    digest_key(d, dstr, &key);
+    rc = mdb_get(txn, s->inlined, &key, &val);
+    if (rc || val.mv_size != rec.size) {
+        log_err("inline blob '%s' has no bytes or other ones", dstr);
+        rc = STORE_IO;
+        goto txn_abort;
+    }
+    buf_reset(data);
+    if (buf_add(data, val.mv_data, val.mv_size)) {
+        rc = STORE_TOOBIG;
+        goto txn_abort;
+    }
+    *size = (long long)rec.size;
+txn_abort:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_blob_open(struct store *s, const char *repo, const struct digest *d,
+                    int *fd, long long *size, struct buf *data)
+{
+    char path[PATH_MAX];
+    struct blob_rec rec;
+    int rc, f;
+
+    rc = lookup(s, repo, d, &rec);
+    if (rc)
+        return rc;
+    if (rec.flags & BLOB_INLINE) {
+        if (!data)
+            return STORE_TOOBIG;
+        rc = read_inline(s, repo, d, data, size);
+        if (rc == STORE_OK)
+            *fd = -1;
+        return rc;
+    }
     rc = store_blob_path(s, d, path, sizeof(path), NULL);
     if (rc)
         return rc;
@@ -150,7 +206,7 @@ int store_blob_open(struct store *s, const char *repo, const struct digest *d,
         return store_map_errno(errno, "open blob", path);
     }
     *fd = f;
-    *size = sz;
+    *size = (long long)rec.size;
     return STORE_OK;
 }
 
@@ -180,8 +236,37 @@ int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
     return store_repo_count(s, txn, repo, REPO_LINKS, +1);
 }
 
+/* Copy size bytes of fd into the "inline" record of d, within txn. */
+static int put_inline(struct store *s, MDB_txn *txn, const struct digest *d,
+                      int fd, const char *path, long long size)
+{
+    char dstr[DIGEST_STR_MAX];
+    MDB_val key, val;
+    long long off = 0;
+    ssize_t n;
+    int rc;
+
+    digest_key(d, dstr, &key);
+    val.mv_size = (size_t)size;
+    /* reserve the space in the map and read the file straight into it */
+    rc = mdb_put(txn, s->inlined, &key, &val, MDB_RESERVE);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_put inline");
+    while (off < size) {
+        n = pread(fd, (char *)val.mv_data + off, (size_t)(size - off),
+                  (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return store_map_errno(n ? errno : EIO, "read", path);
+        off += n;
+    }
+    return STORE_OK;
+}
+
 int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
-                     const struct digest *d, const char *path, long long size)
+                     const struct digest *d, int fd, const char *path,
+                     long long size)
 {
     char dst[PATH_MAX];
     struct blob_rec rec;
@@ -193,29 +278,45 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
         return rc;
     rc = get_blob_rec(s, txn, d, &rec);
     if (rc == STORE_NOTFOUND) {
+        memset(&rec, 0, sizeof(rec));
         rec.size = (uint64_t)size;
-        rec.refs = 0;
+        rec.flags = store_blob_inlined(s, size) ? BLOB_INLINE : 0;
     } else if (rc) {
         return rc;
     }
-    /*
-     * Content-addressed: an existing file with this name has these bytes.
-     * Check the file, not only the record, so that a file lost in a crash
-     * between unlink and commit (see store_blob_delete) is put back.
-     */
-    if (rc == STORE_OK && stat(dst, &st) == 0 &&
-        (long long)st.st_size == size) {
+    if (rec.flags & BLOB_INLINE) {
+        /* content-addressed: the bytes, when there, are these */
+        if (rc == STORE_NOTFOUND) {
+            rc = put_inline(s, txn, d, fd, path, size);
+            if (rc)
+                return rc;
+        }
+    } else if (rc == STORE_OK && stat(dst, &st) == 0 &&
+               (long long)st.st_size == size) {
+        /*
+         * Check the file, not only the record, so that a file lost in a
+         * crash between unlink and commit (see store_blob_delete) is put
+         * back.
+         */
         if (unlink(path))
             log_warn("cannot remove '%s': %s", path, strerror(errno));
     } else {
-        char *slash = strrchr(dst, '/');
+        /* the caller flushed only what it expected to become a file */
+        if (store_blob_inlined(s, size) && fdatasync(fd))
+            return store_map_errno(errno, "fsync", path);
+        /* most blobs land in a directory that exists: try that first */
+        if (rename(path, dst)) {
+            char *slash = strrchr(dst, '/');
 
-        *slash = '\0';
-        if (mkdir_p(dst, 0755))
-            return store_map_errno(errno, "create directory", dst);
-        *slash = '/';
-        if (rename(path, dst))
-            return store_map_errno(errno, "rename blob into", dst);
+            if (errno != ENOENT)
+                return store_map_errno(errno, "rename blob into", dst);
+            *slash = '\0';
+            if (mkdir_p(dst, 0755))
+                return store_map_errno(errno, "create directory", dst);
+            *slash = '/';
+            if (rename(path, dst))
+                return store_map_errno(errno, "rename blob into", dst);
+        }
         if (fsync_parent(dst))
             return store_map_errno(errno, "fsync directory of", dst);
     }
@@ -255,13 +356,19 @@ int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
             goto txn_abort;
         return store_txn_commit(txn);
     }
-    digest_format(d, dstr);
-    key.mv_data = dstr;
-    key.mv_size = strlen(dstr);
+    digest_key(d, dstr, &key);
     rc = mdb_del(txn, s->blobs, &key, NULL);
     if (rc) {
         rc = store_map_mdb_rc(rc, "mdb_del blobs");
         goto txn_abort;
+    }
+    if (rec.flags & BLOB_INLINE) {
+        rc = mdb_del(txn, s->inlined, &key, NULL);
+        if (rc && rc != MDB_NOTFOUND) {
+            rc = store_map_mdb_rc(rc, "mdb_del inline");
+            goto txn_abort;
+        }
+        return store_txn_commit(txn);
     }
     /*
      * Unlink while holding the writer lock, so no concurrent upload of the
@@ -286,14 +393,14 @@ txn_abort:
 int store_blob_mount(struct store *s, const char *repo, const char *from,
                      const struct digest *d, long long *size)
 {
+    struct blob_rec rec;
     MDB_txn *txn;
-    long long sz;
     int rc;
 
     rc = store_txn_begin(s, 0, &txn);
     if (rc)
         return rc;
-    rc = store_linked_size(s, txn, from, d, &sz);
+    rc = store_linked_rec(s, txn, from, d, &rec);
     if (rc)
         goto txn_abort;
     rc = store_link_add(s, txn, repo, d);
@@ -301,7 +408,7 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
         goto txn_abort;
     rc = store_txn_commit(txn);
     if (rc == STORE_OK)
-        *size = sz;
+        *size = (long long)rec.size;
     return rc;
 txn_abort:
     mdb_txn_abort(txn);

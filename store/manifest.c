@@ -120,16 +120,16 @@ static int put_mrec(struct store *s, MDB_txn *txn, const char *repo,
 static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
                       const struct manifest *m, struct digest *missing)
 {
+    struct blob_rec rec;
     struct mrec r;
-    long long size;
     size_t i;
     int rc;
 
     for (i = 0; i < m->nblobs; i++) {
-        rc = store_linked_size(s, txn, repo, &m->blobs[i].digest, &size);
+        rc = store_linked_rec(s, txn, repo, &m->blobs[i].digest, &rec);
         if (rc == STORE_NOTFOUND)
             rc = STORE_BLOB_MISSING;
-        else if (rc == STORE_OK && size != m->blobs[i].size)
+        else if (rc == STORE_OK && (long long)rec.size != m->blobs[i].size)
             rc = STORE_INVALID;
         if (rc) {
             *missing = m->blobs[i].digest;

@@ -48,6 +48,13 @@ int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
     return rc ? store_map_mdb_rc(rc, "mdb_txn_begin") : STORE_OK;
 }
 
+int store_utxn_begin(struct store *s, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(s->uenv, NULL, flags, txn);
+
+    return rc ? store_map_mdb_rc(rc, "mdb_txn_begin sessions") : STORE_OK;
+}
+
 int store_txn_commit(MDB_txn *txn)
 {
     int rc = mdb_txn_commit(txn);
@@ -142,27 +149,95 @@ static int open_dbis(struct store *s)
     if ((rc = mdb_dbi_open(txn, "blobs", MDB_CREATE, &s->blobs)) ||
         (rc = mdb_dbi_open(txn, "links", MDB_CREATE, &s->links)) ||
         (rc = mdb_dbi_open(txn, "repos", MDB_CREATE, &s->repos)) ||
-        (rc = mdb_dbi_open(txn, "uploads", MDB_CREATE, &s->uploads)) ||
         (rc = mdb_dbi_open(txn, "manifests", MDB_CREATE, &s->manifests)) ||
         (rc = mdb_dbi_open(txn, "tags", MDB_CREATE, &s->tags)) ||
         (rc =
              mdb_dbi_open(txn, "mtags", MDB_CREATE | MDB_DUPSORT, &s->mtags)) ||
         (rc = mdb_dbi_open(txn, "referrers", MDB_CREATE | MDB_DUPSORT,
                            &s->referrers)) ||
-        (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &s->catalog))) {
+        (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &s->catalog)) ||
+        (rc = mdb_dbi_open(txn, "inline", MDB_CREATE, &s->inlined))) {
         mdb_txn_abort(txn);
         return store_map_mdb_rc(rc, "mdb_dbi_open");
+    }
+    rc = store_txn_commit(txn);
+    if (rc)
+        return rc;
+    rc = store_utxn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_dbi_open(txn, "uploads", MDB_CREATE, &s->uploads);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return store_map_mdb_rc(rc, "mdb_dbi_open uploads");
     }
     return store_txn_commit(txn);
 }
 
-int store_open(const char *root, size_t map_size, struct store **out)
+/* Open the LMDB environment in directory path; *env is ours on failure. */
+static int open_env(const char *path, size_t map_size, unsigned flags,
+                    MDB_env **env)
+{
+    int rc, dead;
+
+    rc = mdb_env_create(env);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_env_create");
+    mdb_env_set_maxdbs(*env, 16);
+    rc = mdb_env_set_mapsize(*env, map_size);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_env_set_mapsize");
+    rc = mdb_env_open(*env, path, flags, 0640);
+    if (rc) {
+        log_err("cannot open LMDB environment '%s': %s", path,
+                mdb_strerror(rc));
+        return rc == MDB_INVALID || rc == MDB_CORRUPTED ||
+                       rc == MDB_VERSION_MISMATCH
+                   ? STORE_INVALID
+                   : STORE_IO;
+    }
+    /* workers get killed: free the reader slots of dead processes */
+    if (mdb_reader_check(*env, &dead) == 0 && dead)
+        log_info("cleared %d stale LMDB reader slots in '%s'", dead, path);
+    return STORE_OK;
+}
+
+/*
+ * The sessions environment is never flushed (MDB_NOSYNC): a session's
+ * record only ever describes data already fsynced, so a process crash
+ * loses nothing, and what a power loss may cost is sessions, which
+ * clients then start again. One that cannot be read is started afresh.
+ */
+static int open_sessions(struct store *s)
+{
+    char path[PATH_MAX], file[PATH_MAX + 16];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/sessions", s->root);
+    rc = make_dir(path);
+    if (rc)
+        return rc;
+    rc = open_env(path, SESSIONS_MAP_SIZE, MDB_NOSYNC, &s->uenv);
+    if (rc != STORE_INVALID)
+        return rc;
+    log_warn("starting the upload sessions in '%s' afresh", path);
+    mdb_env_close(s->uenv);
+    s->uenv = NULL;
+    snprintf(file, sizeof(file), "%s/data.mdb", path);
+    unlink(file);
+    snprintf(file, sizeof(file), "%s/lock.mdb", path);
+    unlink(file);
+    return open_env(path, SESSIONS_MAP_SIZE, MDB_NOSYNC, &s->uenv);
+}
+
+int store_open(const char *root, const struct store_options *opt,
+               struct store **out)
 {
     static const char *const subdirs[] = {"meta", "blobs", "uploads"};
     struct store *s;
     char path[PATH_MAX];
     size_t i;
-    int rc, dead;
+    int rc;
 
     if (strlen(root) >= sizeof(s->root) || root[0] != '/') {
         log_err("storage root '%s' must be an absolute path shorter than "
@@ -172,35 +247,25 @@ int store_open(const char *root, size_t map_size, struct store **out)
     }
     s = xcalloc(1, sizeof(*s));
     memcpy(s->root, root, strlen(root) + 1);
+    s->inline_max = opt->inline_max;
     for (i = 0; i < ARRAY_SIZE(subdirs); i++) {
         snprintf(path, sizeof(path), "%s/%s", root, subdirs[i]);
         rc = make_dir(path);
         if (rc)
             goto fail;
     }
-
-    rc = mdb_env_create(&s->env);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_env_create");
-        goto fail;
-    }
-    mdb_env_set_maxdbs(s->env, 16);
-    rc = mdb_env_set_mapsize(s->env, map_size);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_env_set_mapsize");
-        goto fail;
-    }
     snprintf(path, sizeof(path), "%s/meta", root);
-    rc = mdb_env_open(s->env, path, 0, 0644);
+    rc = open_env(path, opt->map_size,
+                  opt->flags & STORE_SYNC_DATA ? MDB_NOMETASYNC : 0, &s->env);
     if (rc) {
-        log_err("cannot open LMDB environment '%s': %s", path,
-                mdb_strerror(rc));
         rc = STORE_IO;
         goto fail;
     }
-    /* workers get killed: free the reader slots of dead processes */
-    if (mdb_reader_check(s->env, &dead) == 0 && dead)
-        log_info("cleared %d stale LMDB reader slots", dead);
+    rc = open_sessions(s);
+    if (rc) {
+        rc = STORE_IO;
+        goto fail;
+    }
     rc = open_dbis(s);
     if (rc)
         goto fail;
@@ -217,5 +282,7 @@ void store_close(struct store *s)
         return;
     if (s->env)
         mdb_env_close(s->env);
+    if (s->uenv)
+        mdb_env_close(s->uenv);
     free(s);
 }

@@ -37,13 +37,36 @@
 struct store; /* opaque */
 
 /*
- * Open the store at root, creating its directories and LMDB environment
- * if needed, with an LMDB map of map_size bytes. Call it in each worker
- * after fork(): an LMDB environment must not be used across fork().
- * Returns STORE_IO (logged, naming the path) when root is not a writable
- * directory. Free with store_close(), which accepts NULL.
+ * Flags of struct store_options. By default every commit is on disk
+ * before the call returns. STORE_SYNC_DATA flushes a commit's data but
+ * not LMDB's meta page (MDB_NOMETASYNC): half the flushes, the database
+ * stays intact, and a power loss may undo the last commit before it.
  */
-int store_open(const char *root, size_t map_size, struct store **out);
+#define STORE_SYNC_DATA 1u
+
+struct store_options {
+    size_t map_size; /* the LMDB map: the most the metadata may take */
+    unsigned flags;
+    /*
+     * Blobs up to this many bytes (config blobs, signatures, small
+     * layers) are kept in LMDB rather than as files: one commit makes
+     * them durable, where a file costs its own flush, a directory flush
+     * and a rename. -1: every blob is a file.
+     */
+    long long inline_max;
+};
+
+#define STORE_INLINE_MAX_DEFAULT ((long long)32 << 10)
+
+/*
+ * Open the store at root, creating its directories and LMDB environments
+ * if needed. Call it in each worker after fork(): an LMDB environment
+ * must not be used across fork(). Returns STORE_IO (logged, naming the
+ * path) when root is not a writable directory. Free with store_close(),
+ * which accepts NULL.
+ */
+int store_open(const char *root, const struct store_options *opt,
+               struct store **out);
 void store_close(struct store *s);
 
 const char *store_strerror(int rc);
@@ -64,23 +87,31 @@ struct store_body {
 
 /* --- blobs (store/blob.c) --- */
 
-/* The size of blob d if repo links it; STORE_NOTFOUND otherwise. */
+/*
+ * The size of blob d if repo links it; STORE_NOTFOUND otherwise.
+ * *inlined (if not NULL) says whether it is kept in the database, where
+ * it has no file for a front server to send.
+ */
 int store_blob_stat(struct store *s, const char *repo, const struct digest *d,
-                    long long *size);
+                    long long *size, int *inlined);
 
 /*
- * Open blob d, linked into repo, for reading. The caller owns *fd and must
- * close() it; no transaction is open after return, so the caller may take
- * its time streaming.
+ * Open blob d, linked into repo, for reading: a file in *fd, which the
+ * caller owns and must close(), or for a blob kept in the database *fd -1
+ * and its bytes in data (content replaced; STORE_TOOBIG past data->max,
+ * or when data is NULL).
+ * No transaction is open after return, so the caller may take its time
+ * streaming.
  */
 int store_blob_open(struct store *s, const char *repo, const struct digest *d,
-                    int *fd, long long *size);
+                    int *fd, long long *size, struct buf *data);
 
 /*
  * Write the absolute path of blob d into buf (len bytes) and the offset of
  * the part below <root>/blobs/ ("sha256/ab/ab12...") into *rel, for the
  * front server to send the file itself (X-Sendfile, X-Accel-Redirect).
- * Says nothing about whether the blob exists: use store_blob_stat().
+ * Says nothing about whether the blob exists, or has a file: use
+ * store_blob_stat().
  */
 int store_blob_path(struct store *s, const struct digest *d, char *buf,
                     size_t len, size_t *rel);

@@ -13,6 +13,7 @@
  * registry/storage/paths.go):
  *
  *   <root>/meta/data.mdb, lock.mdb    the LMDB environment
+ *   <root>/sessions/                  a second one, for upload sessions
  *   <root>/blobs/<alg>/<h2>/<hex>      blob content; <h2> = hex[0..2]
  *   <root>/uploads/<id>                data of upload session <id>
  *
@@ -25,6 +26,8 @@
  * a digest string "<alg>:<hex>":
  *
  *   blobs     "<d>"                -> struct blob_rec
+ *   inline    "<d>"                -> the bytes of a blob kept in LMDB
+ *                                      (BLOB_INLINE), which has no file
  *   links     "<repo>\0<d>"         -> (empty) repo links the blob
  *   manifests "<repo>\0<d>"         -> manifest record (store/manifest.c)
  *   tags      "<repo>\0<tag>"       -> "<d>" of the manifest it names
@@ -33,7 +36,9 @@
  *                                      repo whose subject is that digest
  *   repos     "<repo>"             -> struct repo_rec (store/repo.c)
  *   catalog   "<repo>"             -> (empty) repos the catalog lists
- *   uploads   "<id>"               -> upload record (store/upload.c)
+ *   uploads   "<id>"               -> upload record (store/upload.c), in
+ *                                      the sessions environment, which is
+ *                                      never fsynced (store.c)
  *
  * Invariants kept by write transactions (serialised across processes by
  * LMDB's writer lock): a links entry implies a blobs entry; blob_rec.refs
@@ -48,16 +53,21 @@
  */
 
 struct store {
-    MDB_env *env;
+    MDB_env *env;  /* everything but upload sessions */
+    MDB_env *uenv; /* upload sessions */
     MDB_dbi blobs, links, repos, uploads;
-    MDB_dbi manifests, tags, mtags, referrers, catalog;
+    MDB_dbi manifests, tags, mtags, referrers, catalog, inlined;
+    long long inline_max;      /* struct store_options */
     char root[PATH_MAX - 256]; /* room below for the longest file name */
 };
 
+/* A record of 16 bytes is the older form, without flags. */
 struct blob_rec {
     uint64_t size;
     uint64_t refs;
+    uint64_t flags;
 };
+#define BLOB_INLINE 1u /* the bytes are in "inline", not in a file */
 
 /* Map an LMDB rc to STORE_*, logging the unexpected with what. */
 int store_map_mdb_rc(int rc, const char *what);
@@ -67,6 +77,11 @@ int store_map_errno(int err, const char *what, const char *path);
 
 /* Begin a transaction, mapping and logging failure. */
 int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn);
+
+/* The same in the sessions environment (the "uploads" database). */
+int store_utxn_begin(struct store *s, unsigned flags, MDB_txn **txn);
+
+#define SESSIONS_MAP_SIZE ((size_t)256 << 20)
 
 /* Commit txn (always consumed), mapping and logging failure. */
 int store_txn_commit(MDB_txn *txn);
@@ -99,17 +114,23 @@ int store_list_keys(struct store *s, MDB_dbi dbi, const char *prefix,
                     size_t plen, const char *last, long n, store_list_fn *fn,
                     void *ctx, int *more);
 
+/* Whether a blob of size bytes is kept in LMDB (store_options.inline_max). */
+int store_blob_inlined(const struct store *s, long long size);
+
 /*
- * Make blob d of repo from the verified, fsynced file at path (which is
- * consumed: renamed into place or unlinked), inside the caller's write
- * transaction.
+ * Make blob d of repo from the verified file at path, inside the caller's
+ * write transaction. A blob to be kept in LMDB is copied from the file
+ * (which the caller removes after the commit); otherwise the file, which
+ * the caller has fsynced, is renamed into place, or unlinked when the
+ * blob is there already.
  */
 int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
-                     const struct digest *d, const char *path, long long size);
+                     const struct digest *d, int fd, const char *path,
+                     long long size);
 
-/* The size of blob d if repo links it, within txn; else STORE_NOTFOUND. */
-int store_linked_size(struct store *s, MDB_txn *txn, const char *repo,
-                      const struct digest *d, long long *size);
+/* The record of blob d if repo links it, within txn; else STORE_NOTFOUND. */
+int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
+                     const struct digest *d, struct blob_rec *out);
 
 /* Add a link from repo to d (existing blob record); no-op if present. */
 int store_link_add(struct store *s, MDB_txn *txn, const char *repo,

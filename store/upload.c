@@ -148,7 +148,7 @@ static int upload_lock(struct store *s, const char *repo, const char *id,
         goto close_fd;
     }
     /* read the record under the lock: a finish or cancel may have won */
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    rc = store_utxn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         goto close_fd;
     rc = rec_get(s, txn, repo, id, u);
@@ -274,7 +274,7 @@ int store_upload_begin(struct store *s, const char *repo, char *id)
     u.created = (int64_t)time(NULL);
     hasher_init(&u.h, DIGEST_SHA256);
     u.hash_ok = 1;
-    rc = store_txn_begin(s, 0, &txn);
+    rc = store_utxn_begin(s, 0, &txn);
     if (rc)
         goto unlink_file;
     rc = rec_put(s, txn, repo, uid, &u);
@@ -299,7 +299,7 @@ int store_upload_status(struct store *s, const char *repo, const char *id,
     MDB_txn *txn;
     int rc;
 
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    rc = store_utxn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
     rc = rec_get(s, txn, repo, id, &u);
@@ -315,7 +315,7 @@ static int save(struct store *s, const char *repo, const char *id,
     MDB_txn *txn;
     int rc;
 
-    rc = store_txn_begin(s, 0, &txn);
+    rc = store_utxn_begin(s, 0, &txn);
     if (rc)
         return rc;
     rc = rec_put(s, txn, repo, id, u);
@@ -360,7 +360,7 @@ static int drop(struct store *s, const char *id, struct upload *u)
     MDB_val key;
     int rc;
 
-    rc = store_txn_begin(s, 0, &txn);
+    rc = store_utxn_begin(s, 0, &txn);
     if (rc)
         return rc;
     id_key(id, &key);
@@ -384,7 +384,6 @@ int store_upload_finish(struct store *s, const char *repo, const char *id,
     struct digest got;
     struct upload u;
     MDB_txn *txn;
-    MDB_val key;
     int rc;
 
     rc = upload_lock(s, repo, id, &u);
@@ -416,27 +415,31 @@ int store_upload_finish(struct store *s, const char *repo, const char *id,
             rc = STORE_INVALID;
         goto unlock;
     }
-    rc = sync_data(&u);
-    if (rc)
-        goto unlock;
+    /* a blob kept in LMDB is made durable by the commit itself */
+    if (!store_blob_inlined(s, u.size)) {
+        rc = sync_data(&u);
+        if (rc)
+            goto unlock;
+    }
     rc = store_txn_begin(s, 0, &txn);
     if (rc)
         goto unlock;
-    id_key(id, &key);
-    rc = mdb_del(txn, s->uploads, &key, NULL);
+    rc = store_blob_adopt(s, txn, repo, d, u.fd, u.path, u.size);
     if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del uploads");
-        goto txn_abort;
+        mdb_txn_abort(txn);
+        goto unlock;
     }
-    rc = store_blob_adopt(s, txn, repo, d, u.path, u.size);
-    if (rc)
-        goto txn_abort;
     rc = store_txn_commit(txn);
-    if (rc == STORE_OK)
-        *size = u.size;
-    goto unlock;
-txn_abort:
-    mdb_txn_abort(txn);
+    if (rc)
+        goto unlock;
+    *size = u.size;
+    /*
+     * The blob is stored; the session's record goes now. Should that
+     * fail, or a crash come first, the record names a file that is gone:
+     * the session is unknown to requests and dropped by the purge.
+     */
+    if (drop(s, id, &u))
+        log_warn("cannot forget upload session '%s'", id);
 unlock:
     upload_unlock(&u);
     return rc;
@@ -467,7 +470,7 @@ static int stale_ids(struct store *s, int64_t cutoff,
     int64_t created;
     int rc, n = 0;
 
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    rc = store_utxn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
     rc = mdb_cursor_open(txn, s->uploads, &cur);
@@ -501,7 +504,7 @@ static int has_record(struct store *s, const char *id)
     MDB_val key, val;
     int rc;
 
-    if (store_txn_begin(s, MDB_RDONLY, &txn))
+    if (store_utxn_begin(s, MDB_RDONLY, &txn))
         return 1; /* when in doubt, keep the file */
     id_key(id, &key);
     rc = mdb_get(txn, s->uploads, &key, &val);

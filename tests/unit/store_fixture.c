@@ -21,6 +21,9 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
     return remove(path);
 }
 
+/* every blob a file: the tests look at them */
+const struct store_options file_blobs = {MAP_SIZE, 0, -1};
+
 int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -28,7 +31,7 @@ int setup(void **state)
     if (!f)
         return -1;
     snprintf(f->root, sizeof(f->root), "%s", "/tmp/berth-test-store-XXXXXX");
-    if (!mkdtemp(f->root) || store_open(f->root, MAP_SIZE, &f->s) != STORE_OK) {
+    if (!mkdtemp(f->root) || store_open(f->root, &file_blobs, &f->s) != STORE_OK) {
         free(f);
         return -1;
     }

@@ -8,6 +8,9 @@
 
 #define MAP_SIZE ((size_t)16 << 20)
 
+/* store_open() options of the fixture: every blob a file */
+extern const struct store_options file_blobs;
+
 /* A store in a new directory under /tmp, removed again by teardown(). */
 struct fixture {
     char root[64];

@@ -34,10 +34,11 @@ static void assert_blob(struct fixture *f, const char *repo,
     int fd = -1;
 
     assert_non_null(got);
-    assert_int_equal(store_blob_stat(f->s, repo, d, &size), STORE_OK);
+    assert_int_equal(store_blob_stat(f->s, repo, d, &size, NULL), STORE_OK);
     assert_int_equal(size, (long long)len);
     size = -1;
-    assert_int_equal(store_blob_open(f->s, repo, d, &fd, &size), STORE_OK);
+    assert_int_equal(store_blob_open(f->s, repo, d, &fd, &size, NULL),
+                     STORE_OK);
     assert_true(fd >= 0);
     assert_int_equal(size, (long long)len);
     while ((n = read(fd, got + off, len + 1 - off)) > 0)
@@ -55,8 +56,9 @@ static void assert_no_blob(struct fixture *f, const char *repo,
     long long size = -7;
     int fd = -7;
 
-    assert_int_equal(store_blob_stat(f->s, repo, d, &size), STORE_NOTFOUND);
-    assert_int_equal(store_blob_open(f->s, repo, d, &fd, &size),
+    assert_int_equal(store_blob_stat(f->s, repo, d, &size, NULL),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_blob_open(f->s, repo, d, &fd, &size, NULL),
                      STORE_NOTFOUND);
     assert_int_equal(size, -7);
     assert_int_equal(fd, -7);
@@ -193,7 +195,7 @@ static void test_blob_stat_and_path(void **state)
     size_t rel = 0;
 
     put_blob(f, "a/b", data, sizeof(data) - 1, &d);
-    assert_int_equal(store_blob_stat(f->s, "a/b", &d, &size), STORE_OK);
+    assert_int_equal(store_blob_stat(f->s, "a/b", &d, &size, NULL), STORE_OK);
     assert_int_equal(size, (long long)sizeof(data) - 1);
 
     /* unknown in another repository, unknown digest anywhere */
@@ -579,7 +581,8 @@ static void test_empty_blob(void **state)
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
                      STORE_OK);
     assert_int_equal(size, 0);
-    assert_int_equal(store_blob_open(f->s, "r", &d, &fd, &size), STORE_OK);
+    assert_int_equal(store_blob_open(f->s, "r", &d, &fd, &size, NULL),
+                     STORE_OK);
     assert_int_equal(size, 0);
     assert_int_equal(read(fd, &c, 1), 0);
     close(fd);
@@ -680,6 +683,69 @@ static void test_blob_delete(void **state)
     assert_no_blob(f, "x/b", &d);
 }
 
+/* Blobs up to inline_max live in LMDB: no file, same behaviour. */
+static void test_inline_blobs(void **state)
+{
+    static const struct store_options inl = {MAP_SIZE, 0, 4096};
+    struct fixture *f = *state;
+    unsigned char *small = pattern(4096, 1), *big = pattern(4097, 2);
+    struct digest ds, db, de;
+    long long size = -1;
+    struct buf data;
+    int fd = -7, inlined = -1;
+
+    store_close(f->s);
+    assert_int_equal(store_open(f->root, &inl, &f->s), STORE_OK);
+    buf_init(&data, 1 << 20);
+    put_blob(f, "r", small, 4096, &ds);
+    put_blob(f, "r", big, 4097, &db);
+    put_blob(f, "r", "", 0, &de);
+    assert_int_equal(count_files(f, "blobs"), 1); /* only the big one */
+    assert_int_equal(count_files(f, "uploads"), 0);
+
+    assert_int_equal(store_blob_stat(f->s, "r", &ds, &size, &inlined),
+                     STORE_OK);
+    assert_int_equal(size, 4096);
+    assert_int_equal(inlined, 1);
+    assert_int_equal(store_blob_open(f->s, "r", &ds, &fd, &size, &data),
+                     STORE_OK);
+    assert_int_equal(fd, -1);
+    assert_int_equal(data.len, 4096);
+    assert_memory_equal(data.ptr, small, 4096);
+    assert_int_equal(store_blob_open(f->s, "r", &ds, &fd, &size, NULL),
+                     STORE_TOOBIG);
+    assert_int_equal(store_blob_stat(f->s, "r", &db, &size, &inlined),
+                     STORE_OK);
+    assert_int_equal(inlined, 0);
+    assert_blob(f, "r", &db, big, 4097);
+    assert_int_equal(store_blob_open(f->s, "r", &de, &fd, &size, &data),
+                     STORE_OK);
+    assert_int_equal(size, 0);
+    assert_int_equal(data.len, 0);
+
+    /* shared by two repositories, mounted, deleted link by link */
+    put_blob(f, "s", small, 4096, &ds);
+    assert_int_equal(store_blob_mount(f->s, "t", "r", &ds, &size), STORE_OK);
+    assert_int_equal(store_blob_delete(f->s, "r", &ds), STORE_OK);
+    assert_int_equal(store_blob_stat(f->s, "r", &ds, &size, NULL),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_blob_delete(f->s, "s", &ds), STORE_OK);
+    assert_int_equal(store_blob_open(f->s, "t", &ds, &fd, &size, &data),
+                     STORE_OK);
+    assert_memory_equal(data.ptr, small, 4096);
+    assert_int_equal(store_blob_delete(f->s, "t", &ds), STORE_OK);
+    assert_int_equal(store_blob_open(f->s, "t", &ds, &fd, &size, &data),
+                     STORE_NOTFOUND);
+    /* and back again at once */
+    put_blob(f, "t", small, 4096, &ds);
+    assert_int_equal(store_blob_open(f->s, "t", &ds, &fd, &size, &data),
+                     STORE_OK);
+    assert_memory_equal(data.ptr, small, 4096);
+    buf_release(&data);
+    free(small);
+    free(big);
+}
+
 static void test_blob_mount(void **state)
 {
     struct fixture *f = *state;
@@ -738,7 +804,7 @@ static void test_reopen(void **state)
 
     store_close(f->s);
     f->s = NULL;
-    assert_int_equal(store_open(f->root, MAP_SIZE, &f->s), STORE_OK);
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
 
     assert_blob(f, "keep", &db, blob, n);
     assert_int_equal(store_upload_status(f->s, "keep", id, &size), STORE_OK);
@@ -749,12 +815,12 @@ static void test_reopen(void **state)
     /* once more between chunks, then finish from the saved hash state */
     store_close(f->s);
     f->s = NULL;
-    assert_int_equal(store_open(f->root, MAP_SIZE, &f->s), STORE_OK);
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
     assert_int_equal(append(f, "keep", id, 2234, up + 2234, n - 2234, &size),
                      STORE_OK);
     store_close(f->s);
     f->s = NULL;
-    assert_int_equal(store_open(f->root, MAP_SIZE, &f->s), STORE_OK);
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
     assert_int_equal(store_upload_finish(f->s, "keep", id, NULL, &du, &size),
                      STORE_OK);
     assert_int_equal(size, (long long)n);
@@ -772,7 +838,7 @@ static void spoil_hash_state(struct fixture *f, const char *id)
     MDB_txn *txn;
     MDB_val key, val;
 
-    assert_int_equal(mdb_txn_begin(f->s->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_txn_begin(f->s->uenv, NULL, 0, &txn), 0);
     key.mv_data = (void *)id;
     key.mv_size = strlen(id);
     assert_int_equal(mdb_get(txn, f->s->uploads, &key, &val), 0);
@@ -985,7 +1051,7 @@ static void test_blob_file_lost(void **state)
         long long size = -7;
         int fd = -7;
 
-        assert_int_equal(store_blob_open(f->s, "a", &d, &fd, &size),
+        assert_int_equal(store_blob_open(f->s, "a", &d, &fd, &size, NULL),
                          STORE_NOTFOUND);
         assert_int_equal(fd, -7);
     }
@@ -1064,7 +1130,7 @@ static void test_open_bad_root(void **state)
     fd = open(path, O_WRONLY | O_CREAT, 0644);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(store_open(path, MAP_SIZE, &s), STORE_IO);
+    assert_int_equal(store_open(path, &file_blobs, &s), STORE_IO);
     assert_ptr_equal(s, marker);
 
     /* a regular file where a subdirectory should be */
@@ -1075,11 +1141,11 @@ static void test_open_bad_root(void **state)
     assert_true(fd >= 0);
     close(fd);
     snprintf(path, sizeof(path), "%s/half", f->root);
-    assert_int_equal(store_open(path, MAP_SIZE, &s), STORE_IO);
+    assert_int_equal(store_open(path, &file_blobs, &s), STORE_IO);
     assert_ptr_equal(s, marker);
 
     /* a relative root */
-    assert_int_equal(store_open("relative/root", MAP_SIZE, &s), STORE_IO);
+    assert_int_equal(store_open("relative/root", &file_blobs, &s), STORE_IO);
     assert_ptr_equal(s, marker);
 
     store_close(NULL);
@@ -1127,6 +1193,7 @@ int main(void)
         T(test_same_content_two_repos),
         T(test_blob_delete),
         T(test_blob_mount),
+        T(test_inline_blobs),
         T(test_reopen),
         T(test_unusable_hash_state),
         T(test_crash_tail),

@@ -417,6 +417,7 @@ static void test_get_too_big(void **state)
 /* The LMDB map fills up: STORE_FULL, and what was stored stays intact. */
 static void test_map_full(void **state)
 {
+    static const struct store_options tiny = {(size_t)1 << 20, 0, -1};
     struct fixture *f = *state;
     struct store *small;
     struct digest cfg;
@@ -426,7 +427,7 @@ static void test_map_full(void **state)
 
     (void)f;
     snprintf(root, sizeof(root), "%s/small", f->root);
-    assert_int_equal(store_open(root, (size_t)1 << 20, &small), STORE_OK);
+    assert_int_equal(store_open(root, &tiny, &small), STORE_OK);
     store_close(f->s);
     f->s = small; /* teardown closes it */
     config_blob(f, "r", &cfg);
