@@ -187,6 +187,7 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
     c.log_level = LOG_LVL_INFO;
     c.offload = OFFLOAD_NONE;
     c.delete_enabled = 1;
+    c.sync_data = 1;
     c.upload_ttl = 7 * 86400;
     memcpy(c.offload_prefix, "/_berth_blobs", sizeof("/_berth_blobs"));
     memcpy(c.auth_realm, "berth", sizeof("berth"));

@@ -26,7 +26,7 @@
  *   sync              full | data: when a commit returns, LMDB's data and
  *                     meta page are on disk (full), or its data only:
  *                     half the flushes, never a damaged database, but a
- *                     power loss may undo the last commit (default full)
+ *                     power loss may undo the last commit (default data)
  *   access            an access file (auth/auth.h): who may pull, push,
  *                     delete; none: the front server alone decides
  *   auth_realm        the realm of berth's 401 challenges  (default

@@ -212,7 +212,10 @@ static void test_load_every_key(void **state)
                           "offload = x-accel-redirect\n"
                           "offload_prefix = /internal/blobs\n"
                           "delete = off\n"
-                          "upload_ttl = 12h\n",
+                          "upload_ttl = 12h\n"
+                          "sync = full\n"
+                          "access = /etc/berth/access.conf\n"
+                          "auth_realm = my registry\n",
                           &c, err, sizeof(err)),
                      0);
     assert_string_equal(c.root, "/var/lib/berth");
@@ -223,6 +226,9 @@ static void test_load_every_key(void **state)
     assert_string_equal(c.offload_prefix, "/internal/blobs");
     assert_int_equal(c.delete_enabled, 0);
     assert_int_equal(c.upload_ttl, 12 * 3600);
+    assert_int_equal(c.sync_data, 0);
+    assert_string_equal(c.access, "/etc/berth/access.conf");
+    assert_string_equal(c.auth_realm, "my registry");
 
     /* the other values of the enumerations */
     assert_int_equal(load(f,
@@ -238,6 +244,9 @@ static void test_load_every_key(void **state)
                      0);
     assert_int_equal(c.offload, OFFLOAD_NONE);
     assert_int_equal(c.log_level, LOG_LVL_WARN);
+    assert_int_equal(c.sync_data, 1); /* the default */
+    assert_string_equal(c.access, "");
+    assert_string_equal(c.auth_realm, "berth");
 
     /* the limits of the ranges are accepted */
     assert_int_equal(load(f,
@@ -388,6 +397,11 @@ static const struct {
     {"upload_ttl = 0", "upload_ttl"},
     {"upload_ttl = 1w", "upload_ttl"},
     {"upload_ttl = soon", "upload_ttl"},
+    {"sync = yes", "sync"},
+    {"sync = ", "sync"},
+    {"access = relative/access.conf", "access"},
+    {"auth_realm = ", "auth_realm"},
+    {"auth_realm = a\"b", "auth_realm"},
     {"upload_ttl = 9223372036854775808", "upload_ttl"},
 };
 
