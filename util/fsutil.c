@@ -28,6 +28,25 @@ int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int pwrite_all(int fd, const void *buf, size_t len, long long off)
+{
+    const char *p = buf;
+
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        off += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
     char tmp[PATH_MAX];

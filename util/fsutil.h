@@ -12,6 +12,9 @@
 /* Write all of buf at the file offset, retrying short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* Write all of buf at offset off, retrying short writes and EINTR. */
+int pwrite_all(int fd, const void *buf, size_t len, long long off);
+
 /* mkdir -p with mode for the directories it creates. */
 int mkdir_p(const char *path, mode_t mode);
 
