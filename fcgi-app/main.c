@@ -145,6 +145,28 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* The resident set size of this process, in bytes (0 if unknown). */
+static long long resident(void)
+{
+    long long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f) {
+        if (fscanf(f, "%*s %lld", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    return pages * sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * Every so many requests, a worker that holds more than RSS_TRIM of
+ * memory lets go of the database pages it has mapped
+ * (store_release_pages): what is left is its own memory.
+ */
+#define TRIM_EVERY 32
+#define RSS_TRIM   ((long long)6 << 20)
+
 /*
  * The accept loop of one worker.
  *
@@ -166,6 +188,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
     struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
     sigset_t idle;
     struct req r;
+    unsigned served = 0;
     int rc, fl;
 
     sigprocmask(SIG_BLOCK, NULL, &idle);
@@ -202,6 +225,8 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
         req_reset(&r);
         router_dispatch(&r);
         req_finish(&r);
+        if (++served % TRIM_EVERY == 0 && resident() > RSS_TRIM)
+            store_release_pages(st);
     }
     FCGX_Free(&r.fcgx, 1);
     req_release(&r);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -230,6 +231,41 @@ static int open_sessions(struct store *s)
     return open_env(path, SESSIONS_MAP_SIZE, MDB_NOSYNC, &s->uenv);
 }
 
+/*
+ * Where LMDB mapped the data file of env: mdb_env_info() tells only of
+ * a fixed map, so ask the kernel which mapping is that file.
+ */
+static void find_map(MDB_env *env, struct store_map *m)
+{
+    char line[PATH_MAX + 128], file[PATH_MAX];
+    const char *dir;
+    unsigned long lo, hi;
+    size_t n;
+    FILE *f;
+
+    m->addr = NULL;
+    m->len = 0;
+    if (mdb_env_get_path(env, &dir))
+        return;
+    snprintf(file, sizeof(file), "%s/data.mdb", dir);
+    n = strlen(file);
+    f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        size_t len = strcspn(line, "\n");
+
+        line[len] = '\0';
+        if (len < n || strcmp(line + len - n, file) ||
+            sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+            continue;
+        m->addr = (void *)lo;
+        m->len = hi - lo;
+        break;
+    }
+    fclose(f);
+}
+
 int store_open(const char *root, const struct store_options *opt,
                struct store **out)
 {
@@ -269,11 +305,21 @@ int store_open(const char *root, const struct store_options *opt,
     rc = open_dbis(s);
     if (rc)
         goto fail;
+    find_map(s->env, &s->map);
+    find_map(s->uenv, &s->umap);
     *out = s;
     return STORE_OK;
 fail:
     store_close(s);
     return rc;
+}
+
+void store_release_pages(struct store *s)
+{
+    if (s->map.addr)
+        madvise(s->map.addr, s->map.len, MADV_DONTNEED);
+    if (s->umap.addr)
+        madvise(s->umap.addr, s->umap.len, MADV_DONTNEED);
 }
 
 void store_close(struct store *s)

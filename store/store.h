@@ -69,6 +69,15 @@ int store_open(const char *root, const struct store_options *opt,
                struct store **out);
 void store_close(struct store *s);
 
+/*
+ * Drop this process's mappings of the database's pages. LMDB reads
+ * through a shared map, and every page a worker ever touched stays mapped
+ * and counts in its RSS, until a busy worker appears to hold the whole
+ * database; the pages themselves stay in the page cache, shared, and are
+ * mapped again at the next touch. No transaction may be open.
+ */
+void store_release_pages(struct store *s);
+
 const char *store_strerror(int rc);
 
 /*

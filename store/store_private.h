@@ -52,12 +52,19 @@
  * dup-sorted values are digests or tags, far below it too.
  */
 
+/* Where an environment's data file is mapped (store_release_pages). */
+struct store_map {
+    void *addr; /* NULL when unknown */
+    size_t len;
+};
+
 struct store {
     MDB_env *env;  /* everything but upload sessions */
     MDB_env *uenv; /* upload sessions */
     MDB_dbi blobs, links, repos, uploads;
     MDB_dbi manifests, tags, mtags, referrers, catalog, inlined;
-    long long inline_max;      /* struct store_options */
+    long long inline_max; /* struct store_options */
+    struct store_map map, umap;
     char root[PATH_MAX - 256]; /* room below for the longest file name */
 };
 
