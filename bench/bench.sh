@@ -172,6 +172,8 @@ per() {
 	_c0=$(cpu_ticks "$_reg")
 	_run=0
 	while [ $_run -lt "$RUNS" ]; do
+		# what the last run left to write back is not this run's work
+		sync
 		"$@"
 		_run=$((_run + 1))
 	done >"$T/runs"
@@ -186,14 +188,18 @@ cp "$T/big" "$T/static/big"
 BIGD=$(sha256 "$T/big")
 
 echo "# uploads"
-n=0
-upload_run() { # REG FILE
+upload_run() { # REG FILE: each run into a repository of its own
 	n=$((n + 1))
 	load upload "$(base_of "$1")" "up/r$n" "$2"
 }
 for reg in berth reference; do
+	n=0 # so that up/r1 holds the big blob in both registries
 	per "$reg" upload_run "$reg" "$T/big" >"$T/big.$reg"
+done
+for reg in berth reference; do
 	per "$reg" upload_run "$reg" "$T/mid" >"$T/mid.$reg"
+done
+for reg in berth reference; do
 	per "$reg" load chunked "$(base_of "$reg")" up/chunked "$T/chunked" $((CHUNK_MB << 20)) >"$T/chunked.$reg"
 done
 SHA=$(openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | awk '/^sha256/ { printf "%.0f", $2 / 1000 }')
@@ -204,12 +210,17 @@ dl() { # BASE PATH STREAMS: MB/s of STREAMS parallel downloads
 	_stream=0
 	_curls=
 	while [ $_stream -lt "$3" ]; do
-		curl -s -o /dev/null "$1$2" &
+		curl -sf -o /dev/null -w '%{size_download}\n' "$1$2" >"$T/dl.$_stream" &
 		_curls="$_curls $!"
 		_stream=$((_stream + 1))
 	done
 	# shellcheck disable=SC2086 # a list of pids
 	wait $_curls
+	# a download that fails or comes up short is no figure
+	if [ "$(cat "$T"/dl.* | sort -u)" != $((BIG_MB << 20)) ]; then
+		bail "downloading $1$2 failed"
+	fi
+	rm -f "$T"/dl.*
 	awk -v t0="$_t0" -v t1="$(date +%s.%N)" -v n="$3" -v s=$((BIG_MB << 20)) \
 		'BEGIN { printf "%.0f\n", n * s / (t1 - t0) / 1e6 }'
 }
