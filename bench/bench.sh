@@ -36,6 +36,7 @@ nm "$BERTH_BIN" 2>/dev/null | grep -q __asan_init &&
 # --- the servers ---
 
 cc -O2 -o "$T/minimal-fcgi" "$B/minimal-fcgi.c" -lfcgi || bail "cannot build minimal-fcgi"
+cc -O2 -o "$T/copy-cost" "$B/copy-cost.c" || bail "cannot build copy-cost"
 "$T/minimal-fcgi" 2 "$REG_RUN/minimal.sock" &
 track $!
 
@@ -94,6 +95,7 @@ http {
     server {
         listen 127.0.0.1:$RPORT;
         client_max_body_size 0;
+        client_body_buffer_size 1m; # as berth's site has it
         location / {
             proxy_pass http://reference;
             proxy_http_version 1.1;
@@ -158,7 +160,7 @@ base_of() {
 fig() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$T/figures"
 	echo "metric berth_$1 $3 $2"
-	echo "metric reference_$1 $4 $2"
+	[ "$4" != - ] && echo "metric reference_$1 $4 $2"
 	[ "$5" != - ] && echo "metric ceiling_$1 $5 $2"
 	return 0
 }
@@ -187,6 +189,16 @@ head -c $((CHUNKED_MB << 20)) /dev/urandom >"$T/chunked"
 cp "$T/big" "$T/static/big"
 BIGD=$(sha256 "$T/big")
 
+# rss_mark PHASE: note each berth worker's peak RSS since the last mark
+# (the kernel's high-water mark, which writing 5 to clear_refs resets)
+rss_mark() {
+	for _p in $(worker_pids); do
+		awk -v p="$_p" -v w="$1" '/VmHWM/ { print p, $2, w }' "/proc/$_p/status"
+		echo 5 >"/proc/$_p/clear_refs" 2>/dev/null
+	done >>"$T/rss"
+}
+rss_mark start
+
 echo "# uploads"
 upload_run() { # REG FILE: each run into a repository of its own
 	n=$((n + 1))
@@ -203,6 +215,16 @@ for reg in berth reference; do
 	per "$reg" load chunked "$(base_of "$reg")" up/chunked "$T/chunked" $((CHUNK_MB << 20)) >"$T/chunked.$reg"
 done
 SHA=$(openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | awk '/^sha256/ { printf "%.0f", $2 / 1000 }')
+# CPU seconds per GiB to take bytes from a socket and write them to disk,
+# in 1 MiB reads (the least it can cost) and in the 8 KiB reads that
+# libfcgi makes
+copy_cost() {
+	for i in $(seq "$RUNS"); do
+		"$T/copy-cost" "$BIG_MB" "$1" "$T/copy.tmp" || bail "copy-cost failed"
+	done | median | awk -v m="$BIG_MB" '{ printf "%.3f", $1 * 1024 / m }'
+}
+COPY=$(copy_cost 1048576)
+COPY8K=$(copy_cost 8192)
 
 echo "# downloads"
 dl() { # BASE PATH STREAMS: MB/s of STREAMS parallel downloads
@@ -224,12 +246,20 @@ dl() { # BASE PATH STREAMS: MB/s of STREAMS parallel downloads
 	awk -v t0="$_t0" -v t1="$(date +%s.%N)" -v n="$3" -v s=$((BIG_MB << 20)) \
 		'BEGIN { printf "%.0f\n", n * s / (t1 - t0) / 1e6 }'
 }
+# each file is read once before, so that every figure is of a file in
+# the page cache (berth wrote its copy with O_DIRECT, around the cache)
+for base in "$BB/v2/up/r1/blobs/$BIGD" "$RB/v2/up/r1/blobs/$BIGD" \
+	"http://127.0.0.1:$SPORT/big"; do
+	dl "$base" "" 1 >/dev/null
+done
 for reg in berth reference; do
 	per "$reg" dl "$(base_of "$reg")" "/v2/up/r1/blobs/$BIGD" 1 >"$T/dl1.$reg"
 	per "$reg" dl "$(base_of "$reg")" "/v2/up/r1/blobs/$BIGD" "$STREAMS" >"$T/dl8.$reg"
 done
 DL1_CEIL=$(for i in $(seq "$RUNS"); do dl "http://127.0.0.1:$SPORT" /big 1; done | median)
 DL8_CEIL=$(for i in $(seq "$RUNS"); do dl "http://127.0.0.1:$SPORT" /big "$STREAMS"; done | median)
+
+rss_mark big
 
 echo "# small blobs"
 for reg in berth reference; do
@@ -239,6 +269,8 @@ for reg in berth reference; do
 		awk '{ print $2 }' "$T/runs" | median >"$T/small$conc.$reg.p99"
 	done
 done
+
+rss_mark small
 
 echo "# manifests"
 # as clients send it (the reference answers 404 to a GET of an OCI
@@ -299,6 +331,8 @@ done
 MIN=$(for i in $(seq "$RUNS"); do wrk_run berth min; done | awk '{ print $1 }' | median)
 MINAB=$(for i in $(seq "$RUNS"); do wrk_run berth minab; done | awk '{ print $1 }' | median)
 
+rss_mark manifests
+
 echo "# tags and catalog"
 for reg in berth reference; do
 	load tags "$(base_of "$reg")" list/tags "$TAGS"
@@ -308,8 +342,18 @@ for reg in berth reference; do
 done
 
 # --- memory ---
-BERTH_RSS_MAX=$(for p in $(worker_pids); do awk '/VmHWM/ { print $2 }' "/proc/$p/status"; done | sort -n | tail -n 1)
-BERTH_RSS_SUM=$(for p in $(berth_pids); do awk '/VmHWM/ { print $2 }' "/proc/$p/status"; done | awk '{ s += $1 } END { print s }')
+rss_mark lists
+rss_max() { # [PHASE]: the largest peak of a worker (in PHASE)
+	awk -v w="${1:-}" 'w == "" || $3 == w { if ($2 > m) m = $2 } END { print m }' "$T/rss"
+}
+BERTH_RSS_MAX=$(rss_max)
+# each worker at its peak, and the processes that are not workers
+BERTH_RSS_SUM=$({
+	awk '{ if ($2 > m[$1]) m[$1] = $2 } END { for (p in m) print m[p] }' "$T/rss"
+	for p in $(berth_pids); do
+		worker_pids | grep -qx "$p" || awk '/VmHWM/ { print $2 }' "/proc/$p/status"
+	done
+} | awk '{ s += $1 } END { print s }')
 REF_RSS=$(awk '/VmHWM/ { print $2 }' "/proc/$REF_PID/status")
 
 # --- the table ---
@@ -338,20 +382,28 @@ fig manifest_head_p99 ms "$(cat "$T/head.berth.p99")" "$(cat "$T/head.reference.
 fig tags_list_$TAGS ms "$(v tagslist.berth)" "$(v tagslist.reference)" - "-" "-"
 fig catalog_walk_$REPOS ms "$(v catalog.berth)" "$(v catalog.reference)" - ">=20x faster" "$(at_least "$(ratio "$(v catalog.reference)" "$(v catalog.berth)")" 20)"
 fig peak_rss_per_worker KiB "$BERTH_RSS_MAX" "$REF_RSS" - "<=10240 KiB" "$(at_least 10240 "$BERTH_RSS_MAX")"
+fig peak_rss_per_worker_1g_blobs KiB "$(rss_max big)" - - "flat" "-"
+fig peak_rss_per_worker_4k_blobs KiB "$(rss_max small)" - - "flat" "-"
+fig peak_rss_per_worker_manifests KiB "$(rss_max manifests)" - - "-" "-"
+fig peak_rss_per_worker_lists KiB "$(rss_max lists)" - - "-" "-"
 fig peak_rss_total KiB "$BERTH_RSS_SUM" "$REF_RSS" - "-" "-"
 fig cpu_per_gib_upload s "$(awk -v c="$(cpu big.berth)" -v m="$BIG_MB" 'BEGIN { printf "%.2f", c * 1024 / m }')" \
 	"$(awk -v c="$(cpu big.reference)" -v m="$BIG_MB" 'BEGIN { printf "%.2f", c * 1024 / m }')" \
-	"$(awk -v s="$SHA" 'BEGIN { printf "%.2f", 1073.741824 / s }')" "<=sha256+copy" "-"
+	"$(awk -v s="$SHA" -v c="$COPY" 'BEGIN { printf "%.2f", 1073.741824 / s + c }')" "<=sha256+copy" \
+	"$(at_least "$(awk -v s="$SHA" -v c="$COPY" 'BEGIN { printf "%.2f", 1073.741824 / s + c }')" \
+		"$(awk -v c="$(cpu big.berth)" -v m="$BIG_MB" 'BEGIN { printf "%.2f", c * 1024 / m }')")"
 fig cpu_per_1000_manifest_get s "$(awk -v c="$(cpu get.berth)" -v r="$(v get.berth)" -v d="$DURATION" 'BEGIN { printf "%.3f", c / (r * d) * 1000 }')" \
 	"$(awk -v c="$(cpu get.reference)" -v r="$(v get.reference)" -v d="$DURATION" 'BEGIN { printf "%.3f", c / (r * d) * 1000 }')" - "-" "-"
 fig cpu_per_1000_small_blobs s "$(awk -v c="$(cpu small16.berth)" -v n="$SMALL" 'BEGIN { printf "%.3f", c / n * 1000 }')" \
 	"$(awk -v c="$(cpu small16.reference)" -v n="$SMALL" 'BEGIN { printf "%.3f", c / n * 1000 }')" - "-" "-"
 echo "metric sha256_openssl $SHA MB/s"
+echo "metric copy_cpu_per_gib_1m_reads $COPY s"
+echo "metric copy_cpu_per_gib_8k_reads $COPY8K s"
 
 echo
-awk -F '\t' 'BEGIN { printf "%-26s %9s %11s %7s %9s %7s  %-26s %s\n", "figure", "berth", "reference", "b/ref", "ceiling", "b/ceil", "target", "" }
+awk -F '\t' 'BEGIN { printf "%-36s %9s %11s %7s %9s %7s  %-26s %s\n", "figure", "berth", "reference", "b/ref", "ceiling", "b/ceil", "target", "" }
 	{ r = ($4 > 0) ? sprintf("%.2f", $3 / $4) : "-"
 	  c = ($5 != "-" && $5 > 0) ? sprintf("%.2f", $3 / $5) : "-"
-	  printf "%-26s %9s %11s %7s %9s %7s  %-26s %s\n", $1 " (" $2 ")", $3, $4, r, $5, c, $6, $7 }' "$T/figures"
+	  printf "%-36s %9s %11s %7s %9s %7s  %-26s %s\n", $1 " (" $2 ")", $3, $4, r, $5, c, $6, $7 }' "$T/figures"
 stop_all
 done_testing
