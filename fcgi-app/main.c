@@ -145,27 +145,63 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
-/* The resident set size of this process, in bytes (0 if unknown). */
-static long long resident(void)
-{
-    long long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
+/*
+ * A worker's resident set grows by every page of the database it reads:
+ * the pages are shared with the page cache and cost the machine nothing
+ * more, but they count in the worker's RSS, and a worker that stores
+ * thousands of small blobs reads new pages with each one. So every
+ * TRIM_EVERY requests a worker looks at how many file-backed pages it
+ * has resident (the third field of /proc/self/statm), and once they have
+ * grown by TRIM_SLACK since it last let go, it lets go of the database
+ * pages it has mapped (store_release_pages); the few it needs come back
+ * at the next request. Its own memory is not touched, and a worker that
+ * serves the same manifests over and over never lets go.
+ */
+#define TRIM_EVERY 4
+#define TRIM_SLACK ((long)1 << 20)
 
-    if (f) {
-        if (fscanf(f, "%*s %lld", &pages) != 1)
-            pages = 0;
-        fclose(f);
-    }
-    return pages * sysconf(_SC_PAGESIZE);
+struct trim {
+    int statm; /* /proc/self/statm, or -1: then no trimming */
+    long base; /* file-backed bytes resident after the last release */
+    long page;
+};
+
+/* The file-backed bytes this process has resident, or -1. */
+static long trim_mapped(const struct trim *t)
+{
+    char buf[128];
+    long size, resident, shared;
+    ssize_t n = pread(t->statm, buf, sizeof(buf) - 1, 0);
+
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    if (sscanf(buf, "%ld %ld %ld", &size, &resident, &shared) != 3)
+        return -1;
+    return shared * t->page;
 }
 
-/*
- * Every so many requests, a worker that holds more than RSS_TRIM of
- * memory lets go of the database pages it has mapped
- * (store_release_pages): what is left is its own memory.
- */
-#define TRIM_EVERY 32
-#define RSS_TRIM   ((long long)6 << 20)
+static void trim_init(struct trim *t)
+{
+    t->page = sysconf(_SC_PAGESIZE);
+    t->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (t->statm < 0)
+        log_debug("no /proc/self/statm (%s): database pages stay mapped",
+                  strerror(errno));
+    t->base = t->statm < 0 ? -1 : trim_mapped(t);
+}
+
+static void trim_check(struct trim *t, struct store *st)
+{
+    long now;
+
+    if (t->statm < 0 || (now = trim_mapped(t)) < 0)
+        return;
+    if (now - t->base > TRIM_SLACK) {
+        store_release_pages(st);
+        t->base = trim_mapped(t);
+    }
+}
 
 /*
  * The accept loop of one worker.
@@ -188,6 +224,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
     struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
     sigset_t idle;
     struct req r;
+    struct trim trim;
     unsigned served = 0;
     int rc, fl;
 
@@ -207,6 +244,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
         req_release(&r);
         return -1;
     }
+    trim_init(&trim);
     while (!stopping) {
         rc = ppoll(&pfd, 1, NULL, &idle);
         if (rc < 0 && errno != EINTR) {
@@ -225,11 +263,13 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
         req_reset(&r);
         router_dispatch(&r);
         req_finish(&r);
-        if (++served % TRIM_EVERY == 0 && resident() > RSS_TRIM)
-            store_release_pages(st);
+        if (++served % TRIM_EVERY == 0)
+            trim_check(&trim, st);
     }
     FCGX_Free(&r.fcgx, 1);
     req_release(&r);
+    if (trim.statm >= 0)
+        close(trim.statm);
     return 0;
 }
 
