@@ -37,8 +37,10 @@ nm "$BERTH_BIN" 2>/dev/null | grep -q __asan_init &&
 
 cc -O2 -o "$T/minimal-fcgi" "$B/minimal-fcgi.c" -lfcgi || bail "cannot build minimal-fcgi"
 cc -O2 -o "$T/copy-cost" "$B/copy-cost.c" || bail "cannot build copy-cost"
-"$T/minimal-fcgi" 2 "$REG_RUN/minimal.sock" &
-track $!
+mkdir -p "$T/minimal"
+"$T/minimal-fcgi" 2 "$REG_RUN/minimal.sock" "$T/minimal" &
+MIN_PID=$!
+track $MIN_PID
 
 berth_conf "offload = x-accel-redirect" "log_level = error"
 start_prefork
@@ -107,10 +109,15 @@ http {
             proxy_send_timeout 600s;
         }
     }
-    # the request-rate ceiling: a responder that only says "ok"
+    # the request-rate and upload-copy ceilings: a responder that stores
+    # the body it is sent, if any, and says "ok"; bodies reach it as
+    # they reach berth
     server {
         listen 127.0.0.1:$MPORT;
+        client_max_body_size 0;
+        client_body_buffer_size 1m;
         location / {
+            fastcgi_request_buffering off;
             fastcgi_pass unix:$REG_RUN/minimal.sock;
             include /etc/nginx/fastcgi_params;
             fastcgi_keep_conn off;
@@ -139,14 +146,14 @@ load() {
 median() { # the middle of the numbers on stdin
 	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
-pids_of() { # berth | reference: the server processes
-	if [ "$1" = berth ]; then
-		berth_pids
-	else
-		echo "$REF_PID"
-	fi
+pids_of() { # berth | reference | minimal: the server processes
+	case $1 in
+	berth) berth_pids ;;
+	reference) echo "$REF_PID" ;;
+	minimal) echo "$MIN_PID" && pgrep -P "$MIN_PID" ;;
+	esac
 }
-cpu_ticks() { # berth | reference: CPU ticks used so far
+cpu_ticks() { # berth | reference | minimal: CPU ticks used so far
 	for _p in $(pids_of "$1"); do
 		awk '{ print $14 + $15 }' "/proc/$_p/stat" 2>/dev/null
 	done | awk '{ s += $1 } END { print s + 0 }'
@@ -215,15 +222,23 @@ for reg in berth reference; do
 	per "$reg" load chunked "$(base_of "$reg")" up/chunked "$T/chunked" $((CHUNK_MB << 20)) >"$T/chunked.$reg"
 done
 SHA=$(openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | awk '/^sha256/ { printf "%.0f", $2 / 1000 }')
-# CPU seconds per GiB to take bytes from a socket and write them to disk,
-# in 1 MiB reads (the least it can cost) and in the 8 KiB reads that
-# libfcgi makes
+# what the bytes of an upload cost apart from hashing them: the minimal
+# responder stores the big blob as berth does, without sha256 (its CPU
+# per GiB is the copy cost of the ceiling); and copy-cost moves them
+# from a socket to an O_DIRECT file without libfcgi, in 1 MiB reads and
+# in the 8 KiB reads libfcgi makes (how much of it is libfcgi's)
+min_upload() { # FILE: MB/s of a PUT of FILE to the minimal responder
+	curl -sf -T "$1" -o /dev/null -w '%{speed_upload}\n' "http://127.0.0.1:$MPORT/copy" |
+		awk '{ printf "%.0f\n", $1 / 1e6 }' | grep . || bail "the minimal responder did not take $1"
+}
+per minimal min_upload "$T/big" >"$T/big.minimal"
+COPY=$(awk -v c="$(awk '{ print $2 }' "$T/big.minimal")" -v m="$BIG_MB" 'BEGIN { printf "%.3f", c * 1024 / m }')
 copy_cost() {
 	for i in $(seq "$RUNS"); do
 		"$T/copy-cost" "$BIG_MB" "$1" "$T/copy.tmp" || bail "copy-cost failed"
 	done | median | awk -v m="$BIG_MB" '{ printf "%.3f", $1 * 1024 / m }'
 }
-COPY=$(copy_cost 1048576)
+COPY1M=$(copy_cost 1048576)
 COPY8K=$(copy_cost 8192)
 
 echo "# downloads"
@@ -397,7 +412,9 @@ fig cpu_per_1000_manifest_get s "$(awk -v c="$(cpu get.berth)" -v r="$(v get.ber
 fig cpu_per_1000_small_blobs s "$(awk -v c="$(cpu small16.berth)" -v n="$SMALL" 'BEGIN { printf "%.3f", c / n * 1000 }')" \
 	"$(awk -v c="$(cpu small16.reference)" -v n="$SMALL" 'BEGIN { printf "%.3f", c / n * 1000 }')" - "-" "-"
 echo "metric sha256_openssl $SHA MB/s"
-echo "metric copy_cpu_per_gib_1m_reads $COPY s"
+echo "metric minimal_fcgi_upload_1g $(awk '{ print $1 }' "$T/big.minimal") MB/s"
+echo "metric minimal_fcgi_cpu_per_gib_upload $COPY s"
+echo "metric copy_cpu_per_gib_1m_reads $COPY1M s"
 echo "metric copy_cpu_per_gib_8k_reads $COPY8K s"
 
 echo
