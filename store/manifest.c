@@ -150,26 +150,38 @@ static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
     return STORE_OK;
 }
 
-/* Add or drop the "mtags" entry d -> tag. */
-static int mtag(struct store *s, MDB_txn *txn, const char *repo,
-                const char *dstr, const char *tag, int add)
+/*
+ * Add or drop the entry "repo, from" -> to of dbi, a table with sorted
+ * duplicates (mtags: digest -> tag; referrers: subject -> referrer).
+ * Adding one that is there or dropping one that is not is no change.
+ */
+static int pair_link(MDB_txn *txn, MDB_dbi dbi, const char *repo,
+                     const char *from, const char *to, int add,
+                     const char *what)
 {
     char kbuf[LINK_KEY_MAX];
     MDB_val key, val;
     int rc;
 
-    store_pair_key(kbuf, repo, dstr, &key);
-    store_str_val(tag, &val);
+    store_pair_key(kbuf, repo, from, &key);
+    store_str_val(to, &val);
     if (add) {
-        rc = mdb_put(txn, s->mtags, &key, &val, MDB_NODUPDATA);
+        rc = mdb_put(txn, dbi, &key, &val, MDB_NODUPDATA);
         if (rc == MDB_KEYEXIST)
             rc = 0;
     } else {
-        rc = mdb_del(txn, s->mtags, &key, &val);
+        rc = mdb_del(txn, dbi, &key, &val);
         if (rc == MDB_NOTFOUND)
             rc = 0;
     }
-    return store_map_mdb_rc(rc, "mdb_put mtags");
+    return store_map_mdb_rc(rc, what);
+}
+
+/* Add or drop the "mtags" entry d -> tag. */
+static int mtag(struct store *s, MDB_txn *txn, const char *repo,
+                const char *dstr, const char *tag, int add)
+{
+    return pair_link(txn, s->mtags, repo, dstr, tag, add, "mtags");
 }
 
 /* Point tag of repo at dstr. */
@@ -208,25 +220,11 @@ static int tag_put(struct store *s, MDB_txn *txn, const char *repo,
     return store_repo_count(s, txn, repo, REPO_TAGS, +1);
 }
 
+/* Add or drop the "referrers" entry subject -> dstr. */
 static int referrer(struct store *s, MDB_txn *txn, const char *repo,
                     const char *subject, const char *dstr, int add)
 {
-    char kbuf[LINK_KEY_MAX];
-    MDB_val key, val;
-    int rc;
-
-    store_pair_key(kbuf, repo, subject, &key);
-    store_str_val(dstr, &val);
-    if (add) {
-        rc = mdb_put(txn, s->referrers, &key, &val, MDB_NODUPDATA);
-        if (rc == MDB_KEYEXIST)
-            rc = 0;
-    } else {
-        rc = mdb_del(txn, s->referrers, &key, &val);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-    }
-    return store_map_mdb_rc(rc, "mdb_put referrers");
+    return pair_link(txn, s->referrers, repo, subject, dstr, add, "referrers");
 }
 
 int store_manifest_put(struct store *s, const char *repo, const char *tag,
