@@ -168,14 +168,18 @@ wait_for() {
 
 # berth_conf [LINE...]: write $REG_TMP/berth.conf for the store, with the
 # front server's blob offload, plus LINEs ("key = value") that add to or
-# override the defaults
+# override the defaults. Each key is written once, with its last value,
+# where it first appeared.
 berth_conf() {
 	{
 		echo "root = $REG_STORE"
 		echo "log_level = ${BERTH_LOG_LEVEL:-info}"
 		echo "offload = $FRONT_OFFLOAD"
 		for _l; do echo "$_l"; done
-	} >"$REG_TMP/berth.conf"
+	} | awk '{ k = $0; sub(/[ \t]*=.*/, "", k) }
+		!(k in v) { keys[++n] = k }
+		{ v[k] = $0 }
+		END { for (i = 1; i <= n; i++) print v[keys[i]] }' >"$REG_TMP/berth.conf"
 }
 
 # --- front servers ---
