@@ -18,6 +18,10 @@ export top_srcdir top_builddir
 FRONT=nginx FRONT_TLS=0 FRONT_AUTH=none
 # shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$top_srcdir/tests/e2e/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$top_srcdir/tests/e2e/lib-http.sh"
 [ $# -gt 0 ] && BERTH_BIN=$1
 need nginx docker-registry wrk ab curl openssl python3 cc
 B=$top_srcdir/bench

@@ -7,7 +7,7 @@
 #   sh bench/blob-1g.sh [BERTH-BINARY]
 #
 # The front server is lighttpd over plain HTTP unless the environment of
-# tests/e2e/lib.sh says otherwise, e.g. for nginx with TLS and a login:
+# tests/e2e/lib-front.sh says otherwise, e.g. for nginx with TLS and a login:
 #
 #   BERTH_E2E_FRONT=nginx BERTH_E2E_TLS=1 BERTH_E2E_AUTH=required \
 #       sh bench/blob-1g.sh
@@ -18,6 +18,10 @@ top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 # shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$top_srcdir/tests/e2e/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$top_srcdir/tests/e2e/lib-http.sh"
 [ $# -gt 0 ] && BERTH_BIN=$1
 BERTH_WORKERS=1
 F=$REG_TMP/blob

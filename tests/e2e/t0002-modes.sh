@@ -6,6 +6,10 @@
 # file and the problem.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 need spawn-fcgi cgi-fcgi
 berth_conf "offload = x-sendfile"
 mkblob "$REG_TMP/blob" 1000000

@@ -4,6 +4,10 @@
 # with lighttpd sending it (X-Sendfile).
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 
 mkblob "$REG_TMP/b1" 300000
 D1=$(sha256 "$REG_TMP/b1")

@@ -5,6 +5,10 @@
 # several workers, the requests of one session land on different ones.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 BERTH_WORKERS=3
 start_front
 

@@ -5,6 +5,10 @@
 # room. Needs root (for mount); skipped otherwise.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 [ "$(id -u)" = 0 ] || skip_all "mounting a tmpfs needs root"
 mount -t tmpfs -o size=16m berth-e2e "$REG_STORE" 2>/dev/null ||
 	skip_all "cannot mount a tmpfs here"

@@ -5,6 +5,10 @@
 # acknowledged (201) is served intact, and the registry works on.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 need shuf
 BERTH_WORKERS=2
 start_front

@@ -6,6 +6,8 @@
 # process gets which request is certain.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 need cgi-fcgi
 berth_conf "offload = none" # cgi-fcgi is no web server: berth sends the blob
 for w in a b; do

@@ -3,6 +3,10 @@
 # NAME_UNKNOWN, and when a repository enters and leaves the catalog.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 start_front
 T=$REG_TMP
 

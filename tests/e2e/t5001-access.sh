@@ -7,6 +7,10 @@
 # session instead. Then everything behind login (the required mode).
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 need openssl
 T=$REG_TMP
 for u in alice bob dave admin; do add_user "$u" "pw-$u"; done

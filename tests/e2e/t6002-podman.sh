@@ -6,6 +6,12 @@
 # shellcheck disable=SC2086 # $PD_OPTS and $SK_OPTS are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
+# shellcheck source=tests/e2e/lib-clients.sh
+. "$srcdir/lib-clients.sh"
 need podman skopeo
 start_front
 R=$(reg)

@@ -6,6 +6,10 @@
 # (berth-fcgi -t), and the quick start of the README, which must come up.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
+# shellcheck source=tests/e2e/lib-front.sh
+. "$srcdir/lib-front.sh"
+# shellcheck source=tests/e2e/lib-http.sh
+. "$srcdir/lib-http.sh"
 need openssl
 make_certs
 add_user tester "$TESTER_PW"
