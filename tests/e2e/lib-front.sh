@@ -234,18 +234,23 @@ nginx_site() {
 }
 
 # nginx_conf SOCKET: $REG_TMP/nginx.conf, a main config for the test
-# around the site
+# around the site. NGINX_WORKER_PROCESSES, NGINX_WORKER_CONNECTIONS and
+# NGINX_ERROR_LOG_LEVEL set its main context (2, 1024 and warn unless
+# set); NGINX_INCLUDE is a list of files that http{} includes after the
+# site: settings for every server, more servers and upstreams (bench/
+# puts the reference registry beside berth this way).
 nginx_conf() {
 	mkdir -p "$REG_RUN/nginx"
 	nginx_site "$1" >"$REG_TMP/nginx-site.conf"
-	cat >"$REG_TMP/nginx.conf" <<NGINX
+	{
+		cat <<NGINX
 daemon off;
 master_process on;
-worker_processes 2;
+worker_processes ${NGINX_WORKER_PROCESSES:-2};
 user root;
 pid $REG_RUN/nginx.pid;
-error_log $REG_RUN/nginx-error.log warn;
-events { worker_connections 1024; }
+error_log $REG_RUN/nginx-error.log ${NGINX_ERROR_LOG_LEVEL:-warn};
+events { worker_connections ${NGINX_WORKER_CONNECTIONS:-1024}; }
 http {
     access_log off;
     client_body_temp_path $REG_RUN/nginx/body;
@@ -254,8 +259,12 @@ http {
     scgi_temp_path $REG_RUN/nginx/scgi;
     uwsgi_temp_path $REG_RUN/nginx/uwsgi;
     include $REG_TMP/nginx-site.conf;
-}
 NGINX
+		for _f in ${NGINX_INCLUDE:-}; do
+			echo "    include $_f;"
+		done
+		echo "}"
+	} >"$REG_TMP/nginx.conf"
 }
 
 start_nginx() {
