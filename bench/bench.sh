@@ -15,7 +15,8 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
-FRONT=nginx FRONT_TLS=0 FRONT_AUTH=none
+# nginx over plain HTTP, whatever the environment of the tests says
+BERTH_E2E_FRONT=nginx BERTH_E2E_TLS=0 BERTH_E2E_AUTH=none
 # shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
 # shellcheck source=tests/e2e/lib-front.sh
@@ -47,10 +48,8 @@ MIN_PID=$!
 track $MIN_PID
 
 berth_conf "offload = x-accel-redirect" "log_level = error"
-start_prefork
-BPORT=$(free_port) RPORT=$(free_port) MPORT=$(free_port) SPORT=$(free_port)
+RPORT=$(free_port) MPORT=$(free_port) SPORT=$(free_port)
 REGPORT=$(free_port)
-PORT=$BPORT
 mkdir -p "$T/ref" "$T/static"
 cat >"$T/ref/config.yml" <<REF
 version: 0.1
@@ -72,27 +71,13 @@ docker-registry serve "$T/ref/config.yml" >>"$REG_RUN/reference.log" 2>&1 &
 REF_PID=$!
 track $REF_PID
 
-nginx_site "$REG_RUN/prefork.sock" >"$T/nginx-site.conf"
-mkdir -p "$REG_RUN/nginx"
-cat >"$T/nginx.conf" <<NGINX
-daemon off;
-worker_processes auto;
-user root;
-pid $REG_RUN/nginx.pid;
-error_log $REG_RUN/nginx-error.log error;
-events { worker_connections 4096; }
-http {
-    access_log off;
+# nginx as the tests run it (tests/e2e/lib-front.sh), with berth's
+# production site (conf/nginx/berth.conf) in front of berth --listen, and
+# beside it, in the same http{}, the settings and servers of the bench
+cat >"$T/nginx-bench.conf" <<NGINX
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
-    client_body_temp_path $REG_RUN/nginx/body;
-    fastcgi_temp_path $REG_RUN/nginx/fastcgi;
-    proxy_temp_path $REG_RUN/nginx/proxy;
-    scgi_temp_path $REG_RUN/nginx/scgi;
-    uwsgi_temp_path $REG_RUN/nginx/uwsgi;
-    # berth: the production site file (conf/nginx/berth.conf)
-    include $T/nginx-site.conf;
     # the reference registry, as a plain reverse proxy
     upstream reference {
         server 127.0.0.1:$REGPORT;
@@ -132,13 +117,13 @@ http {
         listen 127.0.0.1:$SPORT;
         root $T/static;
     }
-}
 NGINX
-nginx -c "$T/nginx.conf" >>"$REG_RUN/nginx-stdout.log" 2>&1 &
-track $!
-BB=http://127.0.0.1:$BPORT
+NGINX_WORKER_PROCESSES=auto NGINX_WORKER_CONNECTIONS=4096
+NGINX_ERROR_LOG_LEVEL=error NGINX_INCLUDE=$T/nginx-bench.conf
+start_front
+BB=$BASE
 RB=http://127.0.0.1:$RPORT
-for u in "$BB/v2/" "$RB/v2/" "http://127.0.0.1:$MPORT/"; do
+for u in "$RB/v2/" "http://127.0.0.1:$MPORT/"; do
 	wait_for "$u" || bail "$u did not come up"
 done
 
