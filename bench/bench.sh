@@ -196,6 +196,7 @@ rss_mark() {
 rss_mark start
 
 echo "# uploads"
+# shellcheck disable=SC2317 # called through per
 upload_run() { # REG FILE: each run into a repository of its own
 	n=$((n + 1))
 	load upload "$(base_of "$1")" "up/r$n" "$2"
@@ -216,6 +217,7 @@ SHA=$(openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | awk '/^sha
 # per GiB is the copy cost of the ceiling); and copy-cost moves them
 # from a socket to an O_DIRECT file without libfcgi, in 1 MiB reads and
 # in the 8 KiB reads libfcgi makes (how much of it is libfcgi's)
+# shellcheck disable=SC2317 # called through per
 min_upload() { # FILE: MB/s of a PUT of FILE to the minimal responder
 	curl -sf -T "$1" -o /dev/null -w '%{speed_upload}\n' "http://127.0.0.1:$MPORT/copy" |
 		awk '{ printf "%.0f\n", $1 / 1e6 }' | grep . || bail "the minimal responder did not take $1"
@@ -223,7 +225,7 @@ min_upload() { # FILE: MB/s of a PUT of FILE to the minimal responder
 per minimal min_upload "$T/big" >"$T/big.minimal"
 COPY=$(awk -v c="$(awk '{ print $2 }' "$T/big.minimal")" -v m="$BIG_MB" 'BEGIN { printf "%.3f", c * 1024 / m }')
 copy_cost() {
-	for i in $(seq "$RUNS"); do
+	for _ in $(seq "$RUNS"); do
 		"$T/copy-cost" "$BIG_MB" "$1" "$T/copy.tmp" || bail "copy-cost failed"
 	done | median | awk -v m="$BIG_MB" '{ printf "%.3f", $1 * 1024 / m }'
 }
@@ -260,8 +262,8 @@ for reg in berth reference; do
 	per "$reg" dl "$(base_of "$reg")" "/v2/up/r1/blobs/$BIGD" 1 >"$T/dl1.$reg"
 	per "$reg" dl "$(base_of "$reg")" "/v2/up/r1/blobs/$BIGD" "$STREAMS" >"$T/dl8.$reg"
 done
-DL1_CEIL=$(for i in $(seq "$RUNS"); do dl "http://127.0.0.1:$SPORT" /big 1; done | median)
-DL8_CEIL=$(for i in $(seq "$RUNS"); do dl "http://127.0.0.1:$SPORT" /big "$STREAMS"; done | median)
+DL1_CEIL=$(for _ in $(seq "$RUNS"); do dl "http://127.0.0.1:$SPORT" /big 1; done | median)
+DL8_CEIL=$(for _ in $(seq "$RUNS"); do dl "http://127.0.0.1:$SPORT" /big "$STREAMS"; done | median)
 
 rss_mark big
 
@@ -332,8 +334,8 @@ for what in put get head; do
 		awk '{ print $2 }' "$T/runs" | median >"$T/$what.$reg.p99"
 	done
 done
-MIN=$(for i in $(seq "$RUNS"); do wrk_run berth min; done | awk '{ print $1 }' | median)
-MINAB=$(for i in $(seq "$RUNS"); do wrk_run berth minab; done | awk '{ print $1 }' | median)
+MIN=$(for _ in $(seq "$RUNS"); do wrk_run berth min; done | awk '{ print $1 }' | median)
+MINAB=$(for _ in $(seq "$RUNS"); do wrk_run berth minab; done | awk '{ print $1 }' | median)
 
 rss_mark manifests
 
@@ -367,7 +369,6 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "MISSED" }'; }
 
 : >"$T/figures"
-up_mbs() { ratio "$(v "$1.berth")" 1; }
 fig upload_1g MB/s "$(v big.berth)" "$(v big.reference)" "$SHA" ">=1.5x ref" "$(at_least "$(ratio "$(v big.berth)" "$(v big.reference)")" 1.5)"
 fig upload_64m MB/s "$(v mid.berth)" "$(v mid.reference)" "$SHA" "-" "-"
 fig upload_chunked_256m MB/s "$(v chunked.berth)" "$(v chunked.reference)" "$SHA" ">=1.5x ref" "$(at_least "$(ratio "$(v chunked.berth)" "$(v chunked.reference)")" 1.5)"

@@ -35,7 +35,7 @@ if command -v clang-format >/dev/null 2>&1; then
 fi
 if command -v shellcheck >/dev/null 2>&1; then
 	# shellcheck disable=SC2046
-	check "shellcheck" shellcheck -x -s sh tests/lint.sh $(ls tests/e2e/*.sh 2>/dev/null)
+	check "shellcheck" shellcheck -x -s sh tests/lint.sh $(ls tests/e2e/*.sh bench/*.sh 2>/dev/null)
 fi
 echo "1..$n"
 exit $fail
