@@ -1,6 +1,7 @@
 #!/bin/sh
 # shellcheck disable=SC2317 # the checks are called through check()
-# Style checks (STYLE.md 3.8): banned functions, formatting, shell scripts.
+# Style checks (STYLE.md 3.8): banned functions, formatting, shell scripts,
+# and the list of front-server test links in tests/e2e/tests.am.
 # Exits 77 (skip) when a tool is missing.
 top=${top_srcdir:-$(dirname "$0")/..}
 cd "$top" || exit 99
@@ -37,5 +38,35 @@ if command -v shellcheck >/dev/null 2>&1; then
 	# shellcheck disable=SC2046
 	check "shellcheck" shellcheck -x -s sh tests/lint.sh $(ls tests/e2e/*.sh bench/*.sh 2>/dev/null)
 fi
+# tests.am lists the test links of tests/e2e/<server>-tls/ one by one (for
+# make check and make dist): the list and the directories under tests/e2e
+# hold the same tests, and each is (a link to) the test of its name in
+# tests/e2e, which tests.am lists too. In a dist tree the links are copies.
+front_links() {
+	am=tests/e2e/tests.am
+	tests=$(sed -n 's|^[[:space:]]*\(tests/e2e/[^[:space:]]*\.sh\)[[:space:]\\]*$|\1|p' "$am")
+	links=$(echo "$tests" | grep '^tests/e2e/[^/]*/')
+	ok=0
+	for f in $links; do
+		[ -e "$f" ] || [ -L "$f" ] || {
+			echo "# $am lists $f, which is not there"
+			ok=1
+		}
+	done
+	for f in tests/e2e/*/*.sh; do
+		[ -e "$f" ] || [ -L "$f" ] || continue # no links in a directory
+		echo "$links" | grep -qxF "$f" || {
+			echo "# $f is not in $am"
+			ok=1
+		}
+		t=tests/e2e/${f##*/}
+		if ! echo "$tests" | grep -qxF "$t" || ! cmp -s "$f" "$t"; then
+			echo "# $f does not lead to $t, a test in $am"
+			ok=1
+		fi
+	done
+	return "$ok"
+}
+check "tests.am and the front-server test links agree" front_links
 echo "1..$n"
 exit $fail
