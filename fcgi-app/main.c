@@ -15,7 +15,7 @@
 #include <fcgiapp.h>
 
 #include "auth/auth.h"
-#include "fcgi-app/conf.h"
+#include "config/conf.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/router.h"
 #include "store/store.h"

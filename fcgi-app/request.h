@@ -4,7 +4,7 @@
 #include <fcgiapp.h>
 
 #include "auth/auth.h"
-#include "fcgi-app/conf.h"
+#include "config/conf.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/names.h"

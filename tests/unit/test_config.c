@@ -1,4 +1,4 @@
-/* tests/unit/test_config.c: fcgi-app/conf.h (sizes, durations, the file) */
+/* tests/unit/test_config.c: config/conf.h (sizes, durations, the file) */
 #include "config.h"
 
 #include <ftw.h>
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "fcgi-app/conf.h"
+#include "config/conf.h"
 
 /* --- config_parse_size, config_parse_duration --- */
 

@@ -1,5 +1,5 @@
-#ifndef BERTH_FCGI_APP_CONF_H
-#define BERTH_FCGI_APP_CONF_H
+#ifndef BERTH_CONFIG_CONF_H
+#define BERTH_CONFIG_CONF_H
 
 #include <limits.h>
 #include <stddef.h>

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fcgi-app/conf.h"
+#include "config/conf.h"
 #include "util/fsutil.h"
 
 int config_parse_size(const char *s, size_t *out)
