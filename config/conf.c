@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,81 +12,90 @@
 #include <unistd.h>
 
 #include "config/conf.h"
+#include "config/keys.h"
 #include "util/fsutil.h"
+#include "util/xalloc.h"
 
-int config_parse_size(const char *s, size_t *out)
+/*
+ * A number's unit suffixes, largest first: formatting writes a value with
+ * the first unit that divides it, and the first of its suffixes.
+ */
+struct unit {
+    const char *suffixes;
+    unsigned long long mult;
+};
+
+static const struct unit size_units[] = {
+    {"Tt", 1ULL << 40}, {"Gg", 1ULL << 30}, {"Mm", 1ULL << 20},
+    {"Kk", 1ULL << 10}, {NULL, 0},
+};
+
+static const struct unit duration_units[] = {
+    {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}, {NULL, 0},
+};
+
+/*
+ * Parse decimal digits and at most one suffix of units (none: times 1)
+ * into *out if the value is at most max. Return 0, or -1.
+ */
+static int parse_scaled(const char *s, const struct unit *units,
+                        unsigned long long max, unsigned long long *out)
 {
+    const struct unit *u;
     unsigned long long v, mult = 1;
     char *end;
 
+    /* strtoull() would take a sign and leading space */
     if (!isdigit((unsigned char)s[0]))
         return -1;
     errno = 0;
     v = strtoull(s, &end, 10);
     if (errno)
         return -1;
-    switch (*end) {
-    case 'T':
-    case 't':
-        mult <<= 10;
-        /* fall through */
-    case 'G':
-    case 'g':
-        mult <<= 10;
-        /* fall through */
-    case 'M':
-    case 'm':
-        mult <<= 10;
-        /* fall through */
-    case 'K':
-    case 'k':
-        mult <<= 10;
-        end++;
-        break;
-    case '\0':
-        break;
-    default:
-        return -1;
+    if (*end) {
+        for (u = units; u->suffixes && !strchr(u->suffixes, *end); u++)
+            ;
+        if (!u->suffixes || end[1])
+            return -1;
+        mult = u->mult;
     }
-    if (*end || v > SIZE_MAX / mult)
+    if (v > max / mult)
         return -1;
-    *out = (size_t)(v * mult);
+    *out = v * mult;
+    return 0;
+}
+
+static void format_scaled(unsigned long long v, const struct unit *units,
+                          char *buf, size_t len)
+{
+    const struct unit *u;
+
+    for (u = units; v && u->suffixes; u++) {
+        if (v % u->mult == 0) {
+            snprintf(buf, len, "%llu%c", v / u->mult, u->suffixes[0]);
+            return;
+        }
+    }
+    snprintf(buf, len, "%llu", v);
+}
+
+int config_parse_size(const char *s, size_t *out)
+{
+    unsigned long long v;
+
+    if (parse_scaled(s, size_units, SIZE_MAX, &v))
+        return -1;
+    *out = (size_t)v;
     return 0;
 }
 
 int config_parse_duration(const char *s, long long *out)
 {
     unsigned long long v;
-    long long mult = 1;
-    char *end;
 
-    if (!isdigit((unsigned char)s[0]))
+    if (parse_scaled(s, duration_units, LLONG_MAX, &v))
         return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    switch (*end) {
-    case 'd':
-        mult = 86400;
-        break;
-    case 'h':
-        mult = 3600;
-        break;
-    case 'm':
-        mult = 60;
-        break;
-    case 's':
-    case '\0':
-        break;
-    default:
-        return -1;
-    }
-    if (*end)
-        end++;
-    if (*end || v > (unsigned long long)(INT64_MAX / mult))
-        return -1;
-    *out = (long long)v * mult;
+    *out = (long long)v;
     return 0;
 }
 
@@ -101,100 +111,194 @@ static char *trim(char *s)
     return s;
 }
 
-static int set_string(char *dst, size_t len, const char *v)
+static const struct config_key *find_key(const char *name)
 {
-    size_t n = strlen(v);
+    size_t i;
 
-    if (n >= len)
+    for (i = 0; i < config_nkeys; i++)
+        if (!strcmp(config_keys[i].name, name))
+            return &config_keys[i];
+    return NULL;
+}
+
+/* A string key whose default is "" may be set to "", meaning "none". */
+static int may_be_empty(const struct config_key *k)
+{
+    return k->def && !k->def[0];
+}
+
+static int string_ok(const struct config_key *k, const char *v, size_t len)
+{
+    if (len > k->max)
+        return 0;
+    if (!len && may_be_empty(k))
+        return 1;
+    switch (k->type) {
+    case CONFIG_PATH:
+    case CONFIG_URI_PREFIX:
+        return v[0] == '/';
+    case CONFIG_REALM:
+        return len && !strpbrk(v, "\"\\");
+    default:
+        return 0;
+    }
+}
+
+/* Set k's field in c to v; return 0, or -1 if v is not a value of k. */
+static int set_value(struct config *c, const struct config_key *k,
+                     const char *v)
+{
+    char *field = (char *)c + k->offset;
+    const struct config_enum_value *e;
+    size_t len, size;
+    long long secs;
+
+    switch (k->type) {
+    case CONFIG_SIZE:
+        BUG_ON(k->size != sizeof(size_t));
+        if (config_parse_size(v, &size) || size < k->min || size > k->max)
+            return -1;
+        memcpy(field, &size, sizeof(size));
+        return 0;
+    case CONFIG_DURATION:
+        BUG_ON(k->size != sizeof(long long));
+        if (config_parse_duration(v, &secs) ||
+            (unsigned long long)secs < k->min ||
+            (unsigned long long)secs > k->max)
+            return -1;
+        memcpy(field, &secs, sizeof(secs));
+        return 0;
+    case CONFIG_ENUM:
+        /* the field is an enum: as an int, as gcc and clang lay it out */
+        BUG_ON(k->size != sizeof(int));
+        for (e = k->values; e->name; e++) {
+            if (!strcmp(v, e->name)) {
+                memcpy(field, &e->value, sizeof(e->value));
+                return 0;
+            }
+        }
         return -1;
-    memcpy(dst, v, n + 1);
+    case CONFIG_PATH:
+    case CONFIG_URI_PREFIX:
+    case CONFIG_REALM:
+        BUG_ON(k->max >= k->size);
+        len = strlen(v);
+        if (!string_ok(k, v, len))
+            return -1;
+        memcpy(field, v, len + 1);
+        return 0;
+    }
+    BUG_ON("unknown config_type");
+    return -1;
+}
+
+/* What a value of k looks like, for "<key> must be <this>". */
+static void describe(const struct config_key *k, char *buf, size_t len)
+{
+    const struct unit *units =
+        k->type == CONFIG_SIZE ? size_units : duration_units;
+    const char *what = k->type == CONFIG_SIZE ? "size" : "duration";
+    unsigned long long top = k->type == CONFIG_SIZE ? SIZE_MAX : LLONG_MAX;
+    const struct config_enum_value *e;
+    char lo[32], hi[32];
+    size_t n = 0;
+
+    switch (k->type) {
+    case CONFIG_SIZE:
+    case CONFIG_DURATION:
+        format_scaled(k->min, units, lo, sizeof(lo));
+        format_scaled(k->max, units, hi, sizeof(hi));
+        if (k->max == top)
+            snprintf(buf, len, "a %s of at least %s", what, lo);
+        else
+            snprintf(buf, len, "a %s from %s to %s", what, lo, hi);
+        return;
+    case CONFIG_ENUM:
+        buf[0] = '\0';
+        for (e = k->values; e->name && n < len; e++)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s",
+                                  e == k->values ? ""
+                                  : e[1].name    ? ", "
+                                                 : " or ",
+                                  e->name);
+        return;
+    case CONFIG_PATH:
+        snprintf(buf, len, "an absolute path of at most %llu bytes%s", k->max,
+                 may_be_empty(k) ? ", or empty" : "");
+        return;
+    case CONFIG_URI_PREFIX:
+        snprintf(buf, len, "a URI path starting with '/', at most %llu bytes",
+                 k->max);
+        return;
+    case CONFIG_REALM:
+        snprintf(buf, len, "1 to %llu characters without '\"' or '\\'", k->max);
+        return;
+    }
+    snprintf(buf, len, "valid");
+}
+
+static void set_defaults(struct config *c)
+{
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    for (i = 0; i < config_nkeys; i++)
+        if (config_keys[i].def)
+            BUG_ON(set_value(c, &config_keys[i], config_keys[i].def));
+}
+
+/* Apply one "key = value" line; return 0, or -1 with err written. */
+static int apply_line(struct config *c, int *set_on, const char *path,
+                      int lineno, const char *key, const char *value, char *err,
+                      size_t errlen)
+{
+    const struct config_key *k = find_key(key);
+    char want[256];
+
+    if (!k) {
+        snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, key);
+        return -1;
+    }
+    if (set_value(c, k, value)) {
+        describe(k, want, sizeof(want));
+        snprintf(err, errlen, "%s:%d: %s must be %s", path, lineno, k->name,
+                 want);
+        return -1;
+    }
+    set_on[k - config_keys] = lineno;
     return 0;
 }
 
-/* Apply one key; return NULL, or a description of what is wrong. */
-static const char *apply(struct config *c, const char *k, const char *v)
+/* Whether every key without a default is set; if not, say so in err. */
+static int required_set(const int *set_on, const char *path, char *err,
+                        size_t errlen)
 {
-    if (!strcmp(k, "root")) {
-        if (v[0] != '/')
-            return "root must be an absolute path";
-        if (set_string(c->root, sizeof(c->root) - 256, v))
-            return "root is too long";
-    } else if (!strcmp(k, "map_size")) {
-        if (config_parse_size(v, &c->map_size) || c->map_size < (1u << 20))
-            return "map_size must be a size of at least 1M";
-    } else if (!strcmp(k, "max_manifest_size")) {
-        if (config_parse_size(v, &c->max_manifest_size) ||
-            c->max_manifest_size < 1024 || c->max_manifest_size > (256u << 20))
-            return "max_manifest_size must be a size from 1K to 256M";
-    } else if (!strcmp(k, "log_level")) {
-        if (log_level_parse(v, &c->log_level))
-            return "log_level must be error, warn, info or debug";
-    } else if (!strcmp(k, "offload")) {
-        if (!strcmp(v, "none"))
-            c->offload = OFFLOAD_NONE;
-        else if (!strcmp(v, "x-sendfile"))
-            c->offload = OFFLOAD_XSENDFILE;
-        else if (!strcmp(v, "x-accel-redirect"))
-            c->offload = OFFLOAD_XACCEL;
-        else
-            return "offload must be none, x-sendfile or x-accel-redirect";
-    } else if (!strcmp(k, "offload_prefix")) {
-        if (v[0] != '/' ||
-            set_string(c->offload_prefix, sizeof(c->offload_prefix), v))
-            return "offload_prefix must be a URI path starting with '/'";
-    } else if (!strcmp(k, "delete")) {
-        if (!strcmp(v, "on"))
-            c->delete_enabled = 1;
-        else if (!strcmp(v, "off"))
-            c->delete_enabled = 0;
-        else
-            return "delete must be on or off";
-    } else if (!strcmp(k, "upload_ttl")) {
-        if (config_parse_duration(v, &c->upload_ttl) || c->upload_ttl < 60)
-            return "upload_ttl must be a duration of at least 60s";
-    } else if (!strcmp(k, "sync")) {
-        if (!strcmp(v, "full"))
-            c->sync_data = 0;
-        else if (!strcmp(v, "data"))
-            c->sync_data = 1;
-        else
-            return "sync must be full or data";
-    } else if (!strcmp(k, "access")) {
-        if (v[0] != '/' || set_string(c->access, sizeof(c->access), v))
-            return "access must be an absolute path";
-    } else if (!strcmp(k, "auth_realm")) {
-        if (!v[0] || strchr(v, '"') || strchr(v, '\\') ||
-            set_string(c->auth_realm, sizeof(c->auth_realm), v))
-            return "auth_realm must be 1 to 127 characters without '\"' "
-                   "or '\\'";
-    } else {
-        return "unknown key";
+    size_t i;
+
+    for (i = 0; i < config_nkeys; i++) {
+        if (!config_keys[i].def && !set_on[i]) {
+            snprintf(err, errlen, "%s: no '%s' is set (%s)", path,
+                     config_keys[i].name, config_keys[i].doc);
+            return 0;
+        }
     }
-    return NULL;
+    return 1;
 }
 
 int config_load(const char *path, struct config *out, char *err, size_t errlen)
 {
     struct config c;
     char line[4096];
-    const char *why;
+    int *set_on; /* the line each key was set on, 0 if none */
     int lineno = 0, rc = -1;
     FILE *f;
 
-    memset(&c, 0, sizeof(c));
-    c.map_size = (size_t)1 << 30;
-    c.max_manifest_size = 4u << 20;
-    c.log_level = LOG_LVL_INFO;
-    c.offload = OFFLOAD_NONE;
-    c.delete_enabled = 1;
-    c.sync_data = 1;
-    c.upload_ttl = 7 * 86400;
-    memcpy(c.offload_prefix, "/_berth_blobs", sizeof("/_berth_blobs"));
-    memcpy(c.auth_realm, "berth", sizeof("berth"));
-    if (set_string(c.file, sizeof(c.file), path)) {
+    set_defaults(&c);
+    if (strlen(path) >= sizeof(c.file)) {
         snprintf(err, errlen, "config file name is too long");
         return -1;
     }
+    memcpy(c.file, path, strlen(path) + 1);
 
     f = fopen(path, "r");
     if (!f) {
@@ -202,8 +306,9 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
                  strerror(errno));
         return -1;
     }
+    set_on = xcalloc(config_nkeys, sizeof(*set_on));
     while (fgets(line, sizeof(line), f)) {
-        char *p, *eq, *k, *v;
+        char *p, *eq;
 
         lineno++;
         if (!strchr(line, '\n') && !feof(f)) {
@@ -223,26 +328,21 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
             goto out;
         }
         *eq = '\0';
-        k = trim(p);
-        v = trim(eq + 1);
-        why = apply(&c, k, v);
-        if (why) {
-            snprintf(err, errlen, "%s:%d: %s '%s'", path, lineno, why, k);
+        if (apply_line(&c, set_on, path, lineno, trim(p), trim(eq + 1), err,
+                       errlen))
             goto out;
-        }
     }
     if (ferror(f)) {
         snprintf(err, errlen, "cannot read config '%s': %s", path,
                  strerror(errno));
         goto out;
     }
-    if (!c.root[0]) {
-        snprintf(err, errlen, "%s: no 'root' (the storage root) is set", path);
+    if (!required_set(set_on, path, err, errlen))
         goto out;
-    }
     *out = c;
     rc = 0;
 out:
+    free(set_on);
     fclose(f);
     return rc;
 }

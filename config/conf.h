@@ -7,30 +7,13 @@
 #include "util/log.h"
 
 /*
- * The responder's configuration file: "key = value" lines, '#' starts a
- * comment, blank lines are ignored. Sizes take K, M, G or T (powers of
- * 1024). Keys:
+ * berth's configuration file: "key = value" lines; '#' starts a comment
+ * (so no value can hold one), blank lines are ignored, space around keys
+ * and values is not part of them. Each key may be set once.
  *
- *   root              storage root, an absolute path (required)
- *   map_size          LMDB map size                      (default 1G)
- *   max_manifest_size largest manifest accepted           (default 4M)
- *   log_level         error | warn | info | debug         (default info)
- *   offload           none | x-sendfile | x-accel-redirect (default none)
- *   offload_prefix    URI prefix of nginx's internal blob location, for
- *                     x-accel-redirect                    (default
- *                     /_berth_blobs)
- *   delete            on | off: allow DELETE of blobs and manifests
- *                     (default on)
- *   upload_ttl        seconds after which an unfinished upload session
- *                     is dropped; s, m, h or d suffix   (default 7d)
- *   sync              full | data: when a commit returns, LMDB's data and
- *                     meta page are on disk (full), or its data only:
- *                     half the flushes, never a damaged database, but a
- *                     power loss may undo the last commit (default data)
- *   access            an access file (auth/auth.h): who may pull, push,
- *                     delete; none: the front server alone decides
- *   auth_realm        the realm of berth's 401 challenges  (default
- *                     berth)
+ * The keys, their types, limits, defaults and one-line docs are the rows
+ * of one table, config/keys.c; conf/berth.conf and the README's list of
+ * keys are checked against it (tests/unit/test_config).
  */
 enum offload { OFFLOAD_NONE, OFFLOAD_XSENDFILE, OFFLOAD_XACCEL };
 
@@ -50,8 +33,11 @@ struct config {
 };
 
 /*
- * Read path into *out. Return 0, or -1 with a one-line message in err
- * (errlen bytes) that names the file, the line and the problem.
+ * Read path into *out: the keys it sets, the defaults for the others.
+ * Return 0, or -1 with a one-line message in err (errlen bytes, always
+ * terminated) that names the file, the line and the key, as
+ * "berth.conf:3: map_size must be a size of at least 1M". *out is
+ * written only on success.
  */
 int config_load(const char *path, struct config *out, char *err, size_t errlen);
 
@@ -61,10 +47,17 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen);
  */
 int config_check_root(const struct config *cfg, char *err, size_t errlen);
 
-/* Parse "512", "64K", "1G"... Return 0, or -1 if malformed or too big. */
+/*
+ * Parse "512", "64K", "1G"... (K, M, G, T or k, m, g, t: powers of 1024).
+ * Return 0, or -1 if malformed or too big for a size_t; *out is written
+ * only on success.
+ */
 int config_parse_size(const char *s, size_t *out);
 
-/* Parse "90", "90s", "15m", "12h", "7d" into seconds. Return 0 or -1. */
+/*
+ * Parse "90", "90s", "15m", "12h", "7d" into seconds. Return 0, or -1 if
+ * malformed or too big for a long long; *out is written only on success.
+ */
 int config_parse_duration(const char *s, long long *out);
 
 #endif
