@@ -168,12 +168,22 @@ wait_for() {
 
 # berth_conf [LINE...]: write $REG_TMP/berth.conf for the store, with the
 # front server's blob offload, plus LINEs ("key = value") that add to or
-# override the defaults
+# override the defaults (berth refuses a key set twice: a LINE's key
+# takes the place of the default's line)
 berth_conf() {
+	_keys=" "
+	for _l; do
+		_k=${_l%%=*}
+		_keys="$_keys${_k%% *} "
+	done
 	{
-		echo "root = $REG_STORE"
-		echo "log_level = ${BERTH_LOG_LEVEL:-info}"
-		echo "offload = $FRONT_OFFLOAD"
+		for _l in "root = $REG_STORE" "log_level = ${BERTH_LOG_LEVEL:-info}" \
+			"offload = $FRONT_OFFLOAD"; do
+			case $_keys in
+			*" ${_l%% *} "*) ;;
+			*) echo "$_l" ;;
+			esac
+		done
 		for _l; do echo "$_l"; done
 	} >"$REG_TMP/berth.conf"
 }
