@@ -259,6 +259,12 @@ static int apply_line(struct config *c, int *set_on, const char *path,
         snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, key);
         return -1;
     }
+    /* a second line for a key is a mistake (which one was meant?) */
+    if (set_on[k - config_keys]) {
+        snprintf(err, errlen, "%s:%d: '%s' is set again (first set on line %d)",
+                 path, lineno, k->name, set_on[k - config_keys]);
+        return -1;
+    }
     if (set_value(c, k, value)) {
         describe(k, want, sizeof(want));
         snprintf(err, errlen, "%s:%d: %s must be %s", path, lineno, k->name,

@@ -263,9 +263,10 @@ static void test_load_every_key(void **state)
     assert_int_equal(c.max_manifest_size, (size_t)256 << 20);
     assert_int_equal(c.upload_ttl, 60);
 
-    /* a later line wins */
-    assert_int_equal(load(f, "root=/a\nroot=/b\n", &c, err, sizeof(err)), 0);
-    assert_string_equal(c.root, "/b");
+    /* a key set twice is refused, naming both lines */
+    assert_int_equal(load(f, "root=/a\n\nroot=/b\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, ":3: 'root' is set again (first set on line 1)");
 }
 
 static void test_load_comments_blank(void **state)
