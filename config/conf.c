@@ -13,6 +13,7 @@
 
 #include "config/conf.h"
 #include "config/keys.h"
+#include "store/store.h"
 #include "util/fsutil.h"
 #include "util/xalloc.h"
 
@@ -351,6 +352,14 @@ out:
     free(set_on);
     fclose(f);
     return rc;
+}
+
+void config_store_options(const struct config *cfg, struct store_options *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->map_size = cfg->map_size;
+    out->flags = cfg->sync_data ? STORE_SYNC_DATA : 0;
+    out->inline_max = STORE_INLINE_MAX_DEFAULT;
 }
 
 int config_check_root(const struct config *cfg, char *err, size_t errlen)

@@ -6,6 +6,8 @@
 
 #include "util/log.h"
 
+struct store_options;
+
 /*
  * berth's configuration file: "key = value" lines; '#' starts a comment
  * (so no value can hold one), blank lines are ignored, space around keys
@@ -46,6 +48,13 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen);
  * or -1 with a one-line message in err naming the config file.
  */
 int config_check_root(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * The options to open the store with that cfg describes (store_open()):
+ * its map size and sync mode, and the store's defaults for the rest.
+ * Writes all of *out.
+ */
+void config_store_options(const struct config *cfg, struct store_options *out);
 
 /*
  * Parse "512", "64K", "1G"... (K, M, G, T or k, m, g, t: powers of 1024).

@@ -275,12 +275,11 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
 
 static int worker(int listen_fd, const struct config *cfg)
 {
-    struct store_options opt = {cfg->map_size,
-                                cfg->sync_data ? STORE_SYNC_DATA : 0,
-                                STORE_INLINE_MAX_DEFAULT};
+    struct store_options opt;
     struct store *st = NULL;
     int rc, purged = 0;
 
+    config_store_options(cfg, &opt);
     /* LMDB must be opened after fork(), in the process that uses it */
     if (store_open(cfg->root, &opt, &st)) {
         log_err("cannot open the store at '%s' (config '%s')", cfg->root,

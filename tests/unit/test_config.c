@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "config/conf.h"
+#include "store/store.h"
 
 /* --- config_parse_size, config_parse_duration --- */
 
@@ -534,6 +535,29 @@ static void test_check_root(void **state)
     }
 }
 
+static void test_store_options(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options opt;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f, "root = /r\n", &c, err, sizeof(err)), 0);
+    memset(&opt, 0x5a, sizeof(opt));
+    config_store_options(&c, &opt);
+    assert_int_equal(opt.map_size, (size_t)1 << 30);
+    assert_int_equal(opt.flags, STORE_SYNC_DATA); /* sync = data */
+    assert_int_equal(opt.inline_max, STORE_INLINE_MAX_DEFAULT);
+
+    assert_int_equal(load(f, "root = /r\nmap_size = 3M\nsync = full\n", &c, err,
+                          sizeof(err)),
+                     0);
+    config_store_options(&c, &opt);
+    assert_int_equal(opt.map_size, (size_t)3 << 20);
+    assert_int_equal(opt.flags, 0);
+    assert_int_equal(opt.inline_max, STORE_INLINE_MAX_DEFAULT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -552,6 +576,7 @@ int main(void)
         T(test_load_long_values),
         T(test_load_missing_file),
         T(test_check_root),
+        T(test_store_options),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
