@@ -354,6 +354,54 @@ out:
     return rc;
 }
 
+/* Write k's value in c as a config file would give it. */
+static void format_value(const struct config *c, const struct config_key *k,
+                         char *buf, size_t len)
+{
+    const char *field = (const char *)c + k->offset;
+    const struct config_enum_value *e;
+    long long secs;
+    size_t size;
+    int v;
+
+    switch (k->type) {
+    case CONFIG_SIZE:
+        memcpy(&size, field, sizeof(size));
+        format_scaled(size, size_units, buf, len);
+        return;
+    case CONFIG_DURATION:
+        memcpy(&secs, field, sizeof(secs));
+        format_scaled((unsigned long long)secs, duration_units, buf, len);
+        return;
+    case CONFIG_ENUM:
+        memcpy(&v, field, sizeof(v));
+        for (e = k->values; e->name && e->value != v; e++)
+            ;
+        BUG_ON(!e->name); /* not a value config_load() could have set */
+        snprintf(buf, len, "%s", e->name);
+        return;
+    case CONFIG_PATH:
+    case CONFIG_URI_PREFIX:
+    case CONFIG_REALM:
+        snprintf(buf, len, "%.*s", (int)strnlen(field, k->size), field);
+        return;
+    }
+    BUG_ON("unknown config_type");
+}
+
+void config_print(const struct config *cfg, FILE *f)
+{
+    char value[PATH_MAX];
+    size_t i;
+
+    for (i = 0; i < config_nkeys; i++) {
+        format_value(cfg, &config_keys[i], value, sizeof(value));
+        /* "key =" alone for an empty value: no space at the line's end */
+        fprintf(f, "%s# %s\n%s =%s%s\n", i ? "\n" : "", config_keys[i].doc,
+                config_keys[i].name, value[0] ? " " : "", value);
+    }
+}
+
 void config_store_options(const struct config *cfg, struct store_options *out)
 {
     memset(out, 0, sizeof(*out));

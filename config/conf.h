@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/log.h"
 
@@ -42,6 +43,15 @@ struct config {
  * written only on success.
  */
 int config_load(const char *path, struct config *out, char *err, size_t errlen);
+
+/*
+ * Write cfg to f as a config file: every key in the table's order, as a
+ * "key = value" line below a "# " line with the key's doc, a blank line
+ * between keys. Loading the output gives back cfg (every field but
+ * file), if cfg is as config_load() leaves it. Write errors are left in
+ * f, for the caller's ferror().
+ */
+void config_print(const struct config *cfg, FILE *f);
 
 /*
  * Check that cfg->root is (or can be made) a writable directory. Return 0,

@@ -58,7 +58,8 @@ const struct config_key config_keys[] = {
         .min = 1 << 20,
         .max = SIZE_MAX,
         .def = "1G",
-        .doc = "size of the LMDB map: the most the metadata may take",
+        .doc = "size of the LMDB map, the most the metadata may take "
+               "(K, M, G, T)",
     },
     {
         .name = "max_manifest_size",
@@ -67,7 +68,7 @@ const struct config_key config_keys[] = {
         .min = 1 << 10,
         .max = 256 << 20,
         .def = "4M",
-        .doc = "largest manifest accepted",
+        .doc = "largest manifest accepted (K, M, G, T: powers of 1024)",
     },
     {
         .name = "log_level",
@@ -110,7 +111,8 @@ const struct config_key config_keys[] = {
         .min = 60,
         .max = LLONG_MAX,
         .def = "7d",
-        .doc = "unfinished upload sessions older than this are dropped",
+        .doc = "unfinished upload sessions older than this are dropped "
+               "(s, m, h, d)",
     },
     {
         .name = "sync",

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "config/conf.h"
+#include "config/keys.h"
 #include "store/store.h"
 
 /* --- config_parse_size, config_parse_duration --- */
@@ -535,6 +536,114 @@ static void test_check_root(void **state)
     }
 }
 
+/* config_print(c) as a malloc'd string */
+static char *print_config(const struct config *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+
+    assert_non_null(mem);
+    config_print(c, mem);
+    assert_int_equal(ferror(mem), 0);
+    assert_int_equal(fclose(mem), 0);
+    return text;
+}
+
+/* Every key's field is the same in a and b. */
+static void assert_same_config(const struct config *a, const struct config *b)
+{
+    size_t i;
+
+    for (i = 0; i < config_nkeys; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if (memcmp((const char *)a + k->offset, (const char *)b + k->offset,
+                   k->size))
+            fail_msg("'%s' differs after a round trip", k->name);
+    }
+}
+
+/*
+ * Print c, load what was printed, print that: the same config and the
+ * same text. Return the text (caller frees).
+ */
+static char *round_trip(struct fixture *f, const struct config *c)
+{
+    struct config again;
+    char err[512], *text = print_config(c), *text2;
+
+    write_file(f->path, text);
+    if (config_load(f->path, &again, err, sizeof(err)))
+        fail_msg("config_print's output does not load: %s\n%s", err, text);
+    assert_same_config(c, &again);
+    text2 = print_config(&again);
+    assert_string_equal(text2, text);
+    free(text2);
+    return text;
+}
+
+static void test_print_defaults(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512], line[512], *text;
+    size_t i;
+
+    assert_int_equal(load(f, "root = /r\n", &c, err, sizeof(err)), 0);
+    text = round_trip(f, &c);
+    /* each default is written as the table gives it, below its doc */
+    for (i = 0; i < config_nkeys; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if (!k->def)
+            snprintf(line, sizeof(line), "# %s\n%s = /r\n", k->doc, k->name);
+        else
+            snprintf(line, sizeof(line), "# %s\n%s =%s%s\n", k->doc, k->name,
+                     k->def[0] ? " " : "", k->def);
+        if (!strstr(text, line))
+            fail_msg("no '%s' in:\n%s", line, text);
+    }
+    free(text);
+}
+
+static void test_print_every_key(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512], *text;
+
+    assert_int_equal(load(f,
+                          "root = /var/lib/berth\n"
+                          "map_size = 1536M\n"
+                          "max_manifest_size = 1500\n"
+                          "log_level = debug\n"
+                          "offload = x-accel-redirect\n"
+                          "offload_prefix = /internal/blobs\n"
+                          "delete = off\n"
+                          "upload_ttl = 36h\n"
+                          "sync = full\n"
+                          "access = /etc/berth/access.conf\n"
+                          "auth_realm = my registry\n",
+                          &c, err, sizeof(err)),
+                     0);
+    text = round_trip(f, &c);
+    /* numbers in the largest unit that divides them */
+    assert_non_null(strstr(text, "\nmap_size = 1536M\n"));
+    assert_non_null(strstr(text, "\nmax_manifest_size = 1500\n"));
+    assert_non_null(strstr(text, "\nupload_ttl = 36h\n"));
+    assert_non_null(strstr(text, "\nauth_realm = my registry\n"));
+    free(text);
+
+    assert_int_equal(load(f, "root = /r\nmap_size = 1025K\nupload_ttl = 61\n",
+                          &c, err, sizeof(err)),
+                     0);
+    text = round_trip(f, &c);
+    assert_non_null(strstr(text, "\nmap_size = 1025K\n"));
+    assert_non_null(strstr(text, "\nupload_ttl = 61s\n"));
+    free(text);
+}
+
 static void test_store_options(void **state)
 {
     struct fixture *f = *state;
@@ -577,6 +686,8 @@ int main(void)
         T(test_load_missing_file),
         T(test_check_root),
         T(test_store_options),
+        T(test_print_defaults),
+        T(test_print_every_key),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
