@@ -631,6 +631,99 @@ static void test_invalid(void **state)
     run_dir(*state, "invalid");
 }
 
+/* --- conf/berth.conf and the README name every key, as the table does --- */
+
+#define TOP_SRCDIR TEST_SRCDIR "/../.."
+
+static const struct config_key *key_named(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < config_nkeys; i++)
+        if (strlen(config_keys[i].name) == len &&
+            !memcmp(config_keys[i].name, name, len))
+            return &config_keys[i];
+    return NULL;
+}
+
+/* Every key has a "key = value" or "#key = value" line, and only keys. */
+static void test_berth_conf_keys(void **state)
+{
+    char *text = slurp(TOP_SRCDIR "/conf", "berth.conf"), *line, *p;
+    const struct config_key *k;
+    char *rest = text, err[512];
+    int *seen = calloc(config_nkeys, sizeof(*seen));
+    struct config c;
+    size_t i, n;
+
+    assert_non_null(text);
+    assert_non_null(seen);
+    while ((line = strsep(&rest, "\n"))) {
+        p = line[0] == '#' ? line + 1 : line; /* "#   x-sendfile" is prose */
+        n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+        if (!n || p[n + strspn(p + n, " \t")] != '=')
+            continue;
+        k = key_named(p, n);
+        if (!k)
+            fail_msg("conf/berth.conf: '%.*s' is not a key", (int)n, p);
+        seen[k - config_keys] = 1;
+    }
+    for (i = 0; i < config_nkeys; i++)
+        if (!seen[i])
+            fail_msg("conf/berth.conf: no '%s = ' or '#%s = ' line",
+                     config_keys[i].name, config_keys[i].name);
+    /* and what it sets is valid */
+    if (config_load(TOP_SRCDIR "/conf/berth.conf", &c, err, sizeof(err)))
+        fail_msg("%s", err);
+    free(seen);
+    free(text);
+}
+
+/*
+ * The README's list, in the Configuration section: a heading line
+ * "    key   default   what it sets", then "    <key> <default> <text>"
+ * lines up to a blank line. A default of "(required)" is a key without
+ * one, "(none)" an empty one.
+ */
+static void test_readme_keys(void **state)
+{
+    char *text = slurp(TOP_SRCDIR, "README"), *line, *rest = text;
+    int *seen = calloc(config_nkeys, sizeof(*seen)), in_list = 0;
+    char key[64], def[256];
+    const struct config_key *k;
+    const char *want;
+    size_t i;
+
+    assert_non_null(text);
+    assert_non_null(seen);
+    while ((line = strsep(&rest, "\n"))) {
+        if (!in_list) {
+            in_list = sscanf(line, "    %63s %255s", key, def) == 2 &&
+                      !strcmp(key, "key") && !strcmp(def, "default");
+            continue;
+        }
+        if (sscanf(line, "    %63s %255s", key, def) != 2)
+            break;
+        k = key_named(key, strlen(key));
+        if (!k)
+            fail_msg("README: '%s' is not a key", key);
+        if (seen[k - config_keys]++)
+            fail_msg("README: '%s' is listed twice", key);
+        want = !k->def ? "(required)" : !k->def[0] ? "(none)" : k->def;
+        if (strcmp(def, want))
+            fail_msg("README: '%s' defaults to '%s' (config/keys.c), not '%s'",
+                     key, want, def);
+    }
+    if (!in_list)
+        fail_msg("README: no list of keys (a line '    key   default ...')");
+    for (i = 0; i < config_nkeys; i++)
+        if (!seen[i])
+            fail_msg("README: '%s' is not in the list of keys",
+                     config_keys[i].name);
+    free(seen);
+    free(text);
+}
+
 static void test_store_options(void **state)
 {
     struct fixture *f = *state;
@@ -672,6 +765,8 @@ int main(void)
         T(test_store_options),
         T(test_print_defaults),
         T(test_print_every_key),
+        cmocka_unit_test(test_berth_conf_keys),
+        cmocka_unit_test(test_readme_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
