@@ -13,9 +13,12 @@
 
 #include "config/conf.h"
 #include "config/keys.h"
+#include "config/paths.h"
 #include "store/store.h"
 #include "util/fsutil.h"
 #include "util/xalloc.h"
+
+const char config_default_path[] = CONFIG_SYSCONFDIR "/berth/berth.conf";
 
 /*
  * A number's unit suffixes, largest first: formatting writes a value with

@@ -22,11 +22,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#ifndef BERTH_SYSCONFDIR
-#define BERTH_SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG BERTH_SYSCONFDIR "/berth/berth.conf"
-#define MAX_WORKERS    256
+#define MAX_WORKERS 256
 
 struct options {
     const char *config;
@@ -84,7 +80,7 @@ static void usage(FILE *f)
             "2 with --listen)\n"
             "  -t, --check-config  check the configuration and exit\n"
             "  -V, --version       print the version and exit\n",
-            DEFAULT_CONFIG);
+            config_default_path);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -103,7 +99,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     int c;
 
     memset(o, 0, sizeof(*o));
-    o->config = DEFAULT_CONFIG;
+    o->config = config_default_path;
     while ((c = getopt_long(argc, argv, "c:l:w:thV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
