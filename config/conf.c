@@ -173,7 +173,7 @@ static int set_value(struct config *c, const struct config_key *k,
         memcpy(field, &secs, sizeof(secs));
         return 0;
     case CONFIG_ENUM:
-        /* the field is an enum: as an int, as gcc and clang lay it out */
+        /* an enum field, written as the int gcc and clang make it */
         BUG_ON(k->size != sizeof(int));
         for (e = k->values; e->name; e++) {
             if (!strcmp(v, e->name)) {
@@ -238,7 +238,6 @@ static void describe(const struct config_key *k, char *buf, size_t len)
         snprintf(buf, len, "1 to %llu characters without '\"' or '\\'", k->max);
         return;
     }
-    snprintf(buf, len, "valid");
 }
 
 static void set_defaults(struct config *c)

@@ -18,6 +18,7 @@ struct store_options;
  * of one table, config/keys.c; conf/berth.conf and the README's list of
  * keys are checked against it (tests/unit/test_config).
  */
+
 /*
  * The config file berth-fcgi reads when given none: berth/berth.conf in
  * the sysconfdir of the last configure before the build.
