@@ -61,13 +61,11 @@ static int get_mrec(struct store *s, MDB_txn *txn, const char *repo,
     int rc;
 
     store_link_key(kbuf, repo, d, &key);
-    rc = mdb_get(txn, s->manifests, &key, &val);
+    rc = store_get(txn, s->manifests, &key, &val, "mdb_get manifests");
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_get manifests");
-    if (mrec_parse(&val, r)) {
-        log_err("corrupt manifest record in '%s'", repo);
-        return STORE_IO;
-    }
+        return rc;
+    if (mrec_parse(&val, r))
+        return store_corrupt("manifest record in", repo);
     return STORE_OK;
 }
 
@@ -130,7 +128,7 @@ static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
         if (rc == STORE_NOTFOUND)
             rc = STORE_BLOB_MISSING;
         else if (rc == STORE_OK && (long long)rec.size != m->blobs[i].size)
-            rc = STORE_INVALID;
+            rc = STORE_SIZE_MISMATCH;
         if (rc) {
             *missing = m->blobs[i].digest;
             return rc;
@@ -141,7 +139,7 @@ static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
         if (rc == STORE_NOTFOUND)
             rc = STORE_MANIFEST_MISSING;
         else if (rc == STORE_OK && r.h.body_len != m->children[i].size)
-            rc = STORE_INVALID;
+            rc = STORE_SIZE_MISMATCH;
         if (rc) {
             *missing = m->children[i].digest;
             return rc;
@@ -195,10 +193,8 @@ static int tag_put(struct store *s, MDB_txn *txn, const char *repo,
     store_pair_key(kbuf, repo, tag, &key);
     rc = mdb_get(txn, s->tags, &key, &val);
     if (rc == 0) {
-        if (val.mv_size >= sizeof(old)) {
-            log_err("corrupt tag record '%s:%s'", repo, tag);
-            return STORE_IO;
-        }
+        if (val.mv_size >= sizeof(old))
+            return store_corrupt("tag record of", repo);
         memcpy(old, val.mv_data, val.mv_size);
         old[val.mv_size] = '\0';
         if (!strcmp(old, dstr))
@@ -279,14 +275,12 @@ static int tag_get(struct store *s, MDB_txn *txn, const char *repo,
     int rc;
 
     store_pair_key(kbuf, repo, tag, &key);
-    rc = mdb_get(txn, s->tags, &key, &val);
+    rc = store_get(txn, s->tags, &key, &val, "mdb_get tags");
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_get tags");
+        return rc;
     /* val dies with txn: digest_parse() copies */
-    if (digest_parse(out, val.mv_data, val.mv_size)) {
-        log_err("corrupt tag record '%s:%s'", repo, tag);
-        return STORE_IO;
-    }
+    if (digest_parse(out, val.mv_data, val.mv_size))
+        return store_corrupt("tag record of", repo);
     return STORE_OK;
 }
 
@@ -312,15 +306,16 @@ int store_manifest_get(struct store *s, const char *repo, const char *tag,
     if (rc)
         goto txn_abort;
     if (r.h.ctype_len >= sizeof(info->media_type)) {
-        rc = STORE_IO;
+        rc = store_corrupt("manifest record in", repo);
+        goto txn_abort;
+    }
+    if (body && r.h.body_len > body->max) {
+        rc = STORE_TOOBIG;
         goto txn_abort;
     }
     if (body) {
         buf_reset(body);
-        if (buf_add(body, r.body, r.h.body_len)) {
-            rc = STORE_TOOBIG;
-            goto txn_abort;
-        }
+        BUG_ON(buf_add(body, r.body, r.h.body_len));
     }
     info->digest = *d;
     info->size = r.h.body_len;
@@ -347,8 +342,7 @@ static int drop_tags(struct store *s, MDB_txn *txn, const char *repo,
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
     while (rc == 0) {
         if (val.mv_size > TAG_MAX_LEN) {
-            rc = STORE_IO;
-            log_err("corrupt tag index of '%s'", repo);
+            rc = store_corrupt("tag index of", repo);
             goto cursor_close;
         }
         memcpy(tag, val.mv_data, val.mv_size);
@@ -395,7 +389,7 @@ int store_manifest_delete(struct store *s, const char *repo,
     if (rc)
         goto txn_abort;
     if (r.h.subject_len >= sizeof(subject)) {
-        rc = STORE_IO;
+        rc = store_corrupt("manifest record in", repo);
         goto txn_abort;
     }
     /* r points into the map: copy what outlives the next write */
@@ -462,14 +456,20 @@ int store_tags_list(struct store *s, const char *repo, const char *last, long n,
 {
     char prefix[NAME_MAX_LEN + 1];
     size_t plen = strlen(repo) + 1;
+    MDB_txn *txn;
     int rc;
 
-    rc = store_repo_exists(s, repo);
-    if (rc)
-        return rc;
     BUG_ON(plen > sizeof(prefix));
     memcpy(prefix, repo, plen); /* with the NUL that ends the repo part */
-    return store_list_keys(s, s->tags, prefix, plen, last, n, fn, ctx, more);
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_repo_known(s, txn, repo);
+    if (rc == STORE_OK)
+        rc =
+            store_list_keys(txn, s->tags, prefix, plen, last, n, fn, ctx, more);
+    mdb_txn_abort(txn);
+    return rc;
 }
 
 int store_referrers(struct store *s, const char *repo,

@@ -58,23 +58,34 @@ int buf_adds(struct buf *b, const char *s)
     return buf_add(b, s, strlen(s));
 }
 
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    int n;
+
+    va_copy(again, ap);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    if (n < 0 || (size_t)n > b->max - b->len) {
+        va_end(again);
+        return -1;
+    }
+    if (b->len + (size_t)n + 1 > b->alloc)
+        grow(b, b->len + (size_t)n + 1);
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, again);
+    va_end(again);
+    b->len += (size_t)n;
+    return 0;
+}
+
 int buf_addf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;
-    int n;
+    int rc;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    rc = buf_vaddf(b, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n > b->max - b->len)
-        return -1;
-    if (b->len + (size_t)n + 1 > b->alloc)
-        grow(b, b->len + (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return 0;
+    return rc;
 }
 
 const char *buf_str(const struct buf *b)
