@@ -220,8 +220,9 @@ const char *store_blob_file(const struct store_blob *b, size_t *rel)
     return b->path;
 }
 
-int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
-                   const struct digest *d)
+/* Add a link from repo to d (existing blob record); no-op if present. */
+static int link_add(struct store *s, MDB_txn *txn, const char *repo,
+                    const struct digest *d)
 {
     char kbuf[LINK_KEY_MAX];
     struct blob_rec rec;
@@ -333,7 +334,7 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
     rc = put_blob_rec(s, txn, d, &rec);
     if (rc)
         return rc;
-    return store_link_add(s, txn, repo, d);
+    return link_add(s, txn, repo, d);
 }
 
 int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
@@ -413,7 +414,7 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
     rc = store_linked_rec(s, txn, from, d, &rec);
     if (rc)
         goto txn_abort;
-    rc = store_link_add(s, txn, repo, d);
+    rc = link_add(s, txn, repo, d);
     if (rc)
         goto txn_abort;
     rc = store_txn_commit(txn);

@@ -61,7 +61,11 @@ void store_map_find(struct store *s)
     find_map(s->uenv, &s->umap);
 }
 
-void store_release_pages(struct store *s)
+/*
+ * Drop this process's mappings of the database's pages; they stay in the
+ * page cache, shared, and are mapped again at the next touch.
+ */
+static void release_pages(struct store *s)
 {
     if (s->map.addr)
         madvise(s->map.addr, s->map.len, MADV_DONTNEED);
@@ -113,7 +117,7 @@ void store_trim(struct store *s)
     t->tick = 0;
     now = mapped_bytes(t);
     if (now >= 0 && now - t->base > TRIM_SLACK) {
-        store_release_pages(s);
+        release_pages(s);
         t->base = mapped_bytes(t);
     }
 }

@@ -129,16 +129,10 @@ void store_close(struct store *s);
  * every few calls this looks at how many file-backed pages the process
  * has resident, and once they have grown by a megabyte since it last let
  * go, it lets go of the database pages it has mapped
- * (store_release_pages); the few it needs come back at the next touch.
+ * (MADV_DONTNEED); the few it needs come back at the next touch.
  * A process that serves the same manifests over and over never lets go.
  */
 void store_trim(struct store *s);
-
-/*
- * Drop this process's mappings of the database's pages now; they stay in
- * the page cache, shared, and are mapped again at the next touch.
- */
-void store_release_pages(struct store *s);
 
 /*
  * Where a request body comes from. Return the number of bytes put in buf

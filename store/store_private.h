@@ -54,7 +54,7 @@
  * dup-sorted values are digests or tags, far below it too.
  */
 
-/* Where an environment's data file is mapped (store_release_pages). */
+/* Where an environment's data file is mapped (store_trim). */
 struct store_map {
     void *addr; /* NULL when unknown */
     size_t len;
@@ -185,9 +185,5 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
 /* The record of blob d if repo links it, within txn; else STORE_NOTFOUND. */
 int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, struct blob_rec *out);
-
-/* Add a link from repo to d (existing blob record); no-op if present. */
-int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
-                   const struct digest *d);
 
 #endif

@@ -77,17 +77,6 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
     return 0;
 }
 
-int buf_addf(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    rc = buf_vaddf(b, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 const char *buf_str(const struct buf *b)
 {
     return b->ptr ? b->ptr : "";

@@ -33,8 +33,6 @@ void buf_reset(struct buf *b);
 int buf_add(struct buf *b, const void *data, size_t len)
     __attribute__((warn_unused_result));
 int buf_adds(struct buf *b, const char *s) __attribute__((warn_unused_result));
-int buf_addf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), warn_unused_result));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0), warn_unused_result));
 
