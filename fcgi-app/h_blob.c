@@ -24,7 +24,7 @@ enum oci_err h_blob_get(struct req *r)
     size = len = store_blob_size(b);
     rk = range_parse(req_param(r, "HTTP_RANGE"), size, &start, &len);
     if (rk == RANGE_UNSATISFIABLE) {
-        req_error_header(r, "Content-Range: bytes */%lld", size);
+        resp_error_header(r, "Content-Range: bytes */%lld", size);
         err = req_fail(r, OCI_BLOB_RANGE, "blob has %lld bytes", size);
         goto close;
     }
@@ -46,8 +46,6 @@ enum oci_err h_blob_delete(struct req *r)
     struct digest d;
     int rc;
 
-    if (!r->cfg->delete_enabled)
-        return req_fail(r, OCI_UNSUPPORTED, "deletion is disabled");
     if (req_digest(r, r->ref, &d))
         return r->err;
     rc = store_blob_delete(r->store, r->name, &d);

@@ -42,14 +42,21 @@ static int add_entry(void *ctx, const char *s, size_t len)
     return 0;
 }
 
+/* What tells the tags list and the catalog apart. */
+struct listing {
+    size_t entry_max;                   /* the longest entry, in bytes */
+    int (*valid)(const char *, size_t); /* which ?last= is valid */
+    enum oci_err bad_last;              /* the error for one that is not */
+    int (*walk)(struct req *r, const char *last, long n, struct page *p,
+                int *more); /* a store_*_list() */
+};
+
 /*
  * Read ?n= and ?last= into *n (PAGE_MAX when absent) and last (NULL when
- * absent); valid(last) must hold.
+ * absent or empty); l->valid(last) must hold.
  */
-static enum oci_err page_params(struct req *r, long *n, char *last,
-                                size_t lastlen,
-                                int (*valid)(const char *, size_t),
-                                const char **lastp, enum oci_err bad_last)
+static enum oci_err page_params(struct req *r, const struct listing *l, long *n,
+                                char *last, size_t lastlen, const char **lastp)
 {
     char v[32], *end;
     int rc;
@@ -69,8 +76,8 @@ static enum oci_err page_params(struct req *r, long *n, char *last,
     }
     *lastp = NULL;
     rc = req_query(r, "last", last, lastlen);
-    if (rc < 0 || (rc == 1 && !valid(last, strlen(last))))
-        return req_fail(r, bad_last, "'last' is not valid here");
+    if (rc < 0 || (rc == 1 && !l->valid(last, strlen(last))))
+        return req_fail(r, l->bad_last, "'last' is not valid here");
     if (rc == 1 && last[0])
         *lastp = last;
     return OCI_OK;
@@ -90,53 +97,23 @@ static enum oci_err send_page(struct req *r, struct page *p, int more,
                      (long long)p->out.len);
 }
 
-/* The start of a page's JSON; its buffer has room for PAGE_MAX entries. */
-static void page_init(struct page *p, size_t entry_max, const char *head)
-{
-    memset(p, 0, sizeof(*p));
-    buf_init(&p->out, (size_t)PAGE_MAX * (entry_max + 3) + 1024);
-    BUG_ON(buf_adds(&p->out, head));
-}
-
-/* Map a store error of a listing; STORE_TOOBIG is a page over its cap. */
+/* Map a store error of a listing; STORE_TOOBIG is an answer over its cap. */
 static enum oci_err list_fail(struct req *r, int rc, size_t max)
 {
+    if (rc == STORE_NOTFOUND)
+        return req_fail(r, OCI_NAME_UNKNOWN, "'%s'", r->name);
     if (rc == STORE_TOOBIG)
         return req_fail(r, OCI_INTERNAL, "the answer is over %zu bytes", max);
     return req_fail_store(r, rc);
 }
 
-/* GET /v2/<name>/tags/list[?n=<int>&last=<tag>]  (end-8a, end-8b) */
-enum oci_err h_tags_list(struct req *r)
-{
-    char last[TAG_MAX_LEN + 2], head[NAME_MAX_LEN + 32],
-        path[NAME_MAX_LEN + 32];
-    const char *lastp;
-    enum oci_err err;
-    struct page p;
-    long n;
-    int rc, more = 0;
-
-    if (page_params(r, &n, last, sizeof(last), tag_valid, &lastp,
-                    OCI_TAG_INVALID))
-        return r->err;
-    snprintf(head, sizeof(head), "{\"name\":\"%s\",\"tags\":[", r->name);
-    page_init(&p, TAG_MAX_LEN, head);
-    rc = store_tags_list(r->store, r->name, lastp, n, add_entry, &p, &more);
-    if (rc == STORE_NOTFOUND)
-        err = req_fail(r, OCI_NAME_UNKNOWN, "'%s'", r->name);
-    else if (rc)
-        err = list_fail(r, rc, p.out.max);
-    else {
-        snprintf(path, sizeof(path), "/v2/%s/tags/list", r->name);
-        err = send_page(r, &p, more, path, n);
-    }
-    buf_release(&p.out);
-    return err;
-}
-
-/* GET /v2/_catalog[?n=<int>&last=<name>] */
-enum oci_err h_catalog_list(struct req *r)
+/*
+ * Answer with one page of listing l: JSON that starts with head and ends
+ * with "]}", and a Link to link_path for the next page. The buffer has
+ * room for PAGE_MAX entries.
+ */
+static enum oci_err list_page(struct req *r, const struct listing *l,
+                              const char *head, const char *link_path)
 {
     char last[NAME_MAX_LEN + 2];
     const char *lastp;
@@ -145,17 +122,51 @@ enum oci_err h_catalog_list(struct req *r)
     long n;
     int rc, more = 0;
 
-    if (page_params(r, &n, last, sizeof(last), name_valid, &lastp,
-                    OCI_NAME_INVALID))
+    if (page_params(r, l, &n, last, sizeof(last), &lastp))
         return r->err;
-    page_init(&p, NAME_MAX_LEN, "{\"repositories\":[");
-    rc = store_catalog_list(r->store, lastp, n, add_entry, &p, &more);
+    memset(&p, 0, sizeof(p));
+    buf_init(&p.out, (size_t)PAGE_MAX * (l->entry_max + 3) + 1024);
+    BUG_ON(buf_adds(&p.out, head));
+    rc = l->walk(r, lastp, n, &p, &more);
     if (rc)
         err = list_fail(r, rc, p.out.max);
     else
-        err = send_page(r, &p, more, "/v2/_catalog", n);
+        err = send_page(r, &p, more, link_path, n);
     buf_release(&p.out);
     return err;
+}
+
+static int walk_tags(struct req *r, const char *last, long n, struct page *p,
+                     int *more)
+{
+    return store_tags_list(r->store, r->name, last, n, add_entry, p, more);
+}
+
+static int walk_catalog(struct req *r, const char *last, long n, struct page *p,
+                        int *more)
+{
+    return store_catalog_list(r->store, last, n, add_entry, p, more);
+}
+
+/* GET /v2/<name>/tags/list[?n=<int>&last=<tag>]  (end-8a, end-8b) */
+enum oci_err h_tags_list(struct req *r)
+{
+    static const struct listing tags = {TAG_MAX_LEN, tag_valid, OCI_TAG_INVALID,
+                                        walk_tags};
+    char head[NAME_MAX_LEN + 32], path[NAME_MAX_LEN + 32];
+
+    snprintf(head, sizeof(head), "{\"name\":\"%s\",\"tags\":[", r->name);
+    snprintf(path, sizeof(path), "/v2/%s/tags/list", r->name);
+    return list_page(r, &tags, head, path);
+}
+
+/* GET /v2/_catalog[?n=<int>&last=<name>] */
+enum oci_err h_catalog_list(struct req *r)
+{
+    static const struct listing catalog = {NAME_MAX_LEN, name_valid,
+                                           OCI_NAME_INVALID, walk_catalog};
+
+    return list_page(r, &catalog, "{\"repositories\":[", "/v2/_catalog");
 }
 
 struct referrers {

@@ -176,8 +176,6 @@ enum oci_err h_manifest_delete(struct req *r)
     struct ref ref;
     int rc;
 
-    if (!r->cfg->delete_enabled)
-        return req_fail(r, OCI_UNSUPPORTED, "deletion is disabled");
     if (parse_ref(r, &ref))
         return r->err;
     if (ref.tag)

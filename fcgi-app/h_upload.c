@@ -13,7 +13,7 @@
  * is in the store, so each request may land on any worker.
  */
 
-/* resp_header() or req_error_header() */
+/* resp_header() or resp_error_header() */
 typedef void add_header_fn(struct req *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -58,7 +58,7 @@ static enum oci_err upload_fail(struct req *r, const char *id, int rc)
     case STORE_RANGE:
         /* tell the client where to resume (end-13 would say the same) */
         if (store_upload_status(r->store, r->name, id, &size) == STORE_OK)
-            session_headers(r, req_error_header, id, size);
+            session_headers(r, resp_error_header, id, size);
         return req_fail(r, OCI_RANGE_INVALID,
                         "chunks must be sent in order, starting where the "
                         "upload ends");

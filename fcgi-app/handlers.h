@@ -8,7 +8,9 @@
  * either ends with one resp_send() or resp_blob() and returns its result,
  * or sends nothing and returns req_fail(...) for the router to render.
  * r->name is a valid repository name (or "" for endpoints without one)
- * and r->ref the raw last segment.
+ * and r->ref the raw last segment. The router has checked that the client
+ * may do what the endpoint does, and that deletes are on for the delete
+ * endpoints.
  */
 enum oci_err h_base_get(struct req *r);
 

@@ -9,6 +9,7 @@
 #include <fcgiapp.h>
 
 #include "fcgi-app/request.h"
+#include "fcgi-app/response.h"
 #include "fcgi-app/uri.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -156,19 +157,6 @@ enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
     return e;
 }
 
-void req_error_header(struct req *r, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    rc = buf_vaddf(&r->err_headers, fmt, ap);
-    va_end(ap);
-    /* the whole set is dropped then, so a half line does no harm */
-    if (rc || buf_adds(&r->err_headers, "\r\n"))
-        r->err_headers_overflow = 1;
-}
-
 static long read_fcgx(void *ctx, char *buf, size_t len)
 {
     FCGX_Stream *in = ctx;
@@ -238,8 +226,8 @@ enum oci_err req_authorize(struct req *r, const char *repo,
     case AUTH_OK:
         return OCI_OK;
     case AUTH_NEED_LOGIN:
-        req_error_header(r, "WWW-Authenticate: Basic realm=\"%s\"",
-                         r->cfg->auth_realm);
+        resp_error_header(r, "WWW-Authenticate: Basic realm=\"%s\"",
+                          r->cfg->auth_realm);
         return req_fail(r, OCI_UNAUTHORIZED, "log in to %s",
                         repo ? repo : "this registry");
     default:
@@ -255,7 +243,7 @@ enum oci_err req_fail_store(struct req *r, int rc)
         return req_fail(r, OCI_STORAGE_FULL, "%s", store_strerror(rc));
     case STORE_BUSY:
         /* another request holds the session: the client may try again */
-        req_error_header(r, "Retry-After: 1");
+        resp_error_header(r, "Retry-After: 1");
         return req_fail(r, OCI_TOOMANYREQUESTS, "%s", store_strerror(rc));
     case STORE_SHORT:
         return req_fail(r, OCI_SIZE_INVALID, "%s", store_strerror(rc));

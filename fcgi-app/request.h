@@ -57,7 +57,7 @@ struct req {
     /*
      * Header lines of the answer, "Name: value\r\n" each: `headers` for a
      * success (resp_header()), `err_headers` for an error
-     * (req_error_header()). A line that does not fit sets the overflow
+     * (resp_error_header()). A line that does not fit sets the overflow
      * flag, and the answer becomes a 500 (response.h).
      */
     struct buf headers, err_headers;
@@ -138,10 +138,6 @@ long long req_content_length(struct req *r);
  */
 enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Add a header line (printf-style, without "\r\n") to the error answer. */
-void req_error_header(struct req *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /*
  * Read the whole request body into b, replacing its content. A body over

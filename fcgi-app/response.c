@@ -52,17 +52,30 @@ static const char *reason(int status)
     }
 }
 
+/* Append a header line and its "\r\n" to b, or set *overflow. */
+static void add_line(struct buf *b, int *overflow, const char *fmt, va_list ap)
+{
+    /* the whole set is dropped then, so a half line does no harm */
+    if (buf_vaddf(b, fmt, ap) || buf_adds(b, "\r\n"))
+        *overflow = 1;
+}
+
 void resp_header(struct req *r, const char *fmt, ...)
 {
     va_list ap;
-    int rc;
 
     va_start(ap, fmt);
-    rc = buf_vaddf(&r->headers, fmt, ap);
+    add_line(&r->headers, &r->headers_overflow, fmt, ap);
     va_end(ap);
-    /* the whole set is dropped then, so a half line does no harm */
-    if (rc || buf_adds(&r->headers, "\r\n"))
-        r->headers_overflow = 1;
+}
+
+void resp_error_header(struct req *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    add_line(&r->err_headers, &r->err_headers_overflow, fmt, ap);
+    va_end(ap);
 }
 
 /* Whether the web server has gone away: writes to it failed. */

@@ -28,6 +28,10 @@
 void resp_header(struct req *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The same for the error answer, should the request fail (req_fail()). */
+void resp_error_header(struct req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /*
  * Send the answer: status, the header lines, Content-Type ctype (NULL:
  * none), then len bytes of body. len is also the Content-Length, which a

@@ -164,6 +164,9 @@ static enum oci_err route(struct req *r)
             continue;
         if (req_authorize(r, r->name[0] ? r->name : NULL, routes[i].action))
             return r->err;
+        /* config "delete = off" turns the delete endpoints off */
+        if (routes[i].action == AUTH_DELETE && !r->cfg->delete_enabled)
+            return req_fail(r, OCI_UNSUPPORTED, "deletion is disabled");
         return routes[i].handle(r);
     }
     if (known)

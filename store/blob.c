@@ -71,12 +71,10 @@ int store_blob_inlined(const struct store *s, long long size)
 int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, struct blob_rec *out)
 {
-    char kbuf[LINK_KEY_MAX];
-    MDB_val key, val;
+    MDB_val val;
     int rc;
 
-    store_link_key(kbuf, repo, d, &key);
-    rc = store_get(txn, s->links, &key, &val, "mdb_get links");
+    rc = store_get_link(txn, s->links, repo, d, &val, "mdb_get links");
     if (rc)
         return rc;
     rc = get_blob_rec(s, txn, d, out);
@@ -337,49 +335,23 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
     return link_add(s, txn, repo, d);
 }
 
-int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
+/* Drop the blob itself, its last link gone, within txn. */
+static int blob_drop(struct store *s, MDB_txn *txn, const struct digest *d,
+                     const struct blob_rec *rec)
 {
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX], path[PATH_MAX];
-    struct blob_rec rec;
-    MDB_txn *txn;
+    char dstr[DIGEST_STR_MAX], path[PATH_MAX];
     MDB_val key;
     int rc;
 
-    rc = store_txn_begin(s, 0, &txn);
+    digest_key(d, dstr, &key);
+    rc = store_del(txn, s->blobs, &key, NULL, "mdb_del blobs");
+    if (rc == STORE_NOTFOUND)
+        return store_corrupt("blob record", dstr); /* get_blob_rec had it */
     if (rc)
         return rc;
-    store_link_key(kbuf, repo, d, &key);
-    rc = mdb_del(txn, s->links, &key, NULL);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del links");
-        goto txn_abort;
-    }
-    rc = get_blob_rec(s, txn, d, &rec);
-    if (rc)
-        goto txn_abort;
-    rc = store_repo_count(s, txn, repo, REPO_LINKS, -1);
-    if (rc)
-        goto txn_abort;
-    if (rec.refs > 1) {
-        rec.refs--;
-        rc = put_blob_rec(s, txn, d, &rec);
-        if (rc)
-            goto txn_abort;
-        return store_txn_commit(txn);
-    }
-    digest_key(d, dstr, &key);
-    rc = mdb_del(txn, s->blobs, &key, NULL);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del blobs");
-        goto txn_abort;
-    }
-    if (rec.flags & BLOB_INLINE) {
-        rc = mdb_del(txn, s->inlined, &key, NULL);
-        if (rc && rc != MDB_NOTFOUND) {
-            rc = store_map_mdb_rc(rc, "mdb_del inline");
-            goto txn_abort;
-        }
-        return store_txn_commit(txn);
+    if (rec->flags & BLOB_INLINE) {
+        rc = store_del(txn, s->inlined, &key, NULL, "mdb_del inline");
+        return rc == STORE_NOTFOUND ? STORE_OK : rc;
     }
     /*
      * Unlink while holding the writer lock, so no concurrent upload of the
@@ -390,15 +362,44 @@ int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
      */
     rc = store_blob_path(s, d, path, sizeof(path), NULL);
     if (rc)
-        goto txn_abort;
-    if (unlink(path) && errno != ENOENT) {
-        rc = store_map_errno(errno, "unlink blob", path);
-        goto txn_abort;
-    }
-    return store_txn_commit(txn);
-txn_abort:
-    mdb_txn_abort(txn);
-    return rc;
+        return rc;
+    if (unlink(path) && errno != ENOENT)
+        return store_map_errno(errno, "unlink blob", path);
+    return STORE_OK;
+}
+
+/* store_blob_delete() within txn. */
+static int blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
+                       const struct digest *d)
+{
+    char kbuf[LINK_KEY_MAX];
+    struct blob_rec rec;
+    MDB_val key;
+    int rc;
+
+    store_link_key(kbuf, repo, d, &key);
+    rc = store_del(txn, s->links, &key, NULL, "mdb_del links");
+    if (rc)
+        return rc;
+    rc = get_blob_rec(s, txn, d, &rec);
+    if (rc == STORE_NOTFOUND)
+        return store_corrupt("blob record of a link in", repo);
+    if (rc == STORE_OK)
+        rc = store_repo_count(s, txn, repo, REPO_LINKS, -1);
+    if (rc)
+        return rc;
+    if (rec.refs <= 1)
+        return blob_drop(s, txn, d, &rec);
+    rec.refs--;
+    return put_blob_rec(s, txn, d, &rec);
+}
+
+int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(txn, blob_unlink(s, txn, repo, d));
 }
 
 int store_blob_mount(struct store *s, const char *repo, const char *from,
@@ -412,16 +413,10 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
     if (rc)
         return rc;
     rc = store_linked_rec(s, txn, from, d, &rec);
-    if (rc)
-        goto txn_abort;
-    rc = link_add(s, txn, repo, d);
-    if (rc)
-        goto txn_abort;
-    rc = store_txn_commit(txn);
+    if (rc == STORE_OK)
+        rc = link_add(s, txn, repo, d);
+    rc = store_txn_end(txn, rc);
     if (rc == STORE_OK)
         *size = (long long)rec.size;
-    return rc;
-txn_abort:
-    mdb_txn_abort(txn);
     return rc;
 }

@@ -56,12 +56,10 @@ static int mrec_parse(const MDB_val *v, struct mrec *r)
 static int get_mrec(struct store *s, MDB_txn *txn, const char *repo,
                     const struct digest *d, struct mrec *r)
 {
-    char kbuf[LINK_KEY_MAX];
-    MDB_val key, val;
+    MDB_val val;
     int rc;
 
-    store_link_key(kbuf, repo, d, &key);
-    rc = store_get(txn, s->manifests, &key, &val, "mdb_get manifests");
+    rc = store_get_link(txn, s->manifests, repo, d, &val, "mdb_get manifests");
     if (rc)
         return rc;
     if (mrec_parse(&val, r))
@@ -223,47 +221,46 @@ static int referrer(struct store *s, MDB_txn *txn, const char *repo,
     return pair_link(txn, s->referrers, repo, subject, dstr, add, "referrers");
 }
 
-int store_manifest_put(struct store *s, const char *repo, const char *tag,
-                       const struct store_manifest *mf, struct digest *missing)
+/* store_manifest_put() within txn. */
+static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
+                        const char *tag, const struct store_manifest *mf,
+                        struct digest *missing)
 {
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX];
-    MDB_txn *txn;
-    MDB_val key, val;
+    char dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX];
+    MDB_val val;
     int rc, existed;
 
-    digest_format(mf->digest, dstr);
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
     /* checked in the transaction that stores it: no delete slips between */
     rc = check_refs(s, txn, repo, mf->m, missing);
     if (rc)
-        goto txn_abort;
-    store_link_key(kbuf, repo, mf->digest, &key);
-    existed = mdb_get(txn, s->manifests, &key, &val) == 0;
+        return rc;
+    rc = store_get_link(txn, s->manifests, repo, mf->digest, &val,
+                        "mdb_get manifests");
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    existed = rc == STORE_OK;
     rc = put_mrec(s, txn, repo, mf);
-    if (rc)
-        goto txn_abort;
-    if (!existed) {
+    if (rc == STORE_OK && !existed)
         rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, +1);
-        if (rc)
-            goto txn_abort;
-    }
-    if (tag) {
+    digest_format(mf->digest, dstr);
+    if (rc == STORE_OK && tag)
         rc = tag_put(s, txn, repo, tag, dstr);
-        if (rc)
-            goto txn_abort;
-    }
-    if (mf->m->has_subject) {
+    if (rc == STORE_OK && mf->m->has_subject) {
         digest_format(&mf->m->subject, subject);
         rc = referrer(s, txn, repo, subject, dstr, 1);
-        if (rc)
-            goto txn_abort;
     }
-    return store_txn_commit(txn);
-txn_abort:
-    mdb_txn_abort(txn);
     return rc;
+}
+
+int store_manifest_put(struct store *s, const char *repo, const char *tag,
+                       const struct store_manifest *mf, struct digest *missing)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc
+              : store_txn_end(txn,
+                              manifest_put(s, txn, repo, tag, mf, missing));
 }
 
 /* The digest tag of repo names, within txn. */
@@ -348,11 +345,9 @@ static int drop_tags(struct store *s, MDB_txn *txn, const char *repo,
         memcpy(tag, val.mv_data, val.mv_size);
         tag[val.mv_size] = '\0';
         store_pair_key(tkey, repo, tag, &tk);
-        rc = mdb_del(txn, s->tags, &tk, NULL);
-        if (rc && rc != MDB_NOTFOUND) {
-            rc = store_map_mdb_rc(rc, "mdb_del tags");
+        rc = store_del(txn, s->tags, &tk, NULL, "mdb_del tags");
+        if (rc && rc != STORE_NOTFOUND)
             goto cursor_close;
-        }
         n++;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
     }
@@ -361,10 +356,8 @@ static int drop_tags(struct store *s, MDB_txn *txn, const char *repo,
         goto cursor_close;
     }
     rc = STORE_OK;
-    if (n) {
-        rc = mdb_del(txn, s->mtags, &key, NULL);
-        rc = store_map_mdb_rc(rc, "mdb_del mtags");
-    }
+    if (n)
+        rc = store_del(txn, s->mtags, &key, NULL, "mdb_del mtags");
     while (rc == STORE_OK && n--)
         rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
 cursor_close:
@@ -372,83 +365,72 @@ cursor_close:
     return rc;
 }
 
-int store_manifest_delete(struct store *s, const char *repo,
-                          const struct digest *d)
+/* store_manifest_delete() within txn. */
+static int manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
+                         const struct digest *d)
 {
     char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX];
     struct mrec r;
-    MDB_txn *txn;
     MDB_val key;
     int rc;
 
-    digest_format(d, dstr);
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
     rc = get_mrec(s, txn, repo, d, &r);
     if (rc)
-        goto txn_abort;
-    if (r.h.subject_len >= sizeof(subject)) {
-        rc = store_corrupt("manifest record in", repo);
-        goto txn_abort;
-    }
+        return rc;
+    if (r.h.subject_len >= sizeof(subject))
+        return store_corrupt("manifest record in", repo);
     /* r points into the map: copy what outlives the next write */
     memcpy(subject, r.subject, r.h.subject_len);
     subject[r.h.subject_len] = '\0';
+    digest_format(d, dstr);
     store_link_key(kbuf, repo, d, &key);
-    rc = mdb_del(txn, s->manifests, &key, NULL);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del manifests");
-        goto txn_abort;
-    }
-    if (subject[0]) {
+    rc = store_del(txn, s->manifests, &key, NULL, "mdb_del manifests");
+    if (rc == STORE_OK && subject[0])
         rc = referrer(s, txn, repo, subject, dstr, 0);
-        if (rc)
-            goto txn_abort;
-    }
-    rc = drop_tags(s, txn, repo, dstr);
+    if (rc == STORE_OK)
+        rc = drop_tags(s, txn, repo, dstr);
+    if (rc == STORE_OK)
+        rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, -1);
+    return rc;
+}
+
+int store_manifest_delete(struct store *s, const char *repo,
+                          const struct digest *d)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(txn, manifest_drop(s, txn, repo, d));
+}
+
+/* store_tag_delete() within txn. */
+static int tag_drop(struct store *s, MDB_txn *txn, const char *repo,
+                    const char *tag)
+{
+    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX];
+    struct digest d;
+    MDB_val key;
+    int rc;
+
+    rc = tag_get(s, txn, repo, tag, &d);
     if (rc)
-        goto txn_abort;
-    rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, -1);
-    if (rc)
-        goto txn_abort;
-    return store_txn_commit(txn);
-txn_abort:
-    mdb_txn_abort(txn);
+        return rc;
+    digest_format(&d, dstr);
+    store_pair_key(kbuf, repo, tag, &key);
+    rc = store_del(txn, s->tags, &key, NULL, "mdb_del tags");
+    if (rc == STORE_OK)
+        rc = mtag(s, txn, repo, dstr, tag, 0);
+    if (rc == STORE_OK)
+        rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
     return rc;
 }
 
 int store_tag_delete(struct store *s, const char *repo, const char *tag)
 {
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX];
-    struct digest d;
     MDB_txn *txn;
-    MDB_val key;
-    int rc;
+    int rc = store_txn_begin(s, 0, &txn);
 
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
-    rc = tag_get(s, txn, repo, tag, &d);
-    if (rc)
-        goto txn_abort;
-    digest_format(&d, dstr);
-    store_pair_key(kbuf, repo, tag, &key);
-    rc = mdb_del(txn, s->tags, &key, NULL);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del tags");
-        goto txn_abort;
-    }
-    rc = mtag(s, txn, repo, dstr, tag, 0);
-    if (rc)
-        goto txn_abort;
-    rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
-    if (rc)
-        goto txn_abort;
-    return store_txn_commit(txn);
-txn_abort:
-    mdb_txn_abort(txn);
-    return rc;
+    return rc ? rc : store_txn_end(txn, tag_drop(s, txn, repo, tag));
 }
 
 int store_tags_list(struct store *s, const char *repo, const char *last, long n,

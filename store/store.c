@@ -82,12 +82,38 @@ int store_txn_commit(MDB_txn *txn)
     return rc ? store_map_mdb_rc(rc, "mdb_txn_commit") : STORE_OK;
 }
 
+int store_txn_end(MDB_txn *txn, int rc)
+{
+    if (rc == STORE_OK)
+        return store_txn_commit(txn);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 int store_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
               const char *what)
 {
     int rc = mdb_get(txn, dbi, key, val);
 
     return rc == MDB_NOTFOUND ? STORE_NOTFOUND : store_map_mdb_rc(rc, what);
+}
+
+int store_del(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+              const char *what)
+{
+    int rc = mdb_del(txn, dbi, key, val);
+
+    return rc == MDB_NOTFOUND ? STORE_NOTFOUND : store_map_mdb_rc(rc, what);
+}
+
+int store_get_link(MDB_txn *txn, MDB_dbi dbi, const char *repo,
+                   const struct digest *d, MDB_val *val, const char *what)
+{
+    char kbuf[LINK_KEY_MAX];
+    MDB_val key;
+
+    store_link_key(kbuf, repo, d, &key);
+    return store_get(txn, dbi, &key, val, what);
 }
 
 void store_link_key(char *buf, const char *repo, const struct digest *d,

@@ -102,6 +102,14 @@ int store_corrupt(const char *what, const char *name);
 int store_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
               const char *what);
 
+/* mdb_del() mapped the same way; val NULL deletes every value of key. */
+int store_del(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+              const char *what);
+
+/* store_get() of the "<repo>\0<d>" key of dbi (links, manifests). */
+int store_get_link(MDB_txn *txn, MDB_dbi dbi, const char *repo,
+                   const struct digest *d, MDB_val *val, const char *what);
+
 /*
  * Begin a transaction, mapping and logging failure; a write transaction
  * of a store opened STORE_RDONLY is STORE_READONLY.
@@ -118,6 +126,17 @@ int store_utxn_begin(struct store *s, unsigned flags, MDB_txn **txn);
 
 /* Commit txn (always consumed), mapping and logging failure. */
 int store_txn_commit(MDB_txn *txn);
+
+/*
+ * End write transaction txn with the result rc of the work done in it:
+ * commit it when rc is STORE_OK (and return what the commit returns),
+ * else abort it and return rc. So a write is
+ *
+ *     rc = store_txn_begin(s, 0, &txn);
+ *     if (rc == STORE_OK)
+ *         rc = store_txn_end(txn, work(s, txn, ...));
+ */
+int store_txn_end(MDB_txn *txn, int rc);
 
 /* "<repo>\0<digest>" into key (buf of LINK_KEY_MAX bytes). */
 #define LINK_KEY_MAX (NAME_MAX_LEN + 1 + DIGEST_STR_MAX)

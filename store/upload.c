@@ -299,10 +299,19 @@ static void make_uuid(char *out)
              hex + 12, hex + 16, hex + 20);
 }
 
+/* Write the record of session id of repo, in a transaction of its own. */
+static int save(struct store *s, const char *repo, const char *id,
+                const struct upload *u)
+{
+    MDB_txn *txn;
+    int rc = store_utxn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(txn, rec_put(s, txn, repo, id, u));
+}
+
 int store_upload_begin(struct store *s, const char *repo, char *id)
 {
     struct upload u;
-    MDB_txn *txn;
     char uid[UPLOAD_ID_LEN + 1];
     int rc, fd;
 
@@ -320,22 +329,13 @@ int store_upload_begin(struct store *s, const char *repo, char *id)
     u.created = (int64_t)time(NULL);
     hasher_init(&u.h, DIGEST_SHA256);
     u.hash_ok = 1;
-    rc = store_utxn_begin(s, 0, &txn);
-    if (rc)
-        goto unlink_file;
-    rc = rec_put(s, txn, repo, uid, &u);
+    rc = save(s, repo, uid, &u);
     if (rc) {
-        mdb_txn_abort(txn);
-        goto unlink_file;
+        unlink(u.path);
+        return rc;
     }
-    rc = store_txn_commit(txn);
-    if (rc)
-        goto unlink_file;
     memcpy(id, uid, sizeof(uid));
     return STORE_OK;
-unlink_file:
-    unlink(u.path);
-    return rc;
 }
 
 int store_upload_status(struct store *s, const char *repo, const char *id,
@@ -353,23 +353,6 @@ int store_upload_status(struct store *s, const char *repo, const char *id,
     if (rc == STORE_OK)
         *size = u.size;
     return rc;
-}
-
-static int save(struct store *s, const char *repo, const char *id,
-                struct upload *u)
-{
-    MDB_txn *txn;
-    int rc;
-
-    rc = store_utxn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
-    rc = rec_put(s, txn, repo, id, u);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return store_txn_commit(txn);
 }
 
 int store_upload_append(struct store *s, const char *repo, const char *id,
@@ -410,12 +393,8 @@ static int drop(struct store *s, const char *id, struct upload *u)
     if (rc)
         return rc;
     id_key(id, &key);
-    rc = mdb_del(txn, s->uploads, &key, NULL);
-    if (rc && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return store_map_mdb_rc(rc, "mdb_del uploads");
-    }
-    rc = store_txn_commit(txn);
+    rc = store_del(txn, s->uploads, &key, NULL, "mdb_del uploads");
+    rc = store_txn_end(txn, rc == STORE_NOTFOUND ? STORE_OK : rc);
     if (rc)
         return rc;
     if (unlink(u->path) && errno != ENOENT)
@@ -468,14 +447,9 @@ int store_upload_finish(struct store *s, const char *repo, const char *id,
             goto unlock;
     }
     rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        goto unlock;
-    rc = store_blob_adopt(s, txn, repo, d, u.fd, u.path, u.size);
-    if (rc) {
-        mdb_txn_abort(txn);
-        goto unlock;
-    }
-    rc = store_txn_commit(txn);
+    if (rc == STORE_OK)
+        rc = store_txn_end(
+            txn, store_blob_adopt(s, txn, repo, d, u.fd, u.path, u.size));
     if (rc)
         goto unlock;
     *size = u.size;

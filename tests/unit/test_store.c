@@ -116,6 +116,17 @@ static long long upload_file_size(struct fixture *f, const char *id)
 }
 
 /* Regular files below dir (relative to the root), recursively. */
+/* Assert that session id of repo holds size bytes, recorded and on disk. */
+static void assert_session(struct fixture *f, const char *repo, const char *id,
+                           long long size)
+{
+    long long got = -1;
+
+    assert_int_equal(store_upload_status(f->s, repo, id, &got), STORE_OK);
+    assert_int_equal(got, size);
+    assert_int_equal(upload_file_size(f, id), size);
+}
+
 static int count_files_in(const char *dir)
 {
     struct dirent *de;
@@ -324,9 +335,7 @@ static void test_append_wrong_start(void **state)
     assert_int_equal(append(f, "r", id, 41, data + 41, 10, &size), STORE_RANGE);
     assert_int_equal(append(f, "r", id, 0, data, 40, &size), STORE_RANGE);
     assert_int_equal(size, -7);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 40);
-    assert_int_equal(upload_file_size(f, id), 40);
+    assert_session(f, "r", id, 40);
     /* and the right start still works */
     assert_int_equal(append(f, "r", id, 40, data + 40, 60, &size), STORE_OK);
     assert_int_equal(size, 100);
@@ -359,9 +368,7 @@ static void test_append_aborted(void **state)
     body_init(&b, &m, data, 100, 100, 50);
     assert_int_equal(store_upload_append(f->s, "r", id, 0, &b, &size),
                      STORE_ABORTED);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 0);
-    assert_int_equal(upload_file_size(f, id), 0);
+    assert_session(f, "r", id, 0);
 
     assert_int_equal(append(f, "r", id, 0, data, 200, &size), STORE_OK);
     assert_int_equal(size, 200);
@@ -373,9 +380,7 @@ static void test_append_aborted(void **state)
                      STORE_ABORTED);
     assert_int_equal(size, -7);
     assert_int_equal(m.off, 123);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 200);
-    assert_int_equal(upload_file_size(f, id), 200);
+    assert_session(f, "r", id, 200);
     /* its data is not kept: 200 is still where the next chunk starts */
     assert_int_equal(append(f, "r", id, 323, data + 323, 10, &size),
                      STORE_RANGE);
@@ -386,9 +391,7 @@ static void test_append_aborted(void **state)
     body_init(&b, &m, data + 350, n - 350, -1, 20);
     assert_int_equal(store_upload_finish(f->s, "r", id, &b, &d, &size),
                      STORE_ABORTED);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 350);
-    assert_int_equal(upload_file_size(f, id), 350);
+    assert_session(f, "r", id, 350);
     assert_no_blob(f, "r", &d);
 
     /* the persisted hash state covers exactly [0, 350) */
@@ -433,9 +436,7 @@ static void test_append_length_mismatch(void **state)
                      STORE_SHORT);
     assert_int_equal(size, -7);
     /* nothing kept */
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 100);
-    assert_int_equal(upload_file_size(f, id), 100);
+    assert_session(f, "r", id, 100);
 
     /* the final chunk too */
     body_init(&b, &m, data + 100, 199, 200, -1);
@@ -444,9 +445,7 @@ static void test_append_length_mismatch(void **state)
     body_init(&b, &m, data + 100, 200, 199, -1);
     assert_int_equal(store_upload_finish(f->s, "r", id, &b, &d, &size),
                      STORE_SHORT);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 100);
-    assert_int_equal(upload_file_size(f, id), 100);
+    assert_session(f, "r", id, 100);
     assert_no_blob(f, "r", &d);
 
     /* an empty chunk of announced length 0 is fine and changes nothing */
