@@ -22,6 +22,7 @@ struct options {
     const char *listen; /* NULL: the listen socket is fd 0 */
     int workers;        /* 0: the default for the mode */
     int check_only;
+    int print;     /* -T: print the configuration */
     int activated; /* systemd passed the listen socket (fd 3) */
 };
 
@@ -61,6 +62,9 @@ static void usage(FILE *f)
             "  -w, --workers N     worker processes (default 1 on fd 0, "
             "2 with --listen)\n"
             "  -t, --check-config  check the configuration and exit\n"
+            "  -T, --print-config  check it, print every key's value "
+            "(defaults too)\n"
+            "                      as a config file, and exit\n"
             "  -V, --version       print the version and exit\n",
             config_default_path);
 }
@@ -72,6 +76,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"listen", required_argument, NULL, 'l'},
         {"workers", required_argument, NULL, 'w'},
         {"check-config", no_argument, NULL, 't'},
+        {"print-config", no_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -82,7 +87,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
     memset(o, 0, sizeof(*o));
     o->config = config_default_path;
-    while ((c = getopt_long(argc, argv, "c:l:w:thV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:l:w:tThV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             o->config = optarg;
@@ -101,6 +106,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 't':
             o->check_only = 1;
+            break;
+        case 'T':
+            o->check_only = o->print = 1;
             break;
         case 'h':
             usage(stdout);
@@ -146,9 +154,15 @@ int main(int argc, char **argv)
     }
     log_level = cfg.log_level;
     if (o.check_only) {
-        printf("berth-fcgi: config '%s' is valid\n", cfg.file);
         auth_policy_free(policy);
-        return 0;
+        if (!o.print) {
+            printf("berth-fcgi: config '%s' is valid\n", cfg.file);
+            return 0;
+        }
+        printf("# berth-fcgi %s: the configuration read from '%s'\n\n",
+               PACKAGE_VERSION, cfg.file);
+        config_print(&cfg, stdout);
+        return fflush(stdout) || ferror(stdout) ? 1 : 0;
     }
     if (o.listen) {
         listen_fd = req_listen(o.listen);
