@@ -184,6 +184,7 @@ start_fails "-t refuses a bad one" "$REG_TMP/bad1.conf:2: map_size" -t -c "$REG_
 # -T: every key, the defaults too, as a config file that reads back the same
 "$BERTH_BIN" -T -c "$REG_TMP/berth.conf" >"$REG_TMP/printed.conf" 2>"$REG_TMP/out"
 is "-T prints the config" "$? $(cat "$REG_TMP/out")" "0 "
+# shellcheck disable=SC2317 # called through check
 printed() { # LINE...: each is a line of what -T printed
 	for _l; do
 		grep -qxF "$_l" "$REG_TMP/printed.conf" || return 1
