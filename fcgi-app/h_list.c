@@ -8,6 +8,7 @@
 #include "fcgi-app/handlers.h"
 #include "fcgi-app/response.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 /*
  * The listings: tags (end-8a, end-8b), the catalog, and referrers
@@ -41,14 +42,21 @@ static int add_entry(void *ctx, const char *s, size_t len)
     return 0;
 }
 
+/* What tells the tags list and the catalog apart. */
+struct listing {
+    size_t entry_max;                   /* the longest entry, in bytes */
+    int (*valid)(const char *, size_t); /* which ?last= is valid */
+    enum oci_err bad_last;              /* the error for one that is not */
+    int (*walk)(struct req *r, const char *last, long n, struct page *p,
+                int *more); /* a store_*_list() */
+};
+
 /*
  * Read ?n= and ?last= into *n (PAGE_MAX when absent) and last (NULL when
- * absent); valid(last) must hold.
+ * absent or empty); l->valid(last) must hold.
  */
-static enum oci_err page_params(struct req *r, long *n, char *last,
-                                size_t lastlen,
-                                int (*valid)(const char *, size_t),
-                                const char **lastp, enum oci_err bad_last)
+static enum oci_err page_params(struct req *r, const struct listing *l, long *n,
+                                char *last, size_t lastlen, const char **lastp)
 {
     char v[32], *end;
     int rc;
@@ -68,82 +76,97 @@ static enum oci_err page_params(struct req *r, long *n, char *last,
     }
     *lastp = NULL;
     rc = req_query(r, "last", last, lastlen);
-    if (rc < 0 || (rc == 1 && !valid(last, strlen(last))))
-        return req_fail(r, bad_last, "'last' is not valid here");
+    if (rc < 0 || (rc == 1 && !l->valid(last, strlen(last))))
+        return req_fail(r, l->bad_last, "'last' is not valid here");
     if (rc == 1 && last[0])
         *lastp = last;
     return OCI_OK;
 }
 
 /* Finish a page: the JSON tail, a Link when more follow, and the reply. */
-static void send_page(struct req *r, struct page *p, int more,
-                      const char *link_path, long n)
+static enum oci_err send_page(struct req *r, struct page *p, int more,
+                              const char *link_path, long n)
 {
-    struct buf h;
-
-    buf_adds(&p->out, "]}");
-    buf_init(&h, 1024);
+    if (buf_adds(&p->out, "]}"))
+        return req_fail(r, OCI_INTERNAL, "the page is over %zu bytes",
+                        p->out.max);
     if (more && p->count)
-        buf_addf(&h, "Link: <%s?n=%ld&last=%s>; rel=\"next\"\r\n", link_path, n,
-                 p->last);
-    resp_head(r, 200, "application/json", (long long)p->out.len, buf_str(&h));
-    FCGX_PutStr(p->out.ptr, (int)p->out.len, r->fcgx.out);
-    buf_release(&h);
+        resp_header(r, "Link: <%s?n=%ld&last=%s>; rel=\"next\"", link_path, n,
+                    p->last);
+    return resp_send(r, 200, "application/json", p->out.ptr,
+                     (long long)p->out.len);
+}
+
+/* Map a store error of a listing; STORE_TOOBIG is an answer over its cap. */
+static enum oci_err list_fail(struct req *r, int rc, size_t max)
+{
+    if (rc == STORE_NOTFOUND)
+        return req_fail(r, OCI_NAME_UNKNOWN, "'%s'", r->name);
+    if (rc == STORE_TOOBIG)
+        return req_fail(r, OCI_INTERNAL, "the answer is over %zu bytes", max);
+    return req_fail_store(r, rc);
+}
+
+/*
+ * Answer with one page of listing l: JSON that starts with head and ends
+ * with "]}", and a Link to link_path for the next page. The buffer has
+ * room for PAGE_MAX entries.
+ */
+static enum oci_err list_page(struct req *r, const struct listing *l,
+                              const char *head, const char *link_path)
+{
+    char last[NAME_MAX_LEN + 2];
+    const char *lastp;
+    enum oci_err err;
+    struct page p;
+    long n;
+    int rc, more = 0;
+
+    if (page_params(r, l, &n, last, sizeof(last), &lastp))
+        return r->err;
+    memset(&p, 0, sizeof(p));
+    buf_init(&p.out, (size_t)PAGE_MAX * (l->entry_max + 3) + 1024);
+    BUG_ON(buf_adds(&p.out, head));
+    rc = l->walk(r, lastp, n, &p, &more);
+    if (rc)
+        err = list_fail(r, rc, p.out.max);
+    else
+        err = send_page(r, &p, more, link_path, n);
+    buf_release(&p.out);
+    return err;
+}
+
+static int walk_tags(struct req *r, const char *last, long n, struct page *p,
+                     int *more)
+{
+    return store_tags_list(r->store, r->name, last, n, add_entry, p, more);
+}
+
+static int walk_catalog(struct req *r, const char *last, long n, struct page *p,
+                        int *more)
+{
+    return store_catalog_list(r->store, last, n, add_entry, p, more);
 }
 
 /* GET /v2/<name>/tags/list[?n=<int>&last=<tag>]  (end-8a, end-8b) */
 enum oci_err h_tags_list(struct req *r)
 {
-    char last[TAG_MAX_LEN + 2], path[NAME_MAX_LEN + 32];
-    const char *lastp;
-    struct page p;
-    long n;
-    int rc, more = 0;
+    static const struct listing tags = {TAG_MAX_LEN, tag_valid, OCI_TAG_INVALID,
+                                        walk_tags};
+    char head[NAME_MAX_LEN + 32], path[NAME_MAX_LEN + 32];
 
-    if (page_params(r, &n, last, sizeof(last), tag_valid, &lastp,
-                    OCI_TAG_INVALID))
-        return r->err;
-    memset(&p, 0, sizeof(p));
-    buf_init(&p.out, (size_t)PAGE_MAX * (TAG_MAX_LEN + 3) + 1024);
-    buf_addf(&p.out, "{\"name\":\"%s\",\"tags\":[", r->name);
-    rc = store_tags_list(r->store, r->name, lastp, n, add_entry, &p, &more);
-    if (rc == STORE_NOTFOUND) {
-        buf_release(&p.out);
-        return req_fail(r, OCI_NAME_UNKNOWN, "'%s'", r->name);
-    }
-    if (rc) {
-        buf_release(&p.out);
-        return h_store_fail(r, rc);
-    }
+    snprintf(head, sizeof(head), "{\"name\":\"%s\",\"tags\":[", r->name);
     snprintf(path, sizeof(path), "/v2/%s/tags/list", r->name);
-    send_page(r, &p, more, path, n);
-    buf_release(&p.out);
-    return OCI_OK;
+    return list_page(r, &tags, head, path);
 }
 
 /* GET /v2/_catalog[?n=<int>&last=<name>] */
-enum oci_err h_catalog(struct req *r)
+enum oci_err h_catalog_list(struct req *r)
 {
-    char last[NAME_MAX_LEN + 2];
-    const char *lastp;
-    struct page p;
-    long n;
-    int rc, more = 0;
+    static const struct listing catalog = {NAME_MAX_LEN, name_valid,
+                                           OCI_NAME_INVALID, walk_catalog};
 
-    if (page_params(r, &n, last, sizeof(last), name_valid, &lastp,
-                    OCI_NAME_INVALID))
-        return r->err;
-    memset(&p, 0, sizeof(p));
-    buf_init(&p.out, (size_t)PAGE_MAX * (NAME_MAX_LEN + 3) + 1024);
-    buf_adds(&p.out, "{\"repositories\":[");
-    rc = store_catalog_list(r->store, lastp, n, add_entry, &p, &more);
-    if (rc) {
-        buf_release(&p.out);
-        return h_store_fail(r, rc);
-    }
-    send_page(r, &p, more, "/v2/_catalog", n);
-    buf_release(&p.out);
-    return OCI_OK;
+    return list_page(r, &catalog, "{\"repositories\":[", "/v2/_catalog");
 }
 
 struct referrers {
@@ -164,14 +187,15 @@ static int add_referrer(void *ctx, const char *s, size_t len)
 #define REFERRERS_MAX ((size_t)64 << 20)
 
 /* GET /v2/<name>/referrers/<digest>[?artifactType=<type>]  (end-12a, 12b) */
-enum oci_err h_referrers(struct req *r)
+enum oci_err h_referrers_list(struct req *r)
 {
     char atype[MEDIA_TYPE_MAX];
     struct referrers rf;
     struct digest d;
+    enum oci_err err;
     int rc, filter;
 
-    if (h_parse_digest(r, r->ref, &d))
+    if (req_digest(r, r->ref, &d))
         return r->err;
     filter = req_query(r, "artifactType", atype, sizeof(atype));
     if (filter < 0)
@@ -180,19 +204,22 @@ enum oci_err h_referrers(struct req *r)
         filter = 0;
     memset(&rf, 0, sizeof(rf));
     buf_init(&rf.out, REFERRERS_MAX);
-    buf_adds(&rf.out, "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX
-                      "\",\"manifests\":[");
+    BUG_ON(buf_adds(&rf.out,
+                    "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX
+                    "\",\"manifests\":["));
     /* an unknown repository or digest has no referrers: an empty index */
     rc = store_referrers(r->store, r->name, &d, filter ? atype : NULL,
                          add_referrer, &rf);
+    if (rc == STORE_OK && buf_adds(&rf.out, "]}"))
+        rc = STORE_TOOBIG;
     if (rc) {
-        buf_release(&rf.out);
-        return h_store_fail(r, rc);
+        err = list_fail(r, rc, rf.out.max);
+    } else {
+        if (filter)
+            resp_header(r, "OCI-Filters-Applied: artifactType");
+        err =
+            resp_send(r, 200, MT_OCI_INDEX, rf.out.ptr, (long long)rf.out.len);
     }
-    buf_adds(&rf.out, "]}");
-    resp_head(r, 200, MT_OCI_INDEX, (long long)rf.out.len,
-              filter ? "OCI-Filters-Applied: artifactType\r\n" : NULL);
-    FCGX_PutStr(rf.out.ptr, (int)rf.out.len, r->fcgx.out);
     buf_release(&rf.out);
-    return OCI_OK;
+    return err;
 }

@@ -27,7 +27,7 @@ static enum oci_err parse_ref(struct req *r, struct ref *ref)
 {
     memset(ref, 0, sizeof(*ref));
     if (strchr(r->ref, ':'))
-        return h_parse_digest(r, r->ref, &ref->d);
+        return req_digest(r, r->ref, &ref->d);
     if (!tag_valid(r->ref, strlen(r->ref)))
         return req_fail(r, OCI_TAG_INVALID,
                         "'%s': tags are [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}",
@@ -42,7 +42,7 @@ static enum oci_err manifest_fail(struct req *r, int rc)
     if (rc == STORE_NOTFOUND)
         return req_fail(r, OCI_MANIFEST_UNKNOWN, "'%s' in '%s'", r->ref,
                         r->name);
-    return h_store_fail(r, rc);
+    return req_fail_store(r, rc);
 }
 
 /* GET/HEAD /v2/<name>/manifests/<reference>  (end-3) */
@@ -50,8 +50,9 @@ enum oci_err h_manifest_get(struct req *r)
 {
     struct store_manifest_info info;
     char dstr[DIGEST_STR_MAX];
-    struct buf body, h;
+    struct buf body;
     struct ref ref;
+    enum oci_err err;
     int rc;
 
     if (parse_ref(r, &ref))
@@ -64,14 +65,11 @@ enum oci_err h_manifest_get(struct req *r)
         return manifest_fail(r, rc);
     }
     digest_format(&info.digest, dstr);
-    buf_init(&h, 1024);
-    buf_addf(&h, "Docker-Content-Digest: %s\r\nETag: \"%s\"\r\n", dstr, dstr);
-    if (resp_head(r, 200, info.media_type, info.size, buf_str(&h)) == 0 &&
-        r->method == M_GET)
-        FCGX_PutStr(body.ptr, (int)body.len, r->fcgx.out);
-    buf_release(&h);
+    resp_header(r, "Docker-Content-Digest: %s", dstr);
+    resp_header(r, "ETag: \"%s\"", dstr);
+    err = resp_send(r, 200, info.media_type, body.ptr, info.size);
     buf_release(&body);
-    return OCI_OK;
+    return err;
 }
 
 /* The digest of body in the algorithm of want (sha256 for a tag). */
@@ -100,13 +98,13 @@ static enum oci_err put_fail(struct req *r, int rc, const struct digest *miss)
                         "manifest '%s' is not in '%s': push it before the "
                         "index that lists it",
                         dstr, r->name);
-    case STORE_INVALID:
+    case STORE_SIZE_MISMATCH:
         return req_fail(r, OCI_MANIFEST_INVALID,
                         "the descriptor of '%s' has a size other than its "
                         "content's",
                         dstr);
     default:
-        return h_store_fail(r, rc);
+        return req_fail_store(r, rc);
     }
 }
 
@@ -117,7 +115,7 @@ enum oci_err h_manifest_put(struct req *r)
     struct store_manifest mf;
     struct digest got, missing;
     struct manifest m;
-    struct buf body, h;
+    struct buf body;
     struct ref ref;
     enum oci_err err = OCI_OK;
     char *referrer = NULL;
@@ -156,17 +154,14 @@ enum oci_err h_manifest_put(struct req *r)
         goto release;
     }
     digest_format(&got, dstr);
-    buf_init(&h, 1024);
-    buf_addf(&h,
-             "Location: /v2/%s/manifests/%s\r\nDocker-Content-Digest: %s\r\n",
-             r->name, dstr, dstr);
+    resp_header(r, "Location: /v2/%s/manifests/%s", r->name, dstr);
+    resp_header(r, "Docker-Content-Digest: %s", dstr);
     if (m.has_subject) {
         /* "Pushing Manifests with Subject": the referrers API has it */
         digest_format(&m.subject, dstr);
-        buf_addf(&h, "OCI-Subject: %s\r\n", dstr);
+        resp_header(r, "OCI-Subject: %s", dstr);
     }
-    resp_head(r, 201, NULL, 0, buf_str(&h));
-    buf_release(&h);
+    err = resp_send(r, 201, NULL, NULL, 0);
 release:
     free(referrer);
     manifest_release(&m);
@@ -181,8 +176,6 @@ enum oci_err h_manifest_delete(struct req *r)
     struct ref ref;
     int rc;
 
-    if (!r->cfg->delete_enabled)
-        return req_fail(r, OCI_UNSUPPORTED, "deletion is disabled");
     if (parse_ref(r, &ref))
         return r->err;
     if (ref.tag)
@@ -191,6 +184,5 @@ enum oci_err h_manifest_delete(struct req *r)
         rc = store_manifest_delete(r->store, r->name, &ref.d);
     if (rc)
         return manifest_fail(r, rc);
-    resp_head(r, 202, NULL, 0, NULL);
-    return OCI_OK;
+    return resp_send(r, 202, NULL, NULL, 0);
 }

@@ -13,41 +13,34 @@
  * is in the store, so each request may land on any worker.
  */
 
+/* resp_header() or resp_error_header() */
+typedef void add_header_fn(struct req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Location, Range and Docker-Upload-UUID of a session with size bytes. */
-static void session_headers(struct req *r, struct buf *h, const char *id,
+static void session_headers(struct req *r, add_header_fn *add, const char *id,
                             long long size)
 {
-    buf_addf(h,
-             "Location: /v2/%s/blobs/uploads/%s\r\n"
-             "Range: 0-%lld\r\n"
-             "Docker-Upload-UUID: %s\r\n",
-             r->name, id, size > 0 ? size - 1 : 0, id);
+    add(r, "Location: /v2/%s/blobs/uploads/%s", r->name, id);
+    add(r, "Range: 0-%lld", size > 0 ? size - 1 : 0);
+    add(r, "Docker-Upload-UUID: %s", id);
 }
 
 static enum oci_err reply_session(struct req *r, int status, const char *id,
                                   long long size)
 {
-    struct buf h;
-
-    buf_init(&h, 4096);
-    session_headers(r, &h, id, size);
-    resp_head(r, status, NULL, 0, buf_str(&h));
-    buf_release(&h);
-    return OCI_OK;
+    session_headers(r, resp_header, id, size);
+    return resp_send(r, status, NULL, NULL, 0);
 }
 
 static enum oci_err reply_blob(struct req *r, const struct digest *d)
 {
     char dstr[DIGEST_STR_MAX];
-    struct buf h;
 
     digest_format(d, dstr);
-    buf_init(&h, 4096);
-    buf_addf(&h, "Location: /v2/%s/blobs/%s\r\nDocker-Content-Digest: %s\r\n",
-             r->name, dstr, dstr);
-    resp_head(r, 201, NULL, 0, buf_str(&h));
-    buf_release(&h);
-    return OCI_OK;
+    resp_header(r, "Location: /v2/%s/blobs/%s", r->name, dstr);
+    resp_header(r, "Docker-Content-Digest: %s", dstr);
+    return resp_send(r, 201, NULL, NULL, 0);
 }
 
 /* Map store errors of an upload session request. */
@@ -58,14 +51,14 @@ static enum oci_err upload_fail(struct req *r, const char *id, int rc)
     switch (rc) {
     case STORE_NOTFOUND:
         return req_fail(r, OCI_BLOB_UPLOAD_UNKNOWN, "%s", id);
-    case STORE_INVALID:
+    case STORE_DIGEST_MISMATCH:
         return req_fail(r, OCI_DIGEST_INVALID,
                         "content does not match the digest; the upload "
                         "session was dropped");
     case STORE_RANGE:
         /* tell the client where to resume (end-13 would say the same) */
         if (store_upload_status(r->store, r->name, id, &size) == STORE_OK)
-            session_headers(r, &r->err_headers, id, size);
+            session_headers(r, resp_error_header, id, size);
         return req_fail(r, OCI_RANGE_INVALID,
                         "chunks must be sent in order, starting where the "
                         "upload ends");
@@ -74,7 +67,7 @@ static enum oci_err upload_fail(struct req *r, const char *id, int rc)
                         "body length does not match Content-Length or "
                         "Content-Range");
     default:
-        return h_store_fail(r, rc);
+        return req_fail_store(r, rc);
     }
 }
 
@@ -100,7 +93,7 @@ static int query_digest(struct req *r, const char *key, struct digest *d)
         req_fail(r, OCI_DIGEST_INVALID, "malformed digest in '%s'", key);
         return -1;
     }
-    return h_parse_digest(r, v, d) == OCI_OK ? 1 : -1;
+    return req_digest(r, v, d) == OCI_OK ? 1 : -1;
 }
 
 /*
@@ -174,7 +167,7 @@ enum oci_err h_upload_start(struct req *r)
         return r->err;
     rc = store_upload_begin(r->store, r->name, id);
     if (rc)
-        return h_store_fail(r, rc);
+        return req_fail_store(r, rc);
     if (!have)
         return reply_session(r, 202, id, 0);
 
@@ -183,8 +176,10 @@ enum oci_err h_upload_start(struct req *r)
     rc = store_upload_finish(r->store, r->name, id, &body, &d, &size);
     if (rc == STORE_OK)
         return reply_blob(r, &d);
-    if (rc != STORE_INVALID)
-        store_upload_cancel(r->store, r->name, id);
+    /* a digest mismatch dropped the session already */
+    if (rc != STORE_DIGEST_MISMATCH &&
+        store_upload_cancel(r->store, r->name, id))
+        log_warn("cannot drop upload session '%s' of '%s'", id, r->name);
     return upload_fail(r, id, rc);
 }
 
@@ -265,6 +260,5 @@ enum oci_err h_upload_cancel(struct req *r)
     rc = store_upload_cancel(r->store, r->name, id);
     if (rc)
         return upload_fail(r, id, rc);
-    resp_head(r, 204, NULL, -1, NULL);
-    return OCI_OK;
+    return resp_send(r, 204, NULL, NULL, -1);
 }

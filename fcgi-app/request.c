@@ -6,25 +6,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcgi-app/request.h"
-#include "util/log.h"
+#include <fcgiapp.h>
 
-void req_init(struct req *r, struct store *s, const struct config *cfg,
-              const struct auth_policy *policy)
+#include "fcgi-app/request.h"
+#include "fcgi-app/response.h"
+#include "fcgi-app/uri.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* Header lines of one answer: far more than any answer of berth's has. */
+#define HEADERS_MAX 4096
+
+int req_open(struct req *r, int listen_fd, struct store *s,
+             const struct config *cfg, const struct auth_policy *policy)
 {
     memset(r, 0, sizeof(*r));
     r->store = s;
     r->cfg = cfg;
     r->policy = policy;
-    buf_init(&r->err_headers, 4096);
+    r->query = "";
+    buf_init(&r->headers, HEADERS_MAX);
+    buf_init(&r->err_headers, HEADERS_MAX);
+    if (FCGX_Init()) {
+        log_err("cannot initialise libfcgi");
+        return -1;
+    }
+    r->fcgx = xcalloc(1, sizeof(*r->fcgx));
+    /* FAIL_ACCEPT_ON_INTR: a signal ends the wait in accept() */
+    if (FCGX_InitRequest(r->fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)) {
+        log_err("cannot initialise a FastCGI request");
+        req_close(r);
+        return -1;
+    }
+    return 0;
 }
 
-void req_release(struct req *r)
+void req_close(struct req *r)
 {
+    if (r->fcgx) {
+        FCGX_Free(r->fcgx, 1);
+        free(r->fcgx);
+        r->fcgx = NULL;
+    }
+    buf_release(&r->headers);
     buf_release(&r->err_headers);
 }
 
-void req_reset(struct req *r)
+/* Forget the previous request. */
+static void reset(struct req *r)
 {
     r->method = 0;
     r->path[0] = '\0';
@@ -33,51 +62,41 @@ void req_reset(struct req *r)
     r->ref[0] = '\0';
     r->err = OCI_OK;
     r->err_detail[0] = '\0';
+    buf_reset(&r->headers);
     buf_reset(&r->err_headers);
+    r->headers_overflow = 0;
+    r->err_headers_overflow = 0;
     r->headers_sent = 0;
+}
+
+int req_accept(struct req *r)
+{
+    int rc = FCGX_Accept_r(r->fcgx);
+
+    if (rc < 0) {
+        if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR)
+            log_err("FastCGI accept failed: %s", strerror(-rc));
+        return rc;
+    }
+    reset(r);
+    return 0;
+}
+
+int req_listen(const char *addr)
+{
+    if (FCGX_Init())
+        return -1;
+    return FCGX_OpenSocket(addr, 128);
+}
+
+int req_fd0_listens(void)
+{
+    return FCGX_Init() == 0 && !FCGX_IsCGI();
 }
 
 const char *req_param(struct req *r, const char *name)
 {
-    return FCGX_GetParam(name, r->fcgx.envp);
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int url_decode(const char *s, size_t len, char *out, size_t outlen)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < len; i++) {
-        char c = s[i];
-
-        if (c == '%') {
-            int hi, lo;
-
-            if (len - i < 3)
-                return -1;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (c == '\0' || o + 1 >= outlen)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return 0;
+    return FCGX_GetParam(name, r->fcgx->envp);
 }
 
 static unsigned parse_method(const char *m)
@@ -91,7 +110,7 @@ static unsigned parse_method(const char *m)
     };
     size_t i;
 
-    for (i = 0; m && i < sizeof(methods) / sizeof(methods[0]); i++) {
+    for (i = 0; m && i < ARRAY_SIZE(methods); i++) {
         if (!strcmp(m, methods[i].name))
             return methods[i].bit;
     }
@@ -100,41 +119,14 @@ static unsigned parse_method(const char *m)
 
 int req_parse(struct req *r)
 {
-    const char *uri = req_param(r, "REQUEST_URI");
-    const char *q;
-    size_t plen;
-
     r->method = parse_method(req_param(r, "REQUEST_METHOD"));
-    if (!uri || uri[0] != '/')
-        return -1;
-    q = strchr(uri, '?');
-    plen = q ? (size_t)(q - uri) : strlen(uri);
-    r->query = q ? q + 1 : "";
-    return url_decode(uri, plen, r->path, sizeof(r->path));
+    return uri_split(req_param(r, "REQUEST_URI"), r->path, sizeof(r->path),
+                     &r->query);
 }
 
 int req_query(struct req *r, const char *key, char *out, size_t outlen)
 {
-    size_t klen = strlen(key);
-    const char *p = r->query;
-
-    while (*p) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-
-        if (len > klen && !memcmp(p, key, klen) && p[klen] == '=')
-            return url_decode(p + klen + 1, len - klen - 1, out, outlen) ? -1
-                                                                         : 1;
-        if (len == klen && !memcmp(p, key, klen)) {
-            if (outlen)
-                out[0] = '\0';
-            return 1;
-        }
-        p += len;
-        if (*p == '&')
-            p++;
-    }
-    return 0;
+    return uri_query(r->query, key, out, outlen);
 }
 
 long long req_content_length(struct req *r)
@@ -188,27 +180,21 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
     char chunk[16384];
     long n;
 
+    BUG_ON(b->max < max);
     buf_reset(b);
     if (cl == -2)
         return req_fail(r, OCI_SIZE_INVALID, "malformed Content-Length");
     if (cl > (long long)max)
         return req_fail(r, OCI_TOO_LARGE,
-                        "the body has %lld bytes, the "
-                        "limit is %zu",
-                        cl, max);
-    while ((n = read_fcgx(r->fcgx.in, chunk, sizeof(chunk))) > 0) {
-        if ((size_t)n > max - b->len)
+                        "the body has %lld bytes, the limit is %zu", cl, max);
+    while ((n = read_fcgx(r->fcgx->in, chunk, sizeof(chunk))) > 0) {
+        if ((size_t)n > max - b->len || buf_add(b, chunk, (size_t)n))
             return req_fail(r, OCI_TOO_LARGE,
-                            "the body is over the limit "
-                            "of %zu bytes",
-                            max);
-        buf_add(b, chunk, (size_t)n); /* b->max is at least max */
+                            "the body is over the limit of %zu bytes", max);
     }
     if (n < 0 || (cl >= 0 && (long long)b->len != cl))
         return req_fail(r, OCI_SIZE_INVALID,
-                        "the body ended after %zu of "
-                        "%lld bytes",
-                        b->len, cl);
+                        "the body ended after %zu of %lld bytes", b->len, cl);
     return OCI_OK;
 }
 
@@ -221,14 +207,14 @@ void req_finish(struct req *r)
     long n = 1;
 
     while (total <= DRAIN_MAX &&
-           (n = read_fcgx(r->fcgx.in, chunk, sizeof(chunk))) > 0)
+           (n = read_fcgx(r->fcgx->in, chunk, sizeof(chunk))) > 0)
         total += n;
     if (n == 0)
-        FCGX_Detach(&r->fcgx); /* nothing unread: close without lingering */
+        FCGX_Detach(r->fcgx); /* nothing unread: close without lingering */
     else
         log_debug("left %s of the request body unread",
                   n < 0 ? "the rest" : "over 64 MiB");
-    FCGX_Finish_r(&r->fcgx);
+    FCGX_Finish_r(r->fcgx);
 }
 
 enum oci_err req_authorize(struct req *r, const char *repo,
@@ -240,8 +226,8 @@ enum oci_err req_authorize(struct req *r, const char *repo,
     case AUTH_OK:
         return OCI_OK;
     case AUTH_NEED_LOGIN:
-        buf_addf(&r->err_headers, "WWW-Authenticate: Basic realm=\"%s\"\r\n",
-                 r->cfg->auth_realm);
+        resp_error_header(r, "WWW-Authenticate: Basic realm=\"%s\"",
+                          r->cfg->auth_realm);
         return req_fail(r, OCI_UNAUTHORIZED, "log in to %s",
                         repo ? repo : "this registry");
     default:
@@ -250,9 +236,39 @@ enum oci_err req_authorize(struct req *r, const char *repo,
     }
 }
 
+enum oci_err req_fail_store(struct req *r, int rc)
+{
+    switch (rc) {
+    case STORE_FULL:
+        return req_fail(r, OCI_STORAGE_FULL, "%s", store_strerror(rc));
+    case STORE_BUSY:
+        /* another request holds the session: the client may try again */
+        resp_error_header(r, "Retry-After: 1");
+        return req_fail(r, OCI_TOOMANYREQUESTS, "%s", store_strerror(rc));
+    case STORE_SHORT:
+        return req_fail(r, OCI_SIZE_INVALID, "%s", store_strerror(rc));
+    case STORE_ABORTED:
+        return req_fail(r, OCI_BLOB_UPLOAD_INVALID, "%s", store_strerror(rc));
+    default:
+        return req_fail(r, OCI_INTERNAL, "%s", store_strerror(rc));
+    }
+}
+
+enum oci_err req_digest(struct req *r, const char *s, struct digest *d)
+{
+    int rc = digest_parse(d, s, strlen(s));
+
+    if (rc == DIGEST_UNSUPPORTED)
+        return req_fail(r, OCI_DIGEST_INVALID,
+                        "unsupported digest algorithm in '%s'", s);
+    if (rc)
+        return req_fail(r, OCI_DIGEST_INVALID, "malformed digest '%s'", s);
+    return OCI_OK;
+}
+
 void req_body(struct req *r, long long length, struct store_body *out)
 {
     out->read = read_fcgx;
-    out->ctx = r->fcgx.in;
+    out->ctx = r->fcgx->in;
     out->length = length;
 }

@@ -1,14 +1,18 @@
 #ifndef BERTH_FCGI_APP_REQUEST_H
 #define BERTH_FCGI_APP_REQUEST_H
 
-#include <fcgiapp.h>
-
 #include "auth/auth.h"
-#include "fcgi-app/conf.h"
+#include "config/conf.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/names.h"
 #include "util/ocierr.h"
+
+/*
+ * The HTTP layer, over libfcgi: request.c reads requests, response.c
+ * writes answers, and nothing else touches the FastCGI connection (fcgx
+ * below) or includes fcgiapp.h. Handlers see a struct req.
+ */
 
 enum method {
     M_GET = 1 << 0,
@@ -23,16 +27,19 @@ enum method {
 #define REQ_PATH_MAX 2048
 #define REQ_REF_MAX  256 /* a digest, tag or upload id */
 
+struct FCGX_Request; /* libfcgi's: request.c and response.c only */
+
 /*
- * One request. The struct lives as long as the worker; req_reset() clears
- * it between requests.
+ * One request. The struct lives as long as the worker: req_open() sets
+ * it up, req_accept() fills it with the next request, req_finish() ends
+ * that, req_close() frees it.
  *
- * Lifetimes: `query` and every FCGX_GetParam() result are borrowed from
- * libfcgi and die at FCGX_Finish_r() (fcgiapp.h). `path`, `name` and `ref`
- * are copies, decoded, valid until req_reset().
+ * Lifetimes: `query` and every req_param() result are borrowed from
+ * libfcgi and die at req_finish(). `path`, `name` and `ref` are copies,
+ * decoded, valid until the next req_accept().
  */
 struct req {
-    FCGX_Request fcgx;
+    struct FCGX_Request *fcgx;        /* private to request.c, response.c */
     struct store *store;              /* the worker's, borrowed */
     const struct config *cfg;         /* borrowed */
     const struct auth_policy *policy; /* borrowed; NULL: allow all */
@@ -46,65 +53,39 @@ struct req {
     /* set by req_fail(), rendered by resp_error() */
     enum oci_err err;
     char err_detail[512];
-    struct buf err_headers; /* extra header lines for the error reply */
+
+    /*
+     * Header lines of the answer, "Name: value\r\n" each: `headers` for a
+     * success (resp_header()), `err_headers` for an error
+     * (resp_error_header()). A line that does not fit sets the overflow
+     * flag, and the answer becomes a 500 (response.h).
+     */
+    struct buf headers, err_headers;
+    int headers_overflow, err_headers_overflow;
 
     int headers_sent;
 };
 
-void req_init(struct req *r, struct store *s, const struct config *cfg,
-              const struct auth_policy *policy);
-void req_release(struct req *r);
-/* Forget the previous request. */
-void req_reset(struct req *r);
-
-/* A CGI parameter ("HTTP_RANGE"), or NULL. Borrowed: see struct req. */
-const char *req_param(struct req *r, const char *name);
+/*
+ * Set r up to take requests from listen_fd, with the worker's store,
+ * configuration and access policy (all borrowed). Return 0, or -1
+ * (logged). Free with req_close().
+ */
+int req_open(struct req *r, int listen_fd, struct store *s,
+             const struct config *cfg, const struct auth_policy *policy);
+void req_close(struct req *r);
 
 /*
- * Fill r->method, r->path and r->query from the FastCGI parameters.
- * Return 0, or -1 when the request line cannot be a registry request.
+ * Wait for the next request on r's listen socket and take it: 0 with a
+ * new request in r, or a negative errno: -EAGAIN when another worker
+ * took the connection first, -EINTR on a signal, others (logged) when
+ * accepting is broken.
  */
-int req_parse(struct req *r);
-
-/*
- * Find query parameter key, percent-decode its value into out (outlen
- * bytes). Return 1 if found, 0 if absent, -1 if it does not fit or is not
- * validly encoded.
- */
-int req_query(struct req *r, const char *key, char *out, size_t outlen);
-
-/*
- * The CONTENT_LENGTH of the request: its value, -1 when absent, -2 when
- * malformed.
- */
-long long req_content_length(struct req *r);
-
-/*
- * Record a failure for the router to render and return e, so handlers
- * can `return req_fail(r, OCI_BLOB_UNKNOWN, "...")`. Nothing may have
- * been written yet.
- */
-enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/*
- * Read the whole request body into b, replacing its content. A body over
- * max bytes (Content-Length says so, or reading finds so) is refused with
- * 413 SIZE_INVALID before or while it is read; a body shorter than its
- * Content-Length, or a client that goes away, with SIZE_INVALID 400.
- */
-enum oci_err req_read_body(struct req *r, struct buf *b, size_t max);
-
-/*
- * May the client (REMOTE_USER, or anonymous) do action to repo? On no,
- * record UNAUTHORIZED (with a Basic challenge) or DENIED and return it.
- */
-enum oci_err req_authorize(struct req *r, const char *repo,
-                           enum auth_action action);
+int req_accept(struct req *r) __attribute__((warn_unused_result));
 
 /*
  * End the request: flush the answer and close the connection to the web
- * server (FCGX_Finish_r), which invalidates every FCGX_GetParam() string.
+ * server, which invalidates every req_param() string.
  *
  * What is left of the request body is read and dropped first (up to 64
  * MiB): an error is answered before the body is read (a bad digest, a
@@ -117,10 +98,77 @@ enum oci_err req_authorize(struct req *r, const char *repo,
  */
 void req_finish(struct req *r);
 
-/* The request body as a store_body reading from FCGX's stdin stream. */
-void req_body(struct req *r, long long length, struct store_body *out);
+/*
+ * The listen socket, for the process that starts the workers: the
+ * FastCGI library is initialised, and then
+ * req_listen() opens addr ("/path/to.sock" or "host:port") and returns
+ * the socket, or -1; req_fd0_listens() says whether fd 0, as a web server
+ * or spawn-fcgi passes it, is a listen socket.
+ */
+int req_listen(const char *addr);
+int req_fd0_listens(void);
 
-/* Percent-decode s[0..len) into out (outlen bytes, NUL-terminated). */
-int url_decode(const char *s, size_t len, char *out, size_t outlen);
+/* A CGI parameter ("HTTP_RANGE"), or NULL. Borrowed: see struct req. */
+const char *req_param(struct req *r, const char *name);
+
+/*
+ * Fill r->method, r->path and r->query from the FastCGI parameters.
+ * Return 0, or -1 when the request line cannot be a registry request.
+ */
+int req_parse(struct req *r) __attribute__((warn_unused_result));
+
+/*
+ * Find query parameter key, percent-decode its value into out (outlen
+ * bytes). Return 1 if found, 0 if absent, -1 if it does not fit or is not
+ * validly encoded (uri_query()).
+ */
+int req_query(struct req *r, const char *key, char *out, size_t outlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * The CONTENT_LENGTH of the request: its value, -1 when absent, -2 when
+ * malformed.
+ */
+long long req_content_length(struct req *r);
+
+/*
+ * Record a failure for the router to render and return e, so handlers
+ * can `return req_fail(r, OCI_BLOB_UNKNOWN, "...")`. Nothing may have
+ * been sent yet.
+ */
+enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Read the whole request body into b, replacing its content. A body over
+ * max bytes (Content-Length says so, or reading finds so) is refused with
+ * 413 SIZE_INVALID before or while it is read; a body shorter than its
+ * Content-Length, or a client that goes away, with SIZE_INVALID 400.
+ * b->max must be at least max.
+ */
+enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
+    __attribute__((warn_unused_result));
+
+/*
+ * May the client (REMOTE_USER, or anonymous) do action to repo? On no,
+ * record UNAUTHORIZED (with a Basic challenge) or DENIED and return it.
+ */
+enum oci_err req_authorize(struct req *r, const char *repo,
+                           enum auth_action action)
+    __attribute__((warn_unused_result));
+
+/*
+ * Record the answer to store error rc where it has no meaning particular
+ * to the endpoint (STORE_FULL: 507, STORE_BUSY: 429 with Retry-After,
+ * ...; anything unexpected: 500) and return it.
+ */
+enum oci_err req_fail_store(struct req *r, int rc);
+
+/* Parse digest s into *d; on failure record DIGEST_INVALID and return it. */
+enum oci_err req_digest(struct req *r, const char *s, struct digest *d)
+    __attribute__((warn_unused_result));
+
+/* The request body as a store_body: length is the announced length. */
+void req_body(struct req *r, long long length, struct store_body *out);
 
 #endif

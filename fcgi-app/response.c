@@ -1,10 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include <fcgiapp.h>
 #include <jansson.h>
 
 #include "fcgi-app/response.h"
@@ -49,10 +52,47 @@ static const char *reason(int status)
     }
 }
 
-int resp_head(struct req *r, int status, const char *ctype, long long clen,
-              const char *extra)
+/* Append a header line and its "\r\n" to b, or set *overflow. */
+static void add_line(struct buf *b, int *overflow, const char *fmt, va_list ap)
 {
-    FCGX_Stream *out = r->fcgx.out;
+    /* the whole set is dropped then, so a half line does no harm */
+    if (buf_vaddf(b, fmt, ap) || buf_adds(b, "\r\n"))
+        *overflow = 1;
+}
+
+void resp_header(struct req *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    add_line(&r->headers, &r->headers_overflow, fmt, ap);
+    va_end(ap);
+}
+
+void resp_error_header(struct req *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    add_line(&r->err_headers, &r->err_headers_overflow, fmt, ap);
+    va_end(ap);
+}
+
+/* Whether the web server has gone away: writes to it failed. */
+static int gone(struct req *r)
+{
+    return FCGX_GetError(r->fcgx->out) != 0;
+}
+
+/*
+ * Write the CGI head: Status, the API version header, Content-Type and
+ * Content-Length when given (ctype NULL, clen < 0 to omit), then the
+ * lines in extra. Return 0, or -1 if the web server is gone.
+ */
+static int send_head(struct req *r, int status, const char *ctype,
+                     long long clen, const struct buf *extra)
+{
+    FCGX_Stream *out = r->fcgx->out;
 
     BUG_ON(r->headers_sent);
     r->headers_sent = 1;
@@ -64,54 +104,135 @@ int resp_head(struct req *r, int status, const char *ctype, long long clen,
         FCGX_FPrintF(out, "Content-Type: %s\r\n", ctype);
     if (clen >= 0)
         FCGX_FPrintF(out, "Content-Length: %lld\r\n", clen);
-    if (extra)
-        FCGX_PutS(extra, out);
+    FCGX_PutStr(buf_str(extra), (int)extra->len, out);
     FCGX_PutS("\r\n", out);
-    if (FCGX_GetError(out)) {
+    if (gone(r)) {
         log_warn("cannot send response head: the web server went away");
         return -1;
     }
     return 0;
 }
 
+static enum oci_err check_headers(struct req *r)
+{
+    if (r->headers_overflow)
+        return req_fail(r, OCI_INTERNAL,
+                        "the response headers are over %zu bytes",
+                        r->headers.max);
+    return OCI_OK;
+}
+
+/* Send len bytes of data as (part of) the body. */
+static enum oci_err send_body(struct req *r, const void *data, size_t len)
+{
+    const char *p = data;
+
+    /* FCGX_PutStr takes an int */
+    while (len > 0) {
+        int n = len > INT_MAX ? INT_MAX : (int)len;
+
+        if (FCGX_PutStr(p, n, r->fcgx->out) != n || gone(r)) {
+            log_debug("client went away during the body");
+            return OCI_GONE;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return OCI_OK;
+}
+
+enum oci_err resp_send(struct req *r, int status, const char *ctype,
+                       const void *body, long long len)
+{
+    if (check_headers(r))
+        return r->err;
+    if (send_head(r, status, ctype, len, &r->headers))
+        return OCI_GONE;
+    if (r->method == M_HEAD || len <= 0)
+        return OCI_OK;
+    return send_body(r, body, (size_t)len);
+}
+
 #define SEND_CHUNK (64 * 1024)
 
-int resp_send_fd(struct req *r, int fd, long long off, long long len)
+/* Stream bytes [off, off + len) of b as the body. */
+static enum oci_err send_blob(struct req *r, struct store_blob *b,
+                              long long off, long long len)
 {
     char *chunk = xmalloc(SEND_CHUNK);
-    int rc = 0;
+    enum oci_err err = OCI_OK;
 
-    while (len > 0) {
+    while (len > 0 && err == OCI_OK) {
         size_t want = len < SEND_CHUNK ? (size_t)len : SEND_CHUNK;
-        ssize_t n = pread(fd, chunk, want, (off_t)off);
+        long n = store_blob_read(b, off, chunk, want);
 
-        if (n < 0 && errno == EINTR)
-            continue;
+        /* the head is out: a blob that cannot be read cuts the body */
         if (n <= 0) {
-            log_err("cannot read blob at offset %lld: %s", off,
-                    n ? strerror(errno) : "file is shorter than recorded");
-            rc = -1;
+            err = OCI_GONE;
             break;
         }
-        if (FCGX_PutStr(chunk, (int)n, r->fcgx.out) != n) {
-            log_debug("client went away during a blob download");
-            rc = -1;
-            break;
-        }
+        err = send_body(r, chunk, (size_t)n);
         off += n;
         len -= n;
     }
     free(chunk);
-    return rc;
+    return err;
+}
+
+/*
+ * Hand the file to the web server: it answers the GET (and Range) from
+ * the file with sendfile(2). lighttpd and Apache mod_xsendfile take the
+ * absolute path; nginx takes a URI of an `internal` location that maps
+ * onto <root>/blobs/.
+ */
+static enum oci_err offload(struct req *r, const char *path, size_t rel)
+{
+    if (r->cfg->offload == OFFLOAD_XSENDFILE)
+        resp_header(r, "X-Sendfile: %s", path);
+    else
+        resp_header(r, "X-Accel-Redirect: %s/%s", r->cfg->offload_prefix,
+                    path + rel);
+    return resp_send(r, 200, "application/octet-stream", NULL, -1);
+}
+
+enum oci_err resp_blob(struct req *r, struct store_blob *b, int ranged,
+                       long long start, long long len)
+{
+    const char *path;
+    enum oci_err err;
+    size_t rel;
+
+    if (r->method == M_GET && r->cfg->offload != OFFLOAD_NONE &&
+        (path = store_blob_file(b, &rel)))
+        return offload(r, path, rel);
+    if (ranged)
+        resp_header(r, "Content-Range: bytes %lld-%lld/%lld", start,
+                    start + len - 1, store_blob_size(b));
+    err = check_headers(r);
+    if (err)
+        return err;
+    if (send_head(r, ranged ? 206 : 200, "application/octet-stream", len,
+                  &r->headers))
+        return OCI_GONE;
+    if (r->method == M_HEAD)
+        return OCI_OK;
+    return send_blob(r, b, start, len);
 }
 
 int resp_error(struct req *r)
 {
-    const struct oci_err_desc *d = oci_err_desc(r->err);
+    const struct oci_err_desc *d;
     json_t *root, *detail;
     char *body;
     int rc = -1;
 
+    if (r->err_headers_overflow) {
+        log_err("the headers of a '%s' answer are over %zu bytes",
+                oci_err_desc(r->err)->code, r->err_headers.max);
+        buf_reset(&r->err_headers);
+        r->err = OCI_INTERNAL;
+    }
+    d = oci_err_desc(r->err);
     if (r->headers_sent) {
         log_warn("cannot report '%s' (%s): response already started", d->code,
                  r->err_detail);
@@ -133,11 +254,10 @@ int resp_error(struct req *r)
     body = json_dumps(root, JSON_COMPACT);
     if (!body)
         goto out;
-    if (resp_head(r, d->http_status, "application/json",
-                  (long long)strlen(body), buf_str(&r->err_headers)) == 0) {
-        if (r->method == M_HEAD) /* the head says how long it would be */
-            rc = 0;
-        else if (FCGX_PutS(body, r->fcgx.out) >= 0)
+    if (send_head(r, d->http_status, "application/json",
+                  (long long)strlen(body), &r->err_headers) == 0) {
+        /* a HEAD's head says how long the body would be */
+        if (r->method == M_HEAD || send_body(r, body, strlen(body)) == OCI_OK)
             rc = 0;
     }
     free(body); /* json_dumps() result is ours to free() */

@@ -8,126 +8,165 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-struct route {
-    enum route_kind kind;
+/*
+ * The endpoints' paths, tried in order; the first whose shape fits
+ * decides. A pattern is a literal with at most one {name}, the repository
+ * (which may hold '/'), and at most one {ref} at its end, the last path
+ * segment (which may be empty). Rows whose methods are not 0 are tried
+ * for those methods only.
+ */
+static const struct pattern {
+    const char *path;
     unsigned methods;
-    enum auth_action action; /* what the client must be allowed */
-    enum oci_err (*handle)(struct req *r);
+    enum route_kind kind;
+} patterns[] = {
+    {"/v2", 0, ROUTE_BASE},
+    {"/v2/", 0, ROUTE_BASE}, /* end-1 */
+    {"/v2/_catalog", 0, ROUTE_CATALOG},
+    {"/v2/{name}/tags/list", 0, ROUTE_TAGS},         /* end-8a, end-8b */
+    {"/v2/{name}/blobs/uploads/", 0, ROUTE_UPLOADS}, /* end-4a, 4b, 11 */
+    {"/v2/{name}/blobs/uploads", M_POST, ROUTE_UPLOADS},
+    {"/v2/{name}/blobs/uploads/{ref}", 0, ROUTE_UPLOAD}, /* end-5, 6, 13 */
+    {"/v2/{name}/blobs/{ref}", 0, ROUTE_BLOB},           /* end-2, end-10 */
+    {"/v2/{name}/manifests/{ref}", 0, ROUTE_MANIFEST},   /* end-3, 7, 9 */
+    {"/v2/{name}/referrers/{ref}", 0, ROUTE_REFERRERS},  /* end-12a, 12b */
 };
 
-static const struct route routes[] = {
-    {ROUTE_BASE, M_GET | M_HEAD, AUTH_LOGIN, h_base},    /* end-1 */
-    {ROUTE_BLOB, M_GET | M_HEAD, AUTH_PULL, h_blob_get}, /* end-2 */
-    {ROUTE_BLOB, M_DELETE, AUTH_DELETE, h_blob_delete},  /* end-10 */
-    {ROUTE_UPLOADS, M_POST, AUTH_PUSH, h_upload_start},  /* end-4a/4b/11 */
-    {ROUTE_UPLOAD, M_PATCH, AUTH_PUSH, h_upload_patch},  /* end-5 */
-    {ROUTE_UPLOAD, M_PUT, AUTH_PUSH, h_upload_put},      /* end-6 */
-    {ROUTE_UPLOAD, M_GET, AUTH_PUSH, h_upload_status},   /* end-13 */
+/* The handler of each endpoint and method, and the right it needs. */
+static const struct route {
+    enum route_kind kind;
+    unsigned methods;
+    enum auth_action action;
+    enum oci_err (*handle)(struct req *r);
+} routes[] = {
+    {ROUTE_BASE, M_GET | M_HEAD, AUTH_LOGIN, h_base_get}, /* end-1 */
+    {ROUTE_BLOB, M_GET | M_HEAD, AUTH_PULL, h_blob_get},  /* end-2 */
+    {ROUTE_BLOB, M_DELETE, AUTH_DELETE, h_blob_delete},   /* end-10 */
+    {ROUTE_UPLOADS, M_POST, AUTH_PUSH, h_upload_start},   /* end-4a/4b/11 */
+    {ROUTE_UPLOAD, M_PATCH, AUTH_PUSH, h_upload_patch},   /* end-5 */
+    {ROUTE_UPLOAD, M_PUT, AUTH_PUSH, h_upload_put},       /* end-6 */
+    {ROUTE_UPLOAD, M_GET, AUTH_PUSH, h_upload_status},    /* end-13 */
     {ROUTE_UPLOAD, M_DELETE, AUTH_PUSH, h_upload_cancel},
     {ROUTE_MANIFEST, M_GET | M_HEAD, AUTH_PULL, h_manifest_get}, /* end-3 */
     {ROUTE_MANIFEST, M_PUT, AUTH_PUSH, h_manifest_put},          /* end-7 */
     {ROUTE_MANIFEST, M_DELETE, AUTH_DELETE, h_manifest_delete},  /* end-9 */
     {ROUTE_TAGS, M_GET, AUTH_PULL, h_tags_list}, /* end-8a, end-8b */
-    {ROUTE_CATALOG, M_GET, AUTH_CATALOG, h_catalog},
-    {ROUTE_REFERRERS, M_GET, AUTH_PULL, h_referrers}, /* end-12a, end-12b */
+    {ROUTE_CATALOG, M_GET, AUTH_CATALOG, h_catalog_list},
+    {ROUTE_REFERRERS, M_GET, AUTH_PULL, h_referrers_list}, /* end-12a/b */
 };
 
-/* If s[0..*len) ends with "/<suffix>", drop that and return 1. */
-static int strip_suffix(const char *s, size_t *len, const char *suffix)
-{
-    size_t n = strlen(suffix);
+#define NAME_VAR "{name}"
+#define REF_VAR  "{ref}"
 
-    if (*len < n || memcmp(s + *len - n, suffix, n))
+/* Whether s[0..len) ends with suffix[0..n). */
+static int ends_with(const char *s, size_t len, const char *suffix, size_t n)
+{
+    return len >= n && !memcmp(s + len - n, suffix, n);
+}
+
+/*
+ * Match path against one pattern: 1 on a match of its shape, with the
+ * parts in *m (the name not yet checked), else 0.
+ */
+static int match_one(const struct pattern *p, const char *path,
+                     struct route_match *m)
+{
+    const char *var = strstr(p->path, NAME_VAR);
+    size_t plen = strlen(p->path), len = strlen(path), lit, mid;
+    const char *tail;
+    int has_ref = ends_with(p->path, plen, REF_VAR, sizeof(REF_VAR) - 1);
+
+    if (has_ref)
+        plen -= sizeof(REF_VAR) - 1;
+    if (has_ref) {
+        const char *slash = strrchr(path, '/');
+        size_t rlen = strlen(slash + 1);
+
+        if (rlen >= sizeof(m->ref))
+            return 0;
+        memcpy(m->ref, slash + 1, rlen + 1);
+        len -= rlen; /* the path up to and with its last '/' */
+    } else {
+        m->ref[0] = '\0';
+    }
+    if (!var) {
+        m->name[0] = '\0';
+        return len == plen && !memcmp(path, p->path, len);
+    }
+    /*
+     * {name} is preceded by a '/', which the name's part of the path
+     * shares with what comes before it: "/v2/blobs/x" is a blob path with
+     * an empty (invalid) name, not an unknown path.
+     */
+    lit = (size_t)(var - p->path) - 1;
+    tail = var + sizeof(NAME_VAR) - 1;
+    mid = plen - (size_t)(tail - p->path);
+    if (len < lit + mid || memcmp(path, p->path, lit) ||
+        !ends_with(path, len, tail, mid))
         return 0;
-    *len -= n;
+    len -= lit + mid; /* "/<name>" */
+    if (len > sizeof(m->name)) {
+        m->name[0] = '\0'; /* too long to be valid */
+        return 1;
+    }
+    if (len)
+        memcpy(m->name, path + lit + 1, len - 1);
+    m->name[len ? len - 1 : 0] = '\0';
     return 1;
 }
 
-static int set_name(struct req *r, const char *s, size_t len)
+enum oci_err router_match(const char *path, unsigned method,
+                          struct route_match *m)
 {
-    if (!name_valid(s, len))
-        return -1;
-    memcpy(r->name, s, len);
-    r->name[len] = '\0';
-    return 0;
-}
+    struct route_match got;
+    size_t i;
 
-enum route_kind router_match(struct req *r)
-{
-    const char *rest, *slash;
-    enum route_kind kind;
-    size_t pre, last;
-
-    if (!strcmp(r->path, "/v2") || !strcmp(r->path, "/v2/"))
-        return ROUTE_BASE;
-    if (strncmp(r->path, "/v2/", 4))
-        return ROUTE_NONE;
-    /* keep a leading '/' in rest so that "/v2/blobs/x" has an empty name */
-    rest = r->path + 3;
-    if (!strcmp(rest, "/_catalog"))
-        return ROUTE_CATALOG;
-
-    pre = strlen(rest);
-    if (strip_suffix(rest, &pre, "/tags/list")) {
-        kind = ROUTE_TAGS;
-        goto name;
+    for (i = 0; i < ARRAY_SIZE(patterns); i++) {
+        if (patterns[i].methods && !(patterns[i].methods & method))
+            continue;
+        if (!match_one(&patterns[i], path, &got))
+            continue;
+        if (strstr(patterns[i].path, NAME_VAR) &&
+            !name_valid(got.name, strlen(got.name)))
+            return OCI_NAME_INVALID;
+        got.kind = patterns[i].kind;
+        *m = got;
+        return OCI_OK;
     }
-    slash = strrchr(rest, '/');
-    pre = (size_t)(slash - rest);
-    last = strlen(slash + 1);
-    if (last >= sizeof(r->ref))
-        return ROUTE_NONE;
-    memcpy(r->ref, slash + 1, last + 1);
-    if (strip_suffix(rest, &pre, "/blobs/uploads"))
-        kind = ROUTE_UPLOAD;
-    else if (strip_suffix(rest, &pre, "/blobs"))
-        kind = ROUTE_BLOB;
-    else if (strip_suffix(rest, &pre, "/manifests"))
-        kind = ROUTE_MANIFEST;
-    else if (strip_suffix(rest, &pre, "/referrers"))
-        kind = ROUTE_REFERRERS;
-    else
-        return ROUTE_NONE;
-    if (kind == ROUTE_UPLOAD && !r->ref[0])
-        kind = ROUTE_UPLOADS;
-    /* "/v2/<name>/blobs/uploads" without the final slash */
-    if (kind == ROUTE_BLOB && !strcmp(r->ref, "uploads") &&
-        r->method == M_POST) {
-        kind = ROUTE_UPLOADS;
-        r->ref[0] = '\0';
-    }
-name:
-    /* rest[0] is the '/' after "/v2" */
-    if (set_name(r, rest + 1, pre ? pre - 1 : 0))
-        return ROUTE_BAD_NAME;
-    return kind;
+    return OCI_NOT_FOUND;
 }
 
 static enum oci_err route(struct req *r)
 {
-    enum route_kind kind;
+    struct route_match m;
+    enum oci_err err;
     int known = 0;
     size_t i;
 
     if (req_parse(r))
         return req_fail(r, OCI_NOT_FOUND, "malformed request path");
-    kind = router_match(r);
-    if (kind == ROUTE_NONE)
-        return req_fail(r, OCI_NOT_FOUND, "'%s'", r->path);
-    if (kind == ROUTE_BAD_NAME)
-        return req_fail(r, OCI_NAME_INVALID,
+    err = router_match(r->path, r->method, &m);
+    if (err == OCI_NAME_INVALID)
+        return req_fail(r, err,
                         "repository names are lowercase [a-z0-9] components "
                         "joined by '.', '_', '__', '-' or '/', at most %d "
                         "characters",
                         NAME_MAX_LEN);
+    if (err)
+        return req_fail(r, err, "'%s'", r->path);
+    memcpy(r->name, m.name, sizeof(r->name));
+    memcpy(r->ref, m.ref, sizeof(r->ref));
     for (i = 0; i < ARRAY_SIZE(routes); i++) {
-        if (routes[i].kind != kind)
+        if (routes[i].kind != m.kind)
             continue;
         known = 1;
         if (!(routes[i].methods & r->method))
             continue;
         if (req_authorize(r, r->name[0] ? r->name : NULL, routes[i].action))
             return r->err;
+        /* config "delete = off" turns the delete endpoints off */
+        if (routes[i].action == AUTH_DELETE && !r->cfg->delete_enabled)
+            return req_fail(r, OCI_UNSUPPORTED, "deletion is disabled");
         return routes[i].handle(r);
     }
     if (known)
@@ -142,8 +181,9 @@ void router_dispatch(struct req *r)
 
     log_debug("%s '%s': %s %s", req_param(r, "REQUEST_METHOD"), r->path,
               err == OCI_OK ? "ok" : oci_err_desc(err)->code, r->err_detail);
-    if (err != OCI_OK) {
-        r->err = err;
-        resp_error(r);
-    }
+    if (err == OCI_OK || err == OCI_GONE)
+        return;
+    r->err = err;
+    if (resp_error(r))
+        log_debug("the error answer did not go out");
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "store/store_private.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 int store_blob_path(struct store *s, const struct digest *d, char *buf,
                     size_t len, size_t *rel)
@@ -39,14 +41,11 @@ static int get_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
     int rc;
 
     digest_key(d, dstr, &key);
-    rc = mdb_get(txn, s->blobs, &key, &val);
+    rc = store_get(txn, s->blobs, &key, &val, "mdb_get blobs");
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_get blobs");
-    memset(out, 0, sizeof(*out));
-    if (val.mv_size != sizeof(*out) && val.mv_size != 2 * sizeof(uint64_t)) {
-        log_err("corrupt blob record for '%s'", dstr);
-        return STORE_IO;
-    }
+        return rc;
+    if (val.mv_size != sizeof(*out))
+        return store_corrupt("blob record", dstr);
     memcpy(out, val.mv_data, val.mv_size); /* val dies with txn */
     return STORE_OK;
 }
@@ -72,146 +71,156 @@ int store_blob_inlined(const struct store *s, long long size)
 int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, struct blob_rec *out)
 {
-    char kbuf[LINK_KEY_MAX];
-    MDB_val key, val;
+    MDB_val val;
     int rc;
 
-    store_link_key(kbuf, repo, d, &key);
-    rc = mdb_get(txn, s->links, &key, &val);
+    rc = store_get_link(txn, s->links, repo, d, &val, "mdb_get links");
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_get links");
+        return rc;
     rc = get_blob_rec(s, txn, d, out);
     if (rc == STORE_NOTFOUND) {
         log_err("repository '%s' links blob '%s' that has no record", repo,
                 d->hex);
-        return STORE_IO;
+        return STORE_CORRUPT;
     }
-    return rc;
-}
-
-/* The record of d if repo links it, in a transaction of its own. */
-static int lookup(struct store *s, const char *repo, const struct digest *d,
-                  struct blob_rec *rec)
-{
-    MDB_txn *txn;
-    int rc;
-
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
-    if (rc)
-        return rc;
-    rc = store_linked_rec(s, txn, repo, d, rec);
-    mdb_txn_abort(txn);
     return rc;
 }
 
 /*
- * Both check the file as well as the record: a crash between unlinking a
- * blob file and committing the deletion of its record (store_blob_delete)
- * leaves a record without a file, and such a blob must look absent rather
- * than be promised to a client (or to the web server, on offload).
+ * An open blob: a file (fd) or the bytes of one kept in the database,
+ * copied out of the map (data). path is the file's, or "" for the latter.
  */
-int store_blob_stat(struct store *s, const char *repo, const struct digest *d,
-                    long long *size, int *inlined)
-{
+struct store_blob {
+    long long size;
+    int fd;
+    size_t rel; /* where the part below <root>/blobs/ starts in path */
     char path[PATH_MAX];
-    struct blob_rec rec;
-    struct stat st;
+    unsigned char data[]; /* size bytes when fd < 0 */
+};
+
+/* Copy the bytes of inline blob d (rec) into a new handle, within txn. */
+static int open_inline(struct store *s, MDB_txn *txn, const struct digest *d,
+                       const struct blob_rec *rec, struct store_blob **out)
+{
+    char dstr[DIGEST_STR_MAX];
+    struct store_blob *b;
+    MDB_val key, val;
     int rc;
 
-    rc = lookup(s, repo, d, &rec);
+    digest_key(d, dstr, &key);
+    rc = store_get(txn, s->inlined, &key, &val, "mdb_get inline");
+    if (rc == STORE_NOTFOUND || (rc == STORE_OK && val.mv_size != rec->size))
+        return store_corrupt("inline blob", dstr);
     if (rc)
         return rc;
-    if (!(rec.flags & BLOB_INLINE)) {
-        rc = store_blob_path(s, d, path, sizeof(path), NULL);
-        if (rc)
-            return rc;
-        if (stat(path, &st))
-            return errno == ENOENT ? STORE_NOTFOUND
-                                   : store_map_errno(errno, "stat blob", path);
-    }
-    *size = (long long)rec.size;
-    if (inlined)
-        *inlined = !!(rec.flags & BLOB_INLINE);
+    b = xmalloc(sizeof(*b) + val.mv_size);
+    b->size = (long long)rec->size;
+    b->fd = -1;
+    b->rel = 0;
+    b->path[0] = '\0';
+    memcpy(b->data, val.mv_data, val.mv_size); /* val dies with txn */
+    *out = b;
     return STORE_OK;
 }
 
-/* Copy the bytes of inline blob d, linked into repo, into data. */
-static int read_inline(struct store *s, const char *repo,
-                       const struct digest *d, struct buf *data,
-                       long long *size)
+/*
+ * Open the file of blob d (rec), within txn. The file is checked as well
+ * as the record: a crash between unlinking a blob file and committing the
+ * deletion of its record (store_blob_delete) leaves a record without a
+ * file, and such a blob must look absent rather than be promised to a
+ * client, or to the web server.
+ */
+static int open_file(struct store *s, const struct digest *d,
+                     const struct blob_rec *rec, struct store_blob **out)
 {
-    char dstr[DIGEST_STR_MAX];
+    struct store_blob *b = xmalloc(sizeof(*b));
+    int rc;
+
+    b->size = (long long)rec->size;
+    rc = store_blob_path(s, d, b->path, sizeof(b->path), &b->rel);
+    if (rc)
+        goto free_b;
+    b->fd = open(b->path, O_RDONLY | O_CLOEXEC);
+    if (b->fd < 0) {
+        rc = errno == ENOENT ? STORE_NOTFOUND
+                             : store_map_errno(errno, "open blob", b->path);
+        goto free_b;
+    }
+    *out = b;
+    return STORE_OK;
+free_b:
+    free(b);
+    return rc;
+}
+
+int store_blob_open(struct store *s, const char *repo, const struct digest *d,
+                    struct store_blob **out)
+{
     struct blob_rec rec;
     MDB_txn *txn;
-    MDB_val key, val;
     int rc;
 
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
     rc = store_linked_rec(s, txn, repo, d, &rec);
-    if (rc)
-        goto txn_abort;
-    if (!(rec.flags & BLOB_INLINE)) {
-        rc = STORE_EXISTS; /* it became a file: the caller opens that */
-        goto txn_abort;
-    }
-    digest_key(d, dstr, &key);
-    rc = mdb_get(txn, s->inlined, &key, &val);
-    if (rc || val.mv_size != rec.size) {
-        log_err("inline blob '%s' has no bytes or other ones", dstr);
-        rc = STORE_IO;
-        goto txn_abort;
-    }
-    buf_reset(data);
-    if (buf_add(data, val.mv_data, val.mv_size)) {
-        rc = STORE_TOOBIG;
-        goto txn_abort;
-    }
-    *size = (long long)rec.size;
-txn_abort:
+    if (rc == STORE_OK)
+        rc = rec.flags & BLOB_INLINE ? open_inline(s, txn, d, &rec, out)
+                                     : open_file(s, d, &rec, out);
     mdb_txn_abort(txn);
     return rc;
 }
 
-int store_blob_open(struct store *s, const char *repo, const struct digest *d,
-                    int *fd, long long *size, struct buf *data)
+void store_blob_close(struct store_blob *b)
 {
-    char path[PATH_MAX];
-    struct blob_rec rec;
-    int rc, f;
-
-    rc = lookup(s, repo, d, &rec);
-    if (rc)
-        return rc;
-    if (rec.flags & BLOB_INLINE) {
-        if (!data)
-            return STORE_TOOBIG;
-        rc = read_inline(s, repo, d, data, size);
-        if (rc == STORE_OK)
-            *fd = -1;
-        return rc;
-    }
-    rc = store_blob_path(s, d, path, sizeof(path), NULL);
-    if (rc)
-        return rc;
-    /*
-     * The transaction has ended; a concurrent delete may unlink the file
-     * between the lookup and open(). That is a plain "not found".
-     */
-    f = open(path, O_RDONLY | O_CLOEXEC);
-    if (f < 0) {
-        if (errno == ENOENT)
-            return STORE_NOTFOUND;
-        return store_map_errno(errno, "open blob", path);
-    }
-    *fd = f;
-    *size = (long long)rec.size;
-    return STORE_OK;
+    if (!b)
+        return;
+    if (b->fd >= 0)
+        close(b->fd);
+    free(b);
 }
 
-int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
-                   const struct digest *d)
+long long store_blob_size(const struct store_blob *b)
+{
+    return b->size;
+}
+
+long store_blob_read(struct store_blob *b, long long off, void *buf, size_t len)
+{
+    ssize_t n;
+
+    if (off >= b->size)
+        return 0;
+    if ((long long)len > b->size - off)
+        len = (size_t)(b->size - off);
+    if (b->fd < 0) {
+        memcpy(buf, b->data + off, len);
+        return (long)len;
+    }
+    do
+        n = pread(b->fd, buf, len, (off_t)off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        log_err("cannot read '%s' at offset %lld: %s", b->path, off,
+                strerror(errno));
+    else if (n == 0 && len)
+        log_err("'%s' is shorter than its record: %lld bytes", b->path,
+                b->size);
+    return n > 0 ? (long)n : -1;
+}
+
+const char *store_blob_file(const struct store_blob *b, size_t *rel)
+{
+    if (b->fd < 0)
+        return NULL;
+    if (rel)
+        *rel = b->rel;
+    return b->path;
+}
+
+/* Add a link from repo to d (existing blob record); no-op if present. */
+static int link_add(struct store *s, MDB_txn *txn, const char *repo,
+                    const struct digest *d)
 {
     char kbuf[LINK_KEY_MAX];
     struct blob_rec rec;
@@ -323,52 +332,26 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
     rc = put_blob_rec(s, txn, d, &rec);
     if (rc)
         return rc;
-    return store_link_add(s, txn, repo, d);
+    return link_add(s, txn, repo, d);
 }
 
-int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
+/* Drop the blob itself, its last link gone, within txn. */
+static int blob_drop(struct store *s, MDB_txn *txn, const struct digest *d,
+                     const struct blob_rec *rec)
 {
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX], path[PATH_MAX];
-    struct blob_rec rec;
-    MDB_txn *txn;
+    char dstr[DIGEST_STR_MAX], path[PATH_MAX];
     MDB_val key;
     int rc;
 
-    rc = store_txn_begin(s, 0, &txn);
+    digest_key(d, dstr, &key);
+    rc = store_del(txn, s->blobs, &key, NULL, "mdb_del blobs");
+    if (rc == STORE_NOTFOUND)
+        return store_corrupt("blob record", dstr); /* get_blob_rec had it */
     if (rc)
         return rc;
-    store_link_key(kbuf, repo, d, &key);
-    rc = mdb_del(txn, s->links, &key, NULL);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del links");
-        goto txn_abort;
-    }
-    rc = get_blob_rec(s, txn, d, &rec);
-    if (rc)
-        goto txn_abort;
-    rc = store_repo_count(s, txn, repo, REPO_LINKS, -1);
-    if (rc)
-        goto txn_abort;
-    if (rec.refs > 1) {
-        rec.refs--;
-        rc = put_blob_rec(s, txn, d, &rec);
-        if (rc)
-            goto txn_abort;
-        return store_txn_commit(txn);
-    }
-    digest_key(d, dstr, &key);
-    rc = mdb_del(txn, s->blobs, &key, NULL);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del blobs");
-        goto txn_abort;
-    }
-    if (rec.flags & BLOB_INLINE) {
-        rc = mdb_del(txn, s->inlined, &key, NULL);
-        if (rc && rc != MDB_NOTFOUND) {
-            rc = store_map_mdb_rc(rc, "mdb_del inline");
-            goto txn_abort;
-        }
-        return store_txn_commit(txn);
+    if (rec->flags & BLOB_INLINE) {
+        rc = store_del(txn, s->inlined, &key, NULL, "mdb_del inline");
+        return rc == STORE_NOTFOUND ? STORE_OK : rc;
     }
     /*
      * Unlink while holding the writer lock, so no concurrent upload of the
@@ -379,15 +362,44 @@ int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
      */
     rc = store_blob_path(s, d, path, sizeof(path), NULL);
     if (rc)
-        goto txn_abort;
-    if (unlink(path) && errno != ENOENT) {
-        rc = store_map_errno(errno, "unlink blob", path);
-        goto txn_abort;
-    }
-    return store_txn_commit(txn);
-txn_abort:
-    mdb_txn_abort(txn);
-    return rc;
+        return rc;
+    if (unlink(path) && errno != ENOENT)
+        return store_map_errno(errno, "unlink blob", path);
+    return STORE_OK;
+}
+
+/* store_blob_delete() within txn. */
+static int blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
+                       const struct digest *d)
+{
+    char kbuf[LINK_KEY_MAX];
+    struct blob_rec rec;
+    MDB_val key;
+    int rc;
+
+    store_link_key(kbuf, repo, d, &key);
+    rc = store_del(txn, s->links, &key, NULL, "mdb_del links");
+    if (rc)
+        return rc;
+    rc = get_blob_rec(s, txn, d, &rec);
+    if (rc == STORE_NOTFOUND)
+        return store_corrupt("blob record of a link in", repo);
+    if (rc == STORE_OK)
+        rc = store_repo_count(s, txn, repo, REPO_LINKS, -1);
+    if (rc)
+        return rc;
+    if (rec.refs <= 1)
+        return blob_drop(s, txn, d, &rec);
+    rec.refs--;
+    return put_blob_rec(s, txn, d, &rec);
+}
+
+int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(txn, blob_unlink(s, txn, repo, d));
 }
 
 int store_blob_mount(struct store *s, const char *repo, const char *from,
@@ -401,16 +413,10 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
     if (rc)
         return rc;
     rc = store_linked_rec(s, txn, from, d, &rec);
-    if (rc)
-        goto txn_abort;
-    rc = store_link_add(s, txn, repo, d);
-    if (rc)
-        goto txn_abort;
-    rc = store_txn_commit(txn);
+    if (rc == STORE_OK)
+        rc = link_add(s, txn, repo, d);
+    rc = store_txn_end(txn, rc);
     if (rc == STORE_OK)
         *size = (long long)rec.size;
-    return rc;
-txn_abort:
-    mdb_txn_abort(txn);
     return rc;
 }

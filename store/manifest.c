@@ -56,18 +56,14 @@ static int mrec_parse(const MDB_val *v, struct mrec *r)
 static int get_mrec(struct store *s, MDB_txn *txn, const char *repo,
                     const struct digest *d, struct mrec *r)
 {
-    char kbuf[LINK_KEY_MAX];
-    MDB_val key, val;
+    MDB_val val;
     int rc;
 
-    store_link_key(kbuf, repo, d, &key);
-    rc = mdb_get(txn, s->manifests, &key, &val);
+    rc = store_get_link(txn, s->manifests, repo, d, &val, "mdb_get manifests");
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_get manifests");
-    if (mrec_parse(&val, r)) {
-        log_err("corrupt manifest record in '%s'", repo);
-        return STORE_IO;
-    }
+        return rc;
+    if (mrec_parse(&val, r))
+        return store_corrupt("manifest record in", repo);
     return STORE_OK;
 }
 
@@ -130,7 +126,7 @@ static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
         if (rc == STORE_NOTFOUND)
             rc = STORE_BLOB_MISSING;
         else if (rc == STORE_OK && (long long)rec.size != m->blobs[i].size)
-            rc = STORE_INVALID;
+            rc = STORE_SIZE_MISMATCH;
         if (rc) {
             *missing = m->blobs[i].digest;
             return rc;
@@ -141,7 +137,7 @@ static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
         if (rc == STORE_NOTFOUND)
             rc = STORE_MANIFEST_MISSING;
         else if (rc == STORE_OK && r.h.body_len != m->children[i].size)
-            rc = STORE_INVALID;
+            rc = STORE_SIZE_MISMATCH;
         if (rc) {
             *missing = m->children[i].digest;
             return rc;
@@ -195,10 +191,8 @@ static int tag_put(struct store *s, MDB_txn *txn, const char *repo,
     store_pair_key(kbuf, repo, tag, &key);
     rc = mdb_get(txn, s->tags, &key, &val);
     if (rc == 0) {
-        if (val.mv_size >= sizeof(old)) {
-            log_err("corrupt tag record '%s:%s'", repo, tag);
-            return STORE_IO;
-        }
+        if (val.mv_size >= sizeof(old))
+            return store_corrupt("tag record of", repo);
         memcpy(old, val.mv_data, val.mv_size);
         old[val.mv_size] = '\0';
         if (!strcmp(old, dstr))
@@ -227,47 +221,46 @@ static int referrer(struct store *s, MDB_txn *txn, const char *repo,
     return pair_link(txn, s->referrers, repo, subject, dstr, add, "referrers");
 }
 
-int store_manifest_put(struct store *s, const char *repo, const char *tag,
-                       const struct store_manifest *mf, struct digest *missing)
+/* store_manifest_put() within txn. */
+static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
+                        const char *tag, const struct store_manifest *mf,
+                        struct digest *missing)
 {
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX];
-    MDB_txn *txn;
-    MDB_val key, val;
+    char dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX];
+    MDB_val val;
     int rc, existed;
 
-    digest_format(mf->digest, dstr);
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
     /* checked in the transaction that stores it: no delete slips between */
     rc = check_refs(s, txn, repo, mf->m, missing);
     if (rc)
-        goto txn_abort;
-    store_link_key(kbuf, repo, mf->digest, &key);
-    existed = mdb_get(txn, s->manifests, &key, &val) == 0;
+        return rc;
+    rc = store_get_link(txn, s->manifests, repo, mf->digest, &val,
+                        "mdb_get manifests");
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    existed = rc == STORE_OK;
     rc = put_mrec(s, txn, repo, mf);
-    if (rc)
-        goto txn_abort;
-    if (!existed) {
+    if (rc == STORE_OK && !existed)
         rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, +1);
-        if (rc)
-            goto txn_abort;
-    }
-    if (tag) {
+    digest_format(mf->digest, dstr);
+    if (rc == STORE_OK && tag)
         rc = tag_put(s, txn, repo, tag, dstr);
-        if (rc)
-            goto txn_abort;
-    }
-    if (mf->m->has_subject) {
+    if (rc == STORE_OK && mf->m->has_subject) {
         digest_format(&mf->m->subject, subject);
         rc = referrer(s, txn, repo, subject, dstr, 1);
-        if (rc)
-            goto txn_abort;
     }
-    return store_txn_commit(txn);
-txn_abort:
-    mdb_txn_abort(txn);
     return rc;
+}
+
+int store_manifest_put(struct store *s, const char *repo, const char *tag,
+                       const struct store_manifest *mf, struct digest *missing)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc
+              : store_txn_end(txn,
+                              manifest_put(s, txn, repo, tag, mf, missing));
 }
 
 /* The digest tag of repo names, within txn. */
@@ -279,14 +272,12 @@ static int tag_get(struct store *s, MDB_txn *txn, const char *repo,
     int rc;
 
     store_pair_key(kbuf, repo, tag, &key);
-    rc = mdb_get(txn, s->tags, &key, &val);
+    rc = store_get(txn, s->tags, &key, &val, "mdb_get tags");
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_get tags");
+        return rc;
     /* val dies with txn: digest_parse() copies */
-    if (digest_parse(out, val.mv_data, val.mv_size)) {
-        log_err("corrupt tag record '%s:%s'", repo, tag);
-        return STORE_IO;
-    }
+    if (digest_parse(out, val.mv_data, val.mv_size))
+        return store_corrupt("tag record of", repo);
     return STORE_OK;
 }
 
@@ -312,15 +303,16 @@ int store_manifest_get(struct store *s, const char *repo, const char *tag,
     if (rc)
         goto txn_abort;
     if (r.h.ctype_len >= sizeof(info->media_type)) {
-        rc = STORE_IO;
+        rc = store_corrupt("manifest record in", repo);
+        goto txn_abort;
+    }
+    if (body && r.h.body_len > body->max) {
+        rc = STORE_TOOBIG;
         goto txn_abort;
     }
     if (body) {
         buf_reset(body);
-        if (buf_add(body, r.body, r.h.body_len)) {
-            rc = STORE_TOOBIG;
-            goto txn_abort;
-        }
+        BUG_ON(buf_add(body, r.body, r.h.body_len));
     }
     info->digest = *d;
     info->size = r.h.body_len;
@@ -347,18 +339,15 @@ static int drop_tags(struct store *s, MDB_txn *txn, const char *repo,
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
     while (rc == 0) {
         if (val.mv_size > TAG_MAX_LEN) {
-            rc = STORE_IO;
-            log_err("corrupt tag index of '%s'", repo);
+            rc = store_corrupt("tag index of", repo);
             goto cursor_close;
         }
         memcpy(tag, val.mv_data, val.mv_size);
         tag[val.mv_size] = '\0';
         store_pair_key(tkey, repo, tag, &tk);
-        rc = mdb_del(txn, s->tags, &tk, NULL);
-        if (rc && rc != MDB_NOTFOUND) {
-            rc = store_map_mdb_rc(rc, "mdb_del tags");
+        rc = store_del(txn, s->tags, &tk, NULL, "mdb_del tags");
+        if (rc && rc != STORE_NOTFOUND)
             goto cursor_close;
-        }
         n++;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
     }
@@ -367,10 +356,8 @@ static int drop_tags(struct store *s, MDB_txn *txn, const char *repo,
         goto cursor_close;
     }
     rc = STORE_OK;
-    if (n) {
-        rc = mdb_del(txn, s->mtags, &key, NULL);
-        rc = store_map_mdb_rc(rc, "mdb_del mtags");
-    }
+    if (n)
+        rc = store_del(txn, s->mtags, &key, NULL, "mdb_del mtags");
     while (rc == STORE_OK && n--)
         rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
 cursor_close:
@@ -378,83 +365,72 @@ cursor_close:
     return rc;
 }
 
-int store_manifest_delete(struct store *s, const char *repo,
-                          const struct digest *d)
+/* store_manifest_delete() within txn. */
+static int manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
+                         const struct digest *d)
 {
     char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX];
     struct mrec r;
-    MDB_txn *txn;
     MDB_val key;
     int rc;
 
-    digest_format(d, dstr);
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
     rc = get_mrec(s, txn, repo, d, &r);
     if (rc)
-        goto txn_abort;
-    if (r.h.subject_len >= sizeof(subject)) {
-        rc = STORE_IO;
-        goto txn_abort;
-    }
+        return rc;
+    if (r.h.subject_len >= sizeof(subject))
+        return store_corrupt("manifest record in", repo);
     /* r points into the map: copy what outlives the next write */
     memcpy(subject, r.subject, r.h.subject_len);
     subject[r.h.subject_len] = '\0';
+    digest_format(d, dstr);
     store_link_key(kbuf, repo, d, &key);
-    rc = mdb_del(txn, s->manifests, &key, NULL);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del manifests");
-        goto txn_abort;
-    }
-    if (subject[0]) {
+    rc = store_del(txn, s->manifests, &key, NULL, "mdb_del manifests");
+    if (rc == STORE_OK && subject[0])
         rc = referrer(s, txn, repo, subject, dstr, 0);
-        if (rc)
-            goto txn_abort;
-    }
-    rc = drop_tags(s, txn, repo, dstr);
+    if (rc == STORE_OK)
+        rc = drop_tags(s, txn, repo, dstr);
+    if (rc == STORE_OK)
+        rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, -1);
+    return rc;
+}
+
+int store_manifest_delete(struct store *s, const char *repo,
+                          const struct digest *d)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(txn, manifest_drop(s, txn, repo, d));
+}
+
+/* store_tag_delete() within txn. */
+static int tag_drop(struct store *s, MDB_txn *txn, const char *repo,
+                    const char *tag)
+{
+    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX];
+    struct digest d;
+    MDB_val key;
+    int rc;
+
+    rc = tag_get(s, txn, repo, tag, &d);
     if (rc)
-        goto txn_abort;
-    rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, -1);
-    if (rc)
-        goto txn_abort;
-    return store_txn_commit(txn);
-txn_abort:
-    mdb_txn_abort(txn);
+        return rc;
+    digest_format(&d, dstr);
+    store_pair_key(kbuf, repo, tag, &key);
+    rc = store_del(txn, s->tags, &key, NULL, "mdb_del tags");
+    if (rc == STORE_OK)
+        rc = mtag(s, txn, repo, dstr, tag, 0);
+    if (rc == STORE_OK)
+        rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
     return rc;
 }
 
 int store_tag_delete(struct store *s, const char *repo, const char *tag)
 {
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX];
-    struct digest d;
     MDB_txn *txn;
-    MDB_val key;
-    int rc;
+    int rc = store_txn_begin(s, 0, &txn);
 
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
-    rc = tag_get(s, txn, repo, tag, &d);
-    if (rc)
-        goto txn_abort;
-    digest_format(&d, dstr);
-    store_pair_key(kbuf, repo, tag, &key);
-    rc = mdb_del(txn, s->tags, &key, NULL);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_del tags");
-        goto txn_abort;
-    }
-    rc = mtag(s, txn, repo, dstr, tag, 0);
-    if (rc)
-        goto txn_abort;
-    rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
-    if (rc)
-        goto txn_abort;
-    return store_txn_commit(txn);
-txn_abort:
-    mdb_txn_abort(txn);
-    return rc;
+    return rc ? rc : store_txn_end(txn, tag_drop(s, txn, repo, tag));
 }
 
 int store_tags_list(struct store *s, const char *repo, const char *last, long n,
@@ -462,14 +438,20 @@ int store_tags_list(struct store *s, const char *repo, const char *last, long n,
 {
     char prefix[NAME_MAX_LEN + 1];
     size_t plen = strlen(repo) + 1;
+    MDB_txn *txn;
     int rc;
 
-    rc = store_repo_exists(s, repo);
-    if (rc)
-        return rc;
     BUG_ON(plen > sizeof(prefix));
     memcpy(prefix, repo, plen); /* with the NUL that ends the repo part */
-    return store_list_keys(s, s->tags, prefix, plen, last, n, fn, ctx, more);
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_repo_known(s, txn, repo);
+    if (rc == STORE_OK)
+        rc =
+            store_list_keys(txn, s->tags, prefix, plen, last, n, fn, ctx, more);
+    mdb_txn_abort(txn);
+    return rc;
 }
 
 int store_referrers(struct store *s, const char *repo,

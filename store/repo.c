@@ -7,10 +7,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-/*
- * What a repository holds. A record of 8 bytes is the older form, which
- * counted only the links.
- */
+/* What a repository holds. */
 struct repo_rec {
     uint64_t n[3]; /* indexed by enum repo_count */
 };
@@ -21,19 +18,14 @@ static int get_rec(struct store *s, MDB_txn *txn, const char *repo,
     MDB_val key, val;
     int rc;
 
-    memset(out, 0, sizeof(*out));
     store_str_val(repo, &key);
-    rc = mdb_get(txn, s->repos, &key, &val);
-    if (rc == MDB_NOTFOUND)
-        return STORE_NOTFOUND;
+    rc = store_get(txn, s->repos, &key, &val, "mdb_get repos");
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_get repos");
-    if (val.mv_size == sizeof(*out) || val.mv_size == sizeof(uint64_t)) {
-        memcpy(out, val.mv_data, val.mv_size);
-        return STORE_OK;
-    }
-    log_err("corrupt repository record for '%s'", repo);
-    return STORE_IO;
+        return rc;
+    if (val.mv_size != sizeof(*out))
+        return store_corrupt("repository record", repo);
+    memcpy(out, val.mv_data, val.mv_size);
+    return STORE_OK;
 }
 
 static int catalog_set(struct store *s, MDB_txn *txn, const char *repo,
@@ -60,7 +52,9 @@ int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
     int rc;
 
     rc = get_rec(s, txn, repo, &rec);
-    if (rc && rc != STORE_NOTFOUND)
+    if (rc == STORE_NOTFOUND)
+        memset(&rec, 0, sizeof(rec));
+    else if (rc)
         return rc;
     if (delta < 0 && rec.n[what] < (uint64_t)-delta) {
         log_err("repository '%s' counts fewer entries than it drops", repo);
@@ -87,16 +81,22 @@ int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
     return STORE_OK;
 }
 
-int store_repo_exists(struct store *s, const char *repo)
+int store_repo_known(struct store *s, MDB_txn *txn, const char *repo)
 {
     struct repo_rec rec;
+
+    return get_rec(s, txn, repo, &rec);
+}
+
+int store_repo_exists(struct store *s, const char *repo)
+{
     MDB_txn *txn;
     int rc;
 
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    rc = get_rec(s, txn, repo, &rec);
+    rc = store_repo_known(s, txn, repo);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -108,27 +108,21 @@ int store_repo_exists(struct store *s, const char *repo)
  * MDB_SET_RANGE, so a page costs the same however many entries precede
  * it.
  */
-int store_list_keys(struct store *s, MDB_dbi dbi, const char *prefix,
-                    size_t plen, const char *last, long n, store_list_fn *fn,
-                    void *ctx, int *more)
+int store_list_keys(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t plen,
+                    const char *last, long n, store_list_fn *fn, void *ctx,
+                    int *more)
 {
     char kbuf[LINK_KEY_MAX];
     MDB_cursor *cur;
-    MDB_txn *txn;
     MDB_val key, val;
     size_t llen = last ? strlen(last) : 0;
     long got = 0;
-    int rc;
+    int rc, next = 0;
 
     BUG_ON(plen + llen > sizeof(kbuf));
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
-    if (rc)
-        return rc;
     rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc) {
-        rc = store_map_mdb_rc(rc, "mdb_cursor_open");
-        goto txn_abort;
-    }
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open");
     memcpy(kbuf, prefix, plen);
     if (llen)
         memcpy(kbuf + plen, last, llen);
@@ -142,12 +136,11 @@ int store_list_keys(struct store *s, MDB_dbi dbi, const char *prefix,
     if (rc == 0 && llen && key.mv_size == plen + llen &&
         !memcmp(key.mv_data, kbuf, plen + llen))
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-    *more = 0;
     while (rc == 0) {
         if (key.mv_size < plen || memcmp(key.mv_data, prefix, plen))
             break;
         if (got == n) {
-            *more = 1;
+            next = 1;
             break;
         }
         rc = fn(ctx, (const char *)key.mv_data + plen, key.mv_size - plen);
@@ -158,15 +151,23 @@ int store_list_keys(struct store *s, MDB_dbi dbi, const char *prefix,
     }
     rc = rc == 0 || rc == MDB_NOTFOUND ? STORE_OK
                                        : store_map_mdb_rc(rc, "mdb_cursor_get");
+    if (rc == STORE_OK)
+        *more = next;
 cursor_close:
     mdb_cursor_close(cur);
-txn_abort:
-    mdb_txn_abort(txn);
     return rc;
 }
 
 int store_catalog_list(struct store *s, const char *last, long n,
                        store_list_fn *fn, void *ctx, int *more)
 {
-    return store_list_keys(s, s->catalog, "", 0, last, n, fn, ctx, more);
+    MDB_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_list_keys(txn, s->catalog, "", 0, last, n, fn, ctx, more);
+    mdb_txn_abort(txn);
+    return rc;
 }

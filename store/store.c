@@ -1,10 +1,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,15 +20,20 @@ int store_map_mdb_rc(int rc, const char *what)
         return STORE_OK;
     case MDB_NOTFOUND:
         return STORE_NOTFOUND;
-    case MDB_KEYEXIST:
-        return STORE_EXISTS;
     case MDB_MAP_FULL:
         log_err("%s: %s (raise map_size in the config)", what,
                 mdb_strerror(rc));
         return STORE_FULL;
     case ENOSPC:
+    case EDQUOT:
         log_err("%s: %s", what, mdb_strerror(rc));
         return STORE_FULL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+        log_err("%s: %s", what, mdb_strerror(rc));
+        return STORE_CORRUPT;
     default:
         log_err("%s: %s", what, mdb_strerror(rc));
         return STORE_IO;
@@ -42,17 +47,31 @@ int store_map_errno(int err, const char *what, const char *path)
                                                           : STORE_IO;
 }
 
+int store_corrupt(const char *what, const char *name)
+{
+    log_err("corrupt %s '%s'", what, name);
+    return STORE_CORRUPT;
+}
+
 int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
 {
-    int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+    int rc;
 
+    if (s->rdonly && !(flags & MDB_RDONLY))
+        return STORE_READONLY;
+    rc = mdb_txn_begin(s->env, NULL, flags, txn);
     return rc ? store_map_mdb_rc(rc, "mdb_txn_begin") : STORE_OK;
 }
 
 int store_utxn_begin(struct store *s, unsigned flags, MDB_txn **txn)
 {
-    int rc = mdb_txn_begin(s->uenv, NULL, flags, txn);
+    int rc;
 
+    if (s->rdonly && !(flags & MDB_RDONLY))
+        return STORE_READONLY;
+    if (!s->uenv)
+        return STORE_NOTFOUND; /* STORE_RDONLY, and no sessions there */
+    rc = mdb_txn_begin(s->uenv, NULL, flags, txn);
     return rc ? store_map_mdb_rc(rc, "mdb_txn_begin sessions") : STORE_OK;
 }
 
@@ -61,6 +80,40 @@ int store_txn_commit(MDB_txn *txn)
     int rc = mdb_txn_commit(txn);
 
     return rc ? store_map_mdb_rc(rc, "mdb_txn_commit") : STORE_OK;
+}
+
+int store_txn_end(MDB_txn *txn, int rc)
+{
+    if (rc == STORE_OK)
+        return store_txn_commit(txn);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+              const char *what)
+{
+    int rc = mdb_get(txn, dbi, key, val);
+
+    return rc == MDB_NOTFOUND ? STORE_NOTFOUND : store_map_mdb_rc(rc, what);
+}
+
+int store_del(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+              const char *what)
+{
+    int rc = mdb_del(txn, dbi, key, val);
+
+    return rc == MDB_NOTFOUND ? STORE_NOTFOUND : store_map_mdb_rc(rc, what);
+}
+
+int store_get_link(MDB_txn *txn, MDB_dbi dbi, const char *repo,
+                   const struct digest *d, MDB_val *val, const char *what)
+{
+    char kbuf[LINK_KEY_MAX];
+    MDB_val key;
+
+    store_link_key(kbuf, repo, d, &key);
+    return store_get(txn, dbi, &key, val, what);
 }
 
 void store_link_key(char *buf, const char *repo, const struct digest *d,
@@ -99,10 +152,12 @@ const char *store_strerror(int rc)
         return "success";
     case STORE_NOTFOUND:
         return "not found";
-    case STORE_EXISTS:
-        return "already exists";
-    case STORE_INVALID:
+    case STORE_DIGEST_MISMATCH:
         return "content does not match its digest";
+    case STORE_SIZE_MISMATCH:
+        return "a descriptor's size does not match its content";
+    case STORE_CORRUPT:
+        return "stored data is corrupt";
     case STORE_FULL:
         return "storage full";
     case STORE_IO:
@@ -121,6 +176,10 @@ const char *store_strerror(int rc)
         return "a referenced blob is not in the repository";
     case STORE_MANIFEST_MISSING:
         return "a referenced manifest is not in the repository";
+    case STORE_VERSION:
+        return "the storage format is newer than this build";
+    case STORE_READONLY:
+        return "the store is open read-only";
     default:
         return "unknown store error";
     }
@@ -139,35 +198,107 @@ static int make_dir(const char *path)
     return STORE_OK;
 }
 
-static int open_dbis(struct store *s)
+/*
+ * The format record ("info" database, key "format"). A root written
+ * before the record existed has the layout of format 1: a read-write open
+ * stamps it, a read-only one takes it as that.
+ */
+static int check_format(struct store *s, MDB_txn *txn)
 {
-    MDB_txn *txn;
+    MDB_val key, val;
+    char num[16];
+    unsigned long v;
+    char *end;
     int rc;
 
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
-    if ((rc = mdb_dbi_open(txn, "blobs", MDB_CREATE, &s->blobs)) ||
-        (rc = mdb_dbi_open(txn, "links", MDB_CREATE, &s->links)) ||
-        (rc = mdb_dbi_open(txn, "repos", MDB_CREATE, &s->repos)) ||
-        (rc = mdb_dbi_open(txn, "manifests", MDB_CREATE, &s->manifests)) ||
-        (rc = mdb_dbi_open(txn, "tags", MDB_CREATE, &s->tags)) ||
-        (rc =
-             mdb_dbi_open(txn, "mtags", MDB_CREATE | MDB_DUPSORT, &s->mtags)) ||
-        (rc = mdb_dbi_open(txn, "referrers", MDB_CREATE | MDB_DUPSORT,
-                           &s->referrers)) ||
-        (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &s->catalog)) ||
-        (rc = mdb_dbi_open(txn, "inline", MDB_CREATE, &s->inlined))) {
-        mdb_txn_abort(txn);
-        return store_map_mdb_rc(rc, "mdb_dbi_open");
+    store_str_val("format", &key);
+    rc = store_get(txn, s->info, &key, &val, "mdb_get info");
+    if (rc == STORE_NOTFOUND) {
+        if (s->rdonly)
+            return STORE_OK;
+        snprintf(num, sizeof(num), "%u", STORE_FORMAT);
+        store_str_val(num, &val);
+        return store_map_mdb_rc(mdb_put(txn, s->info, &key, &val, 0),
+                                "mdb_put info");
     }
+    if (rc)
+        return rc;
+    if (val.mv_size == 0 || val.mv_size >= sizeof(num))
+        return store_corrupt("format record in", s->root);
+    memcpy(num, val.mv_data, val.mv_size);
+    num[val.mv_size] = '\0';
+    errno = 0;
+    v = strtoul(num, &end, 10);
+    if (*end || errno || num[0] < '0' || num[0] > '9')
+        return store_corrupt("format record in", s->root);
+    if (v > STORE_FORMAT) {
+        log_err("storage root '%s' has format %lu, newer than this berth's "
+                "%u: run the berth release that wrote it, or a later one",
+                s->root, v, STORE_FORMAT);
+        return STORE_VERSION;
+    }
+    /*
+     * Older formats would be upgraded here, in this transaction, step by
+     * step. Format 1 is the first.
+     */
+    return STORE_OK;
+}
+
+static int open_dbis(struct store *s)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+        unsigned flags;
+    } dbs[] = {
+        {"blobs", offsetof(struct store, blobs), 0},
+        {"links", offsetof(struct store, links), 0},
+        {"repos", offsetof(struct store, repos), 0},
+        {"manifests", offsetof(struct store, manifests), 0},
+        {"tags", offsetof(struct store, tags), 0},
+        {"mtags", offsetof(struct store, mtags), MDB_DUPSORT},
+        {"referrers", offsetof(struct store, referrers), MDB_DUPSORT},
+        {"catalog", offsetof(struct store, catalog), 0},
+        {"inline", offsetof(struct store, inlined), 0},
+        {"info", offsetof(struct store, info), 0},
+    };
+    unsigned create = s->rdonly ? 0 : MDB_CREATE;
+    int rc, versioned = 1;
+    MDB_txn *txn;
+    size_t i;
+
+    rc = store_txn_begin(s, s->rdonly ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        return rc;
+    for (i = 0; i < ARRAY_SIZE(dbs); i++) {
+        MDB_dbi *dbi = (MDB_dbi *)(void *)((char *)s + dbs[i].off);
+
+        rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, dbi);
+        if (rc == MDB_NOTFOUND && dbi == &s->info) {
+            versioned = 0; /* read-only, of a root older than the record */
+            continue;
+        }
+        if (rc) {
+            log_err("cannot open database '%s' in '%s/meta': %s", dbs[i].name,
+                    s->root, mdb_strerror(rc));
+            mdb_txn_abort(txn);
+            return rc == MDB_NOTFOUND ? STORE_CORRUPT
+                                      : store_map_mdb_rc(rc, "mdb_dbi_open");
+        }
+    }
+    rc = versioned ? check_format(s, txn) : STORE_OK;
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    /* a read-only transaction's handles stay open only if it commits */
     rc = store_txn_commit(txn);
+    if (rc || !s->uenv)
+        return rc;
+    rc = store_utxn_begin(s, s->rdonly ? MDB_RDONLY : 0, &txn);
     if (rc)
         return rc;
-    rc = store_utxn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
-    rc = mdb_dbi_open(txn, "uploads", MDB_CREATE, &s->uploads);
+    rc = mdb_dbi_open(txn, "uploads", create, &s->uploads);
     if (rc) {
         mdb_txn_abort(txn);
         return store_map_mdb_rc(rc, "mdb_dbi_open uploads");
@@ -189,13 +320,15 @@ static int open_env(const char *path, size_t map_size, unsigned flags,
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_set_mapsize");
     rc = mdb_env_open(*env, path, flags, 0640);
+    if (rc == ENOENT)
+        return STORE_NOTFOUND; /* read-only, and none there: caller says */
     if (rc) {
         log_err("cannot open LMDB environment '%s': %s", path,
                 mdb_strerror(rc));
-        return rc == MDB_INVALID || rc == MDB_CORRUPTED ||
-                       rc == MDB_VERSION_MISMATCH
-                   ? STORE_INVALID
-                   : STORE_IO;
+        if (rc == MDB_INVALID || rc == MDB_CORRUPTED ||
+            rc == MDB_VERSION_MISMATCH)
+            return STORE_CORRUPT;
+        return STORE_IO;
     }
     /* workers get killed: free the reader slots of dead processes */
     if (mdb_reader_check(*env, &dead) == 0 && dead)
@@ -207,7 +340,8 @@ static int open_env(const char *path, size_t map_size, unsigned flags,
  * The sessions environment is never flushed (MDB_NOSYNC): a session's
  * record only ever describes data already fsynced, so a process crash
  * loses nothing, and what a power loss may cost is sessions, which
- * clients then start again. One that cannot be read is started afresh.
+ * clients then start again. One that cannot be read is started afresh,
+ * except by a read-only open, which goes without sessions instead.
  */
 static int open_sessions(struct store *s)
 {
@@ -215,11 +349,20 @@ static int open_sessions(struct store *s)
     int rc;
 
     snprintf(path, sizeof(path), "%s/sessions", s->root);
+    if (s->rdonly) {
+        rc = open_env(path, SESSIONS_MAP_SIZE, MDB_RDONLY, &s->uenv);
+        if (rc) {
+            mdb_env_close(s->uenv);
+            s->uenv = NULL;
+            log_warn("reading '%s' without upload sessions", s->root);
+        }
+        return STORE_OK;
+    }
     rc = make_dir(path);
     if (rc)
         return rc;
     rc = open_env(path, SESSIONS_MAP_SIZE, MDB_NOSYNC, &s->uenv);
-    if (rc != STORE_INVALID)
+    if (rc != STORE_CORRUPT)
         return rc;
     log_warn("starting the upload sessions in '%s' afresh", path);
     mdb_env_close(s->uenv);
@@ -231,39 +374,17 @@ static int open_sessions(struct store *s)
     return open_env(path, SESSIONS_MAP_SIZE, MDB_NOSYNC, &s->uenv);
 }
 
-/*
- * Where LMDB mapped the data file of env: mdb_env_info() tells only of
- * a fixed map, so ask the kernel which mapping is that file.
- */
-static void find_map(MDB_env *env, struct store_map *m)
+static int open_meta(struct store *s, const struct store_options *opt)
 {
-    char line[PATH_MAX + 128], file[PATH_MAX];
-    const char *dir;
-    unsigned long lo, hi;
-    size_t n;
-    FILE *f;
+    char path[PATH_MAX];
+    unsigned flags = 0;
 
-    m->addr = NULL;
-    m->len = 0;
-    if (mdb_env_get_path(env, &dir))
-        return;
-    snprintf(file, sizeof(file), "%s/data.mdb", dir);
-    n = strlen(file);
-    f = fopen("/proc/self/maps", "r");
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f)) {
-        size_t len = strcspn(line, "\n");
-
-        line[len] = '\0';
-        if (len < n || strcmp(line + len - n, file) ||
-            sscanf(line, "%lx-%lx", &lo, &hi) != 2)
-            continue;
-        m->addr = (void *)lo;
-        m->len = hi - lo;
-        break;
-    }
-    fclose(f);
+    snprintf(path, sizeof(path), "%s/meta", s->root);
+    if (s->rdonly)
+        flags |= MDB_RDONLY;
+    else if (opt->flags & STORE_SYNC_DATA)
+        flags |= MDB_NOMETASYNC;
+    return open_env(path, opt->map_size, flags, &s->env);
 }
 
 int store_open(const char *root, const struct store_options *opt,
@@ -273,7 +394,7 @@ int store_open(const char *root, const struct store_options *opt,
     struct store *s;
     char path[PATH_MAX];
     size_t i;
-    int rc;
+    int rc = STORE_OK;
 
     if (strlen(root) >= sizeof(s->root) || root[0] != '/') {
         log_err("storage root '%s' must be an absolute path shorter than "
@@ -284,42 +405,30 @@ int store_open(const char *root, const struct store_options *opt,
     s = xcalloc(1, sizeof(*s));
     memcpy(s->root, root, strlen(root) + 1);
     s->inline_max = opt->inline_max;
-    for (i = 0; i < ARRAY_SIZE(subdirs); i++) {
+    s->rdonly = !!(opt->flags & STORE_RDONLY);
+    s->trim.statm = -1;
+    for (i = 0; i < ARRAY_SIZE(subdirs) && !s->rdonly; i++) {
         snprintf(path, sizeof(path), "%s/%s", root, subdirs[i]);
         rc = make_dir(path);
         if (rc)
             goto fail;
     }
-    snprintf(path, sizeof(path), "%s/meta", root);
-    rc = open_env(path, opt->map_size,
-                  opt->flags & STORE_SYNC_DATA ? MDB_NOMETASYNC : 0, &s->env);
-    if (rc) {
-        rc = STORE_IO;
-        goto fail;
-    }
-    rc = open_sessions(s);
-    if (rc) {
-        rc = STORE_IO;
-        goto fail;
-    }
-    rc = open_dbis(s);
+    rc = open_meta(s, opt);
+    if (rc == STORE_NOTFOUND)
+        log_err("no store at '%s'", root);
+    if (rc == STORE_OK)
+        rc = open_sessions(s);
+    if (rc == STORE_OK)
+        rc = open_dbis(s);
     if (rc)
         goto fail;
-    find_map(s->env, &s->map);
-    find_map(s->uenv, &s->umap);
+    store_map_find(s);
+    store_trim_init(s);
     *out = s;
     return STORE_OK;
 fail:
     store_close(s);
     return rc;
-}
-
-void store_release_pages(struct store *s)
-{
-    if (s->map.addr)
-        madvise(s->map.addr, s->map.len, MADV_DONTNEED);
-    if (s->umap.addr)
-        madvise(s->umap.addr, s->umap.len, MADV_DONTNEED);
 }
 
 void store_close(struct store *s)
@@ -330,5 +439,6 @@ void store_close(struct store *s)
         mdb_env_close(s->env);
     if (s->uenv)
         mdb_env_close(s->uenv);
+    store_trim_release(s);
     free(s);
 }

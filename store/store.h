@@ -14,39 +14,77 @@
  * <root>/uploads/<id>. The on-disk and key layout is described at the top
  * of store_private.h. Knows nothing of HTTP or FastCGI.
  *
- * Every function returns STORE_OK (0) or one of the negative codes below;
- * store_strerror() names them. Output parameters come last and are only
- * written on STORE_OK. No LMDB transaction stays open after a call returns.
- * Sizes are in bytes. Repository names and digests must have been
- * validated by the caller (util/names.h, util/digest.h).
+ * Rules that hold for every function below:
+ *  - It returns STORE_OK (0) or one of the negative codes listed with it;
+ *    store_strerror() names them.
+ *  - Output parameters come last and are written only on STORE_OK; the
+ *    one exception says so (store_manifest_put's *missing).
+ *  - No LMDB transaction stays open after it returns, so the caller may
+ *    take its time with a client.
+ *  - STORE_IO, STORE_FULL and STORE_CORRUPT have been logged, naming the
+ *    object; the caller does not log them again.
+ *  - Repository names, tags and digests were validated by the caller
+ *    (util/names.h, util/digest.h). Sizes are in bytes.
+ *  - A struct store is used by one thread at a time, in the process that
+ *    opened it.
  */
-#define STORE_OK               0
-#define STORE_NOTFOUND         (-1) /* no such repository, blob or upload */
-#define STORE_EXISTS           (-2) /* create of something that is already there */
-#define STORE_INVALID          (-3) /* content does not hash to the given digest */
-#define STORE_FULL             (-4) /* disk or LMDB map full; already logged */
-#define STORE_IO               (-5) /* other system or LMDB error; already logged */
-#define STORE_RANGE            (-6) /* chunk does not start where the upload ends */
-#define STORE_SHORT            (-7) /* body length differs from the announced one */
-#define STORE_ABORTED          (-8) /* the body reader failed: client went away */
-#define STORE_BUSY             (-9) /* another request is writing this upload */
-#define STORE_TOOBIG           (-10) /* over a size limit */
-#define STORE_BLOB_MISSING     (-11) /* a manifest names a blob not there */
-#define STORE_MANIFEST_MISSING (-12) /* an index names a manifest not there */
+#define STORE_OK 0
+/* no such repository, tag, manifest, blob (in this repository) or upload */
+#define STORE_NOTFOUND (-1)
+/* content does not hash to the digest the client gave */
+#define STORE_DIGEST_MISMATCH (-2)
+/* a descriptor's size differs from the size of what it describes */
+#define STORE_SIZE_MISMATCH (-3)
+/* data on disk is not as berth wrote it */
+#define STORE_CORRUPT (-4)
+/* disk, quota or LMDB map full */
+#define STORE_FULL (-5)
+/* any other system or LMDB failure */
+#define STORE_IO (-6)
+/* a chunk does not start where the upload ends */
+#define STORE_RANGE (-7)
+/* a body's length differs from the announced one */
+#define STORE_SHORT (-8)
+/* the body reader failed: the client went away */
+#define STORE_ABORTED (-9)
+/* another request is writing this upload */
+#define STORE_BUSY (-10)
+/* over a size limit: the caller's, or the record format's */
+#define STORE_TOOBIG (-11)
+/* a manifest names a blob that is not in the repository */
+#define STORE_BLOB_MISSING (-12)
+/* an index names a manifest that is not in the repository */
+#define STORE_MANIFEST_MISSING (-13)
+/* the storage root's format is newer than this build reads */
+#define STORE_VERSION (-14)
+/* a write to a store opened STORE_RDONLY */
+#define STORE_READONLY (-15)
+
+/* A short description of rc, for messages; never NULL. */
+const char *store_strerror(int rc);
 
 struct store; /* opaque */
 
 /*
- * Flags of struct store_options. By default every commit is on disk
- * before the call returns. STORE_SYNC_DATA flushes a commit's data but
- * not LMDB's meta page (MDB_NOMETASYNC): half the flushes, the database
- * stays intact, and a power loss may undo the last commit before it.
+ * Flags of struct store_options.
+ *
+ * STORE_SYNC_DATA: flush a commit's data but not LMDB's meta page
+ * (MDB_NOMETASYNC). By default every commit is on disk, meta page
+ * included, before the call returns; with this flag half the flushes are
+ * made, the database stays intact, and a power loss may undo the last
+ * commit before it.
+ *
+ * STORE_RDONLY: open for reading only, for tools that must not change the
+ * store. Nothing is created, nothing is removed (sessions/ included), and
+ * every function that writes returns STORE_READONLY. The store may be in
+ * use by writers at the same time; each call reads one consistent state.
  */
 #define STORE_SYNC_DATA 1u
+#define STORE_RDONLY    2u
 
 struct store_options {
     size_t map_size; /* the LMDB map: the most the metadata may take */
-    unsigned flags;
+    unsigned flags;  /* STORE_SYNC_DATA, STORE_RDONLY */
     /*
      * Blobs up to this many bytes (config blobs, signatures, small
      * layers) are kept in LMDB rather than as files: one commit makes
@@ -59,32 +97,48 @@ struct store_options {
 #define STORE_INLINE_MAX_DEFAULT ((long long)32 << 10)
 
 /*
- * Open the store at root, creating its directories and LMDB environments
- * if needed. Call it in each worker after fork(): an LMDB environment
- * must not be used across fork(). Returns STORE_IO (logged, naming the
- * path) when root is not a writable directory. Free with store_close(),
+ * The format of the storage root's layout (store_private.h), recorded in
+ * the root and checked by store_open(). It changes when a release changes
+ * how anything is laid out; a root of an older format is upgraded by the
+ * first read-write open.
+ */
+#define STORE_FORMAT 1u
+
+/*
+ * Open the store at root (an absolute path), creating its directories
+ * and LMDB environments if needed (not with STORE_RDONLY). Call it in each
+ * worker after fork(): an LMDB environment must not be used across
+ * fork(). On STORE_OK *out is the store; free it with store_close(),
  * which accepts NULL.
+ *
+ * Returns STORE_IO (root is not a usable directory), STORE_FULL,
+ * STORE_CORRUPT (an LMDB environment cannot be read), STORE_VERSION (the
+ * root has a newer format than STORE_FORMAT), STORE_NOTFOUND (with
+ * STORE_RDONLY: root holds no store). Every failure is logged in one
+ * line that names the path and what to do.
  */
 int store_open(const char *root, const struct store_options *opt,
                struct store **out);
 void store_close(struct store *s);
 
 /*
- * Drop this process's mappings of the database's pages. LMDB reads
- * through a shared map, and every page a worker ever touched stays mapped
- * and counts in its RSS, until a busy worker appears to hold the whole
- * database; the pages themselves stay in the page cache, shared, and are
- * mapped again at the next touch. No transaction may be open.
+ * Call between requests. A process's resident set grows by every page of
+ * the database it reads: the pages are shared with the page cache and
+ * cost the machine nothing more, but they count in its RSS, and a process
+ * that stores thousands of small blobs reads new pages with each. So
+ * every few calls this looks at how many file-backed pages the process
+ * has resident, and once they have grown by a megabyte since it last let
+ * go, it lets go of the database pages it has mapped
+ * (MADV_DONTNEED); the few it needs come back at the next touch.
+ * A process that serves the same manifests over and over never lets go.
  */
-void store_release_pages(struct store *s);
-
-const char *store_strerror(int rc);
+void store_trim(struct store *s);
 
 /*
  * Where a request body comes from. Return the number of bytes put in buf
  * (at most len), 0 at the end of the body, or -1 if the body could not be
  * read completely (the client went away). fcgi-app/ passes a reader over
- * FCGX_GetStr(); tests pass in-memory readers.
+ * the FastCGI input stream; tests pass in-memory readers.
  */
 typedef long store_read_fn(void *ctx, char *buf, size_t len);
 
@@ -96,45 +150,54 @@ struct store_body {
 
 /* --- blobs (store/blob.c) --- */
 
-/*
- * The size of blob d if repo links it; STORE_NOTFOUND otherwise.
- * *inlined (if not NULL) says whether it is kept in the database, where
- * it has no file for a front server to send.
- */
-int store_blob_stat(struct store *s, const char *repo, const struct digest *d,
-                    long long *size, int *inlined);
+struct store_blob; /* opaque: an open blob */
 
 /*
- * Open blob d, linked into repo, for reading: a file in *fd, which the
- * caller owns and must close(), or for a blob kept in the database *fd -1
- * and its bytes in data (content replaced; STORE_TOOBIG past data->max,
- * or when data is NULL).
- * No transaction is open after return, so the caller may take its time
- * streaming.
+ * Open blob d, linked into repo, for reading, in one read transaction.
+ * On STORE_OK *out holds the whole blob, whether it is a file (open) or
+ * kept in the database (a copy of its bytes, which are small): a delete
+ * that commits afterwards does not take it away, and no transaction
+ * stays open. Close it with store_blob_close(), which accepts NULL.
+ *
+ * Returns STORE_NOTFOUND (repo does not link d, or its file is gone),
+ * STORE_CORRUPT, STORE_IO.
  */
 int store_blob_open(struct store *s, const char *repo, const struct digest *d,
-                    int *fd, long long *size, struct buf *data);
+                    struct store_blob **out);
+void store_blob_close(struct store_blob *b);
+
+/* The blob's size. */
+long long store_blob_size(const struct store_blob *b);
 
 /*
- * Write the absolute path of blob d into buf (len bytes) and the offset of
- * the part below <root>/blobs/ ("sha256/ab/ab12...") into *rel, for the
- * front server to send the file itself (X-Sendfile, X-Accel-Redirect).
- * Says nothing about whether the blob exists, or has a file: use
- * store_blob_stat().
+ * Copy up to len bytes from offset off into buf. Return how many (0 at or
+ * past the end), or -1 when the file cannot be read (logged).
  */
-int store_blob_path(struct store *s, const struct digest *d, char *buf,
-                    size_t len, size_t *rel);
+long store_blob_read(struct store_blob *b, long long off, void *buf,
+                     size_t len);
 
 /*
- * Unlink blob d from repo. The file is removed when no repository links
- * it any more. STORE_NOTFOUND if repo does not link it.
+ * The absolute path of the blob's file, for a front server to send it
+ * itself (X-Sendfile, X-Accel-Redirect), and in *rel (if not NULL) the
+ * offset of the part below <root>/blobs/ ("sha256/ab/ab12..."). NULL when
+ * the blob is kept in the database and has no file. Valid until
+ * store_blob_close().
+ */
+const char *store_blob_file(const struct store_blob *b, size_t *rel);
+
+/*
+ * Unlink blob d from repo. The blob goes when no repository links it any
+ * more. Returns STORE_NOTFOUND (repo does not link d), STORE_CORRUPT,
+ * STORE_FULL, STORE_IO, STORE_READONLY.
  */
 int store_blob_delete(struct store *s, const char *repo,
                       const struct digest *d);
 
 /*
  * Link blob d, which repository from links, into repo as well (a
- * cross-repository mount). STORE_NOTFOUND if from does not link it.
+ * cross-repository mount); *size is its size. Returns STORE_NOTFOUND
+ * (from does not link d), STORE_CORRUPT, STORE_FULL, STORE_IO,
+ * STORE_READONLY.
  */
 int store_blob_mount(struct store *s, const char *repo, const char *from,
                      const struct digest *d, long long *size);
@@ -144,21 +207,29 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
 /*
  * Start an upload session for repo; write its id (UPLOAD_ID_LEN chars and
  * a NUL) into id. Session state lives in LMDB and on disk, never in
- * process memory, so any worker can continue it.
+ * process memory, so any worker can continue it. Returns STORE_FULL,
+ * STORE_IO, STORE_READONLY.
  */
 int store_upload_begin(struct store *s, const char *repo, char *id);
 
-/* Bytes received so far. STORE_NOTFOUND for an unknown id or another repo. */
+/*
+ * Bytes received so far in *size. Returns STORE_NOTFOUND (no such session
+ * in repo), STORE_CORRUPT, STORE_IO.
+ */
 int store_upload_status(struct store *s, const char *repo, const char *id,
                         long long *size);
 
 /*
- * Append body to the upload. start is where the client says the chunk
- * begins (Content-Range), or -1 to append at the end; a start other than
- * the current size gives STORE_RANGE. The chunk is all or nothing: when
- * the body fails or is shorter or longer than body->length, nothing of it
- * is kept (STORE_ABORTED, STORE_SHORT) and the session stays usable.
- * STORE_BUSY if another request is writing the same upload.
+ * Append body to the upload; *size is then the bytes received in all.
+ * start is where the client says the chunk begins (Content-Range), or -1
+ * to append at the end. The chunk is all or nothing: on any failure
+ * nothing of it is kept and the session stays usable.
+ *
+ * Returns STORE_NOTFOUND (no such session in repo), STORE_RANGE (start is
+ * not the current size), STORE_BUSY (another request is writing the
+ * session), STORE_ABORTED (the body could not be read to its end),
+ * STORE_SHORT (the body is shorter or longer than body->length),
+ * STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
  */
 int store_upload_append(struct store *s, const char *repo, const char *id,
                         long long start, const struct store_body *body,
@@ -166,22 +237,30 @@ int store_upload_append(struct store *s, const char *repo, const char *id,
 
 /*
  * Append body (if not NULL) as the final chunk, check the whole upload
- * against d, and make it blob d of repo. On STORE_INVALID (digest
- * mismatch) the session is dropped and nothing is stored. Concurrent
- * uploads of the same content end with one intact blob.
+ * against d, and make it blob d of repo; *size is its size. The session
+ * is gone on STORE_OK and on STORE_DIGEST_MISMATCH (nothing is stored
+ * then); on other failures it stays as it was. Concurrent uploads of the
+ * same content end with one intact blob.
+ *
+ * Returns STORE_DIGEST_MISMATCH, and the codes of store_upload_append()
+ * but STORE_RANGE.
  */
 int store_upload_finish(struct store *s, const char *repo, const char *id,
                         const struct store_body *body, const struct digest *d,
                         long long *size);
 
-/* Drop the session and its data. */
+/*
+ * Drop the session and its data. Returns STORE_NOTFOUND, STORE_BUSY,
+ * STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
+ */
 int store_upload_cancel(struct store *s, const char *repo, const char *id);
 
 /*
  * Drop sessions started more than max_age seconds ago, and files in
  * uploads/ that are that old and have no session (left by a crash). A
  * session in use by another request is left alone. *n counts what was
- * removed. Workers call this when they start.
+ * removed. Workers call this when they start. Returns STORE_FULL,
+ * STORE_IO, STORE_READONLY.
  */
 int store_upload_purge(struct store *s, long long max_age, int *n);
 
@@ -200,10 +279,15 @@ struct store_manifest {
 /*
  * Store manifest mf in repo and, when tag is not NULL, point tag at it,
  * in one transaction, after checking that repo holds every blob and
- * manifest it refers to. STORE_BLOB_MISSING or STORE_MANIFEST_MISSING
- * name the first one missing in *missing; STORE_INVALID says a referenced
- * blob or manifest has another size than its descriptor claims (also in
- * *missing). Nothing changes unless STORE_OK is returned.
+ * manifest it refers to, with the sizes its descriptors give. Nothing
+ * changes unless STORE_OK is returned.
+ *
+ * Returns STORE_BLOB_MISSING, STORE_MANIFEST_MISSING (a referenced blob
+ * or manifest is not in repo) and STORE_SIZE_MISMATCH (one has another
+ * size than its descriptor claims): for these three, and only for them,
+ * *missing is the digest of the first such reference. Also STORE_TOOBIG
+ * (the body is over 4 GiB), STORE_CORRUPT, STORE_FULL, STORE_IO,
+ * STORE_READONLY.
  */
 int store_manifest_put(struct store *s, const char *repo, const char *tag,
                        const struct store_manifest *mf, struct digest *missing);
@@ -217,46 +301,62 @@ struct store_manifest_info {
 /*
  * Look up a manifest of repo by tag (d NULL) or by digest (tag NULL).
  * Fill *info, and when body is not NULL replace its content with the
- * manifest's bytes (STORE_TOOBIG if they do not fit its limit).
- * STORE_NOTFOUND if repo has no such tag or manifest.
+ * manifest's bytes. Returns STORE_NOTFOUND (no such tag or manifest in
+ * repo), STORE_TOOBIG (the bytes exceed body->max; body unchanged),
+ * STORE_CORRUPT, STORE_IO.
  */
 int store_manifest_get(struct store *s, const char *repo, const char *tag,
                        const struct digest *d, struct buf *body,
                        struct store_manifest_info *info);
 
-/* Delete manifest d of repo and every tag naming it. */
+/*
+ * Delete manifest d of repo and every tag naming it. Returns
+ * STORE_NOTFOUND, STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
+ */
 int store_manifest_delete(struct store *s, const char *repo,
                           const struct digest *d);
 
-/* Delete tag of repo; the manifest stays. */
+/*
+ * Delete tag of repo; the manifest stays. Returns STORE_NOTFOUND,
+ * STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
+ */
 int store_tag_delete(struct store *s, const char *repo, const char *tag);
 
 /*
- * Called once per listed entry with its bytes (not NUL-terminated); a
- * non-zero return stops the walk and is returned. It runs inside a read
- * transaction: copy, do no I/O.
+ * Called once per listed entry with its bytes (not NUL-terminated). It
+ * runs inside a read transaction: copy, do no I/O. It returns STORE_OK to
+ * go on, or a negative STORE_* code (STORE_TOOBIG, say), which stops the
+ * walk and is returned by the list function.
  */
 typedef int store_list_fn(void *ctx, const char *s, size_t len);
 
 /*
  * The tags of repo in byte order, after last (NULL: from the start), at
- * most n; *more says whether more follow. STORE_NOTFOUND if the registry
- * knows no repository of that name.
+ * most n; *more says whether more follow. Returns STORE_NOTFOUND (the
+ * registry knows no repository of that name), STORE_CORRUPT, STORE_IO,
+ * or what fn returned.
  */
 int store_tags_list(struct store *s, const char *repo, const char *last, long n,
                     store_list_fn *fn, void *ctx, int *more);
 
-/* The repositories of the catalog, as store_tags_list() lists tags. */
+/*
+ * The repositories of the catalog, as store_tags_list() lists tags.
+ * Returns STORE_IO, or what fn returned.
+ */
 int store_catalog_list(struct store *s, const char *last, long n,
                        store_list_fn *fn, void *ctx, int *more);
 
-/* STORE_OK if the registry knows repo, STORE_NOTFOUND if not. */
+/*
+ * Returns STORE_OK if the registry knows repo, STORE_NOTFOUND if not,
+ * STORE_CORRUPT, STORE_IO.
+ */
 int store_repo_exists(struct store *s, const char *repo);
 
 /*
  * The manifests of repo whose subject is subject, as referrers descriptor
  * JSON, one call of fn each; only those of artifact_type unless it is
- * NULL. No referrers is no error.
+ * NULL. No referrers (or no such repository) is no error. Returns
+ * STORE_IO, or what fn returned.
  */
 int store_referrers(struct store *s, const char *repo,
                     const struct digest *subject, const char *artifact_type,

@@ -36,6 +36,8 @@
  *                                      repo whose subject is that digest
  *   repos     "<repo>"             -> struct repo_rec (store/repo.c)
  *   catalog   "<repo>"             -> (empty) repos the catalog lists
+ *   info      "format"             -> STORE_FORMAT of this layout, as
+ *                                      decimal digits (store/store.c)
  *   uploads   "<id>"               -> upload record (store/upload.c), in
  *                                      the sessions environment, which is
  *                                      never fsynced (store.c)
@@ -52,23 +54,31 @@
  * dup-sorted values are digests or tags, far below it too.
  */
 
-/* Where an environment's data file is mapped (store_release_pages). */
+/* Where an environment's data file is mapped (store_trim). */
 struct store_map {
     void *addr; /* NULL when unknown */
     size_t len;
 };
 
+/* What store_trim() remembers between calls (store/pages.c). */
+struct store_trim {
+    int statm;     /* /proc/self/statm, or -1: then no trimming */
+    long base;     /* file-backed bytes resident after the last release */
+    unsigned tick; /* calls since the last look */
+};
+
 struct store {
     MDB_env *env;  /* everything but upload sessions */
-    MDB_env *uenv; /* upload sessions */
-    MDB_dbi blobs, links, repos, uploads;
+    MDB_env *uenv; /* upload sessions; NULL when STORE_RDONLY found none */
+    MDB_dbi blobs, links, repos, uploads, info;
     MDB_dbi manifests, tags, mtags, referrers, catalog, inlined;
     long long inline_max; /* struct store_options */
+    int rdonly;           /* opened with STORE_RDONLY */
     struct store_map map, umap;
+    struct store_trim trim;
     char root[PATH_MAX - 256]; /* room below for the longest file name */
 };
 
-/* A record of 16 bytes is the older form, without flags. */
 struct blob_rec {
     uint64_t size;
     uint64_t refs;
@@ -82,16 +92,51 @@ int store_map_mdb_rc(int rc, const char *what);
 /* Map errno to STORE_FULL or STORE_IO and log "cannot <what> '<path>'". */
 int store_map_errno(int err, const char *what, const char *path);
 
-/* Begin a transaction, mapping and logging failure. */
+/* Log "corrupt <what> '<name>'" and return STORE_CORRUPT. */
+int store_corrupt(const char *what, const char *name);
+
+/*
+ * mdb_get() mapped to STORE_*: STORE_NOTFOUND (not logged) when key is not
+ * there, other failures logged with what.
+ */
+int store_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+              const char *what);
+
+/* mdb_del() mapped the same way; val NULL deletes every value of key. */
+int store_del(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+              const char *what);
+
+/* store_get() of the "<repo>\0<d>" key of dbi (links, manifests). */
+int store_get_link(MDB_txn *txn, MDB_dbi dbi, const char *repo,
+                   const struct digest *d, MDB_val *val, const char *what);
+
+/*
+ * Begin a transaction, mapping and logging failure; a write transaction
+ * of a store opened STORE_RDONLY is STORE_READONLY.
+ */
 int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn);
 
-/* The same in the sessions environment (the "uploads" database). */
+/*
+ * The same in the sessions environment (the "uploads" database);
+ * STORE_NOTFOUND when a read-only open found none.
+ */
 int store_utxn_begin(struct store *s, unsigned flags, MDB_txn **txn);
 
 #define SESSIONS_MAP_SIZE ((size_t)256 << 20)
 
 /* Commit txn (always consumed), mapping and logging failure. */
 int store_txn_commit(MDB_txn *txn);
+
+/*
+ * End write transaction txn with the result rc of the work done in it:
+ * commit it when rc is STORE_OK (and return what the commit returns),
+ * else abort it and return rc. So a write is
+ *
+ *     rc = store_txn_begin(s, 0, &txn);
+ *     if (rc == STORE_OK)
+ *         rc = store_txn_end(txn, work(s, txn, ...));
+ */
+int store_txn_end(MDB_txn *txn, int rc);
 
 /* "<repo>\0<digest>" into key (buf of LINK_KEY_MAX bytes). */
 #define LINK_KEY_MAX (NAME_MAX_LEN + 1 + DIGEST_STR_MAX)
@@ -116,10 +161,31 @@ enum repo_count { REPO_LINKS, REPO_MANIFESTS, REPO_TAGS };
 int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
                      enum repo_count what, int delta);
 
-/* The keyset walk behind the list functions of store.h (store/repo.c). */
-int store_list_keys(struct store *s, MDB_dbi dbi, const char *prefix,
-                    size_t plen, const char *last, long n, store_list_fn *fn,
-                    void *ctx, int *more);
+/* STORE_OK if repo has a record, within txn; else STORE_NOTFOUND. */
+int store_repo_known(struct store *s, MDB_txn *txn, const char *repo);
+
+/*
+ * The keyset walk behind the list functions of store.h, within txn
+ * (store/repo.c): the keys of dbi that start with prefix (plen bytes).
+ */
+int store_list_keys(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t plen,
+                    const char *last, long n, store_list_fn *fn, void *ctx,
+                    int *more);
+
+/*
+ * Write the absolute path of blob d's file (whether or not there is one)
+ * into buf (len bytes), and into *rel (if not NULL) the offset of the part
+ * below <root>/blobs/. STORE_IO if it does not fit.
+ */
+int store_blob_path(struct store *s, const struct digest *d, char *buf,
+                    size_t len, size_t *rel);
+
+/* Find where this process mapped each environment (store/pages.c). */
+void store_map_find(struct store *s);
+
+/* Set up store_trim()'s state; store_close() undoes it (store/pages.c). */
+void store_trim_init(struct store *s);
+void store_trim_release(struct store *s);
 
 /* Whether a blob of size bytes is kept in LMDB (store_options.inline_max). */
 int store_blob_inlined(const struct store *s, long long size);
@@ -138,9 +204,5 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
 /* The record of blob d if repo links it, within txn; else STORE_NOTFOUND. */
 int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, struct blob_rec *out);
-
-/* Add a link from repo to d (existing blob record); no-op if present. */
-int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
-                   const struct digest *d);
 
 #endif

@@ -98,9 +98,9 @@ static int rec_get(struct store *s, MDB_txn *txn, const char *repo,
     int rc;
 
     id_key(id, &key);
-    rc = mdb_get(txn, s->uploads, &key, &val);
+    rc = store_get(txn, s->uploads, &key, &val, "mdb_get uploads");
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_get uploads");
+        return rc;
     p = val.mv_data;
     if (val.mv_size < REC_HDR)
         goto corrupt;
@@ -119,8 +119,7 @@ static int rec_get(struct store *s, MDB_txn *txn, const char *repo,
                  u->h.alg == DIGEST_SHA256;
     return STORE_OK;
 corrupt:
-    log_err("corrupt upload record '%s'", id);
-    return STORE_IO;
+    return store_corrupt("upload record", id);
 }
 
 /*
@@ -134,6 +133,8 @@ static int upload_lock(struct store *s, const char *repo, const char *id,
     struct stat st;
     int rc;
 
+    if (s->rdonly)
+        return STORE_READONLY;
     memset(u, 0, sizeof(*u));
     u->fd = -1;
     rc = upload_path(s, id, u->path);
@@ -163,7 +164,7 @@ static int upload_lock(struct store *s, const char *repo, const char *id,
     if (st.st_size < u->size) {
         log_err("upload '%s' has %lld bytes on disk, %lld recorded", u->path,
                 (long long)st.st_size, u->size);
-        rc = STORE_IO;
+        rc = STORE_CORRUPT;
         goto close_fd;
     }
     /* the tail of a chunk that never completed */
@@ -203,11 +204,11 @@ static long fill(const struct store_body *body, char *buf, size_t len)
  *
  * An append that starts on a block boundary writes its whole blocks with
  * O_DIRECT: the bytes go from our buffer to the disk instead of being
- * copied into the page cache first, which here cost as much CPU as
- * hashing them (write() of 1 GiB: 1 s of system time on this kind of
- * machine). The last partial block goes through the page cache, and so
- * does everything where O_DIRECT is refused (tmpfs) or an append starts
- * mid-block.
+ * copied into the page cache first, which costs about as much CPU as
+ * hashing them, and a layer being pushed does not push other files out
+ * of the cache. The last partial block goes through the page cache, and
+ * so does everything where O_DIRECT is refused (tmpfs) or an append
+ * starts mid-block.
  */
 static int upload_write(struct upload *u, const struct store_body *body)
 {
@@ -298,13 +299,24 @@ static void make_uuid(char *out)
              hex + 12, hex + 16, hex + 20);
 }
 
+/* Write the record of session id of repo, in a transaction of its own. */
+static int save(struct store *s, const char *repo, const char *id,
+                const struct upload *u)
+{
+    MDB_txn *txn;
+    int rc = store_utxn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(txn, rec_put(s, txn, repo, id, u));
+}
+
 int store_upload_begin(struct store *s, const char *repo, char *id)
 {
     struct upload u;
-    MDB_txn *txn;
     char uid[UPLOAD_ID_LEN + 1];
     int rc, fd;
 
+    if (s->rdonly)
+        return STORE_READONLY;
     memset(&u, 0, sizeof(u));
     make_uuid(uid);
     rc = upload_path(s, uid, u.path);
@@ -317,22 +329,13 @@ int store_upload_begin(struct store *s, const char *repo, char *id)
     u.created = (int64_t)time(NULL);
     hasher_init(&u.h, DIGEST_SHA256);
     u.hash_ok = 1;
-    rc = store_utxn_begin(s, 0, &txn);
-    if (rc)
-        goto unlink_file;
-    rc = rec_put(s, txn, repo, uid, &u);
+    rc = save(s, repo, uid, &u);
     if (rc) {
-        mdb_txn_abort(txn);
-        goto unlink_file;
+        unlink(u.path);
+        return rc;
     }
-    rc = store_txn_commit(txn);
-    if (rc)
-        goto unlink_file;
     memcpy(id, uid, sizeof(uid));
     return STORE_OK;
-unlink_file:
-    unlink(u.path);
-    return rc;
 }
 
 int store_upload_status(struct store *s, const char *repo, const char *id,
@@ -350,23 +353,6 @@ int store_upload_status(struct store *s, const char *repo, const char *id,
     if (rc == STORE_OK)
         *size = u.size;
     return rc;
-}
-
-static int save(struct store *s, const char *repo, const char *id,
-                struct upload *u)
-{
-    MDB_txn *txn;
-    int rc;
-
-    rc = store_utxn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
-    rc = rec_put(s, txn, repo, id, u);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return store_txn_commit(txn);
 }
 
 int store_upload_append(struct store *s, const char *repo, const char *id,
@@ -407,12 +393,8 @@ static int drop(struct store *s, const char *id, struct upload *u)
     if (rc)
         return rc;
     id_key(id, &key);
-    rc = mdb_del(txn, s->uploads, &key, NULL);
-    if (rc && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return store_map_mdb_rc(rc, "mdb_del uploads");
-    }
-    rc = store_txn_commit(txn);
+    rc = store_del(txn, s->uploads, &key, NULL, "mdb_del uploads");
+    rc = store_txn_end(txn, rc == STORE_NOTFOUND ? STORE_OK : rc);
     if (rc)
         return rc;
     if (unlink(u->path) && errno != ENOENT)
@@ -455,7 +437,7 @@ int store_upload_finish(struct store *s, const char *repo, const char *id,
                   dstr, digest_alg_name(d->alg), d->hex);
         rc = drop(s, id, &u);
         if (rc == STORE_OK)
-            rc = STORE_INVALID;
+            rc = STORE_DIGEST_MISMATCH;
         goto unlock;
     }
     /* a blob kept in LMDB is made durable by the commit itself */
@@ -465,14 +447,9 @@ int store_upload_finish(struct store *s, const char *repo, const char *id,
             goto unlock;
     }
     rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        goto unlock;
-    rc = store_blob_adopt(s, txn, repo, d, u.fd, u.path, u.size);
-    if (rc) {
-        mdb_txn_abort(txn);
-        goto unlock;
-    }
-    rc = store_txn_commit(txn);
+    if (rc == STORE_OK)
+        rc = store_txn_end(
+            txn, store_blob_adopt(s, txn, repo, d, u.fd, u.path, u.size));
     if (rc)
         goto unlock;
     *size = u.size;
@@ -583,11 +560,14 @@ static int purge_orphans(struct store *s, int64_t cutoff, int *n)
 
 int store_upload_purge(struct store *s, long long max_age, int *n)
 {
-    char(*ids)[UPLOAD_ID_LEN + 1] = xmalloc(PURGE_BATCH * sizeof(*ids));
+    char(*ids)[UPLOAD_ID_LEN + 1];
     int64_t cutoff = (int64_t)time(NULL) - max_age;
     struct upload u;
     int rc, i, count, batch, removed = 0;
 
+    if (s->rdonly)
+        return STORE_READONLY;
+    ids = xmalloc(PURGE_BATCH * sizeof(*ids));
     do {
         rc = stale_ids(s, cutoff, ids, &count);
         if (rc)

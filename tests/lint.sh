@@ -20,12 +20,12 @@ check() { # name, command...
 }
 banned() {
 	! grep -nE '(^|[^_a-z])(sprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets)\(' \
-		util/*.c store/*.c auth/*.c fcgi-app/*.c 2>/dev/null | grep -v snprintf
+		util/*.c store/*.c auth/*.c config/*.c fcgi-app/*.c 2>/dev/null | grep -v snprintf
 }
 check "no banned functions" banned
 if command -v clang-format >/dev/null 2>&1; then
 	fmt() {
-		for f in util/*.[ch] store/*.[ch] auth/*.[ch] fcgi-app/*.[ch]; do
+		for f in util/*.[ch] store/*.[ch] auth/*.[ch] config/*.[ch] fcgi-app/*.[ch]; do
 			clang-format --style=file "$f" | cmp -s - "$f" || {
 				echo "# not formatted: $f"
 				return 1

@@ -58,21 +58,21 @@ int buf_adds(struct buf *b, const char *s)
     return buf_add(b, s, strlen(s));
 }
 
-int buf_addf(struct buf *b, const char *fmt, ...)
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
-    va_list ap;
+    va_list again;
     int n;
 
-    va_start(ap, fmt);
+    va_copy(again, ap);
     n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n > b->max - b->len)
+    if (n < 0 || (size_t)n > b->max - b->len) {
+        va_end(again);
         return -1;
+    }
     if (b->len + (size_t)n + 1 > b->alloc)
         grow(b, b->len + (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, again);
+    va_end(again);
     b->len += (size_t)n;
     return 0;
 }

@@ -1,6 +1,7 @@
 #ifndef BERTH_UTIL_BUF_H
 #define BERTH_UTIL_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -24,11 +25,16 @@ void buf_release(struct buf *b);
 /* Forget the content, keep the memory. */
 void buf_reset(struct buf *b);
 
-/* Append; return 0, or -1 if the result would exceed b->max (b unchanged). */
-int buf_add(struct buf *b, const void *data, size_t len);
-int buf_adds(struct buf *b, const char *s);
-int buf_addf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/*
+ * Append; return 0, or -1 if the result would exceed b->max (b unchanged).
+ * A caller that ignores -1 would pass on truncated content: the compiler
+ * holds it to the result.
+ */
+int buf_add(struct buf *b, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+int buf_adds(struct buf *b, const char *s) __attribute__((warn_unused_result));
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0), warn_unused_result));
 
 /* The content as a C string; "" for an empty buffer. Borrowed from b. */
 const char *buf_str(const struct buf *b);

@@ -10,24 +10,6 @@
 
 #include "util/fsutil.h"
 
-int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int pwrite_all(int fd, const void *buf, size_t len, long long off)
 {
     const char *p = buf;

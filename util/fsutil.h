@@ -9,9 +9,6 @@
  * nothing logged: the caller knows what the path means and logs it.
  */
 
-/* Write all of buf at the file offset, retrying short writes and EINTR. */
-int write_all(int fd, const void *buf, size_t len);
-
 /* Write all of buf at offset off, retrying short writes and EINTR. */
 int pwrite_all(int fd, const void *buf, size_t len, long long off);
 

@@ -29,16 +29,3 @@ void log_msg(enum log_level lvl, const char *file, int line, const char *fmt,
             file, line, msg);
     errno = saved;
 }
-
-int log_level_parse(const char *s, enum log_level *out)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (!strcmp(s, names[i])) {
-            *out = (enum log_level)i;
-            return 0;
-        }
-    }
-    return -1;
-}

@@ -23,9 +23,6 @@ extern enum log_level log_level;
 void log_msg(enum log_level lvl, const char *file, int line, const char *fmt,
              ...) __attribute__((format(printf, 4, 5)));
 
-/* Parse "error", "warn", "info" or "debug"; return 0, or -1 if unknown. */
-int log_level_parse(const char *s, enum log_level *out);
-
 #define log_err(...)  log_msg(LOG_LVL_ERR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __FILE__, __LINE__, __VA_ARGS__)

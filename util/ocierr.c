@@ -41,7 +41,7 @@ static const struct oci_err_desc descs[OCI_ERR_COUNT] = {
     [OCI_BLOB_RANGE] = {"SIZE_INVALID", "requested range not satisfiable", 416},
     [OCI_INTERNAL] = {"UNKNOWN", "internal server error", 500},
     [OCI_STORAGE_FULL] = {"UNKNOWN", "insufficient storage", 507},
-    [OCI_UNAVAILABLE] = {"UNKNOWN", "service unavailable, try again", 503},
+    [OCI_GONE] = {"UNKNOWN", "the client went away", 499},
 };
 
 const struct oci_err_desc *oci_err_desc(enum oci_err e)

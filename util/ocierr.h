@@ -36,7 +36,12 @@ enum oci_err {
     OCI_BLOB_RANGE,     /* SIZE_INVALID, 416: Range outside the blob */
     OCI_INTERNAL,       /* UNKNOWN, 500 */
     OCI_STORAGE_FULL,   /* UNKNOWN, 507: disk or LMDB map full */
-    OCI_UNAVAILABLE,    /* UNKNOWN, 503: busy, try again */
+    /*
+     * Not an answer: one that had started was cut short (the web server
+     * went away, or a blob file could not be read), so nothing can be
+     * rendered any more (499, nginx's "client closed request", for logs)
+     */
+    OCI_GONE,
     OCI_ERR_COUNT
 };
 

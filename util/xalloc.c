@@ -40,13 +40,6 @@ void *xrealloc(void *p, size_t n)
     return q;
 }
 
-char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-
-    return memcpy(xmalloc(n), s, n);
-}
-
 void bug_fail(const char *file, int line, const char *what)
 {
     log_msg(LOG_LVL_ERR, file, line, "BUG: %s", what);

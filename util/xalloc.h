@@ -13,7 +13,6 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t n);
 void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
 
 /* A programmer error: log where and abort. Not compiled out by NDEBUG. */
 #define BUG_ON(cond)                                                           \

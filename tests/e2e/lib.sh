@@ -174,16 +174,23 @@ berth_pids() {
 
 # berth_conf [LINE...]: write $REG_TMP/berth.conf for the store, with the
 # front server's blob offload (lib-front.sh; none without a front server),
-# plus LINEs ("key = value") that add to or override the defaults. Each
-# key is written once, with its last value, where it first appeared.
+# plus LINEs ("key = value") that add to or override the defaults (berth
+# refuses a key set twice: a LINE's key takes the place of the default's
+# line)
 berth_conf() {
+	_keys=" "
+	for _l; do
+		_k=${_l%%=*}
+		_keys="$_keys${_k%% *} "
+	done
 	{
-		echo "root = $REG_STORE"
-		echo "log_level = ${BERTH_LOG_LEVEL:-info}"
-		echo "offload = ${FRONT_OFFLOAD:-none}"
+		for _l in "root = $REG_STORE" "log_level = ${BERTH_LOG_LEVEL:-info}" \
+			"offload = ${FRONT_OFFLOAD:-none}"; do
+			case $_keys in
+			*" ${_l%% *} "*) ;;
+			*) echo "$_l" ;;
+			esac
+		done
 		for _l; do echo "$_l"; done
-	} | awk '{ k = $0; sub(/[ \t]*=.*/, "", k) }
-		!(k in v) { keys[++n] = k }
-		{ v[k] = $0 }
-		END { for (i = 1; i <= n; i++) print v[keys[i]] }' >"$REG_TMP/berth.conf"
+	} >"$REG_TMP/berth.conf"
 }

@@ -185,6 +185,21 @@ fi
 "$BERTH_BIN" -t -c "$REG_TMP/berth.conf" >"$REG_TMP/out" 2>&1
 is "-t accepts a good config" "$? $(cat "$REG_TMP/out")" "0 berth-fcgi: config '$REG_TMP/berth.conf' is valid"
 start_fails "-t refuses a bad one" "$REG_TMP/bad1.conf:2: map_size" -t -c "$REG_TMP/bad1.conf"
+# -T: every key, the defaults too, as a config file that reads back the same
+"$BERTH_BIN" -T -c "$REG_TMP/berth.conf" >"$REG_TMP/printed.conf" 2>"$REG_TMP/out"
+is "-T prints the config" "$? $(cat "$REG_TMP/out")" "0 "
+# shellcheck disable=SC2317 # called through check
+printed() { # LINE...: each is a line of what -T printed
+	for _l; do
+		grep -qxF "$_l" "$REG_TMP/printed.conf" || return 1
+	done
+}
+check "-T gives root, a default and a key the test set" \
+	printed "root = $REG_STORE" "upload_ttl = 7d" "offload = $FRONT_OFFLOAD"
+"$BERTH_BIN" -T -c "$REG_TMP/printed.conf" >"$REG_TMP/again.conf"
+is "what -T prints reads back as the same configuration" \
+	"$(tail -n +2 "$REG_TMP/again.conf")" "$(tail -n +2 "$REG_TMP/printed.conf")"
+start_fails "-T refuses a bad one" "$REG_TMP/bad1.conf:2: map_size" -T -c "$REG_TMP/bad1.conf"
 start_fails "fd 0 not a socket and no --listen" "not a FastCGI socket" \
 	-c "$REG_TMP/berth.conf" </dev/null
 done_testing

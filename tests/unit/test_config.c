@@ -1,6 +1,12 @@
-/* tests/unit/test_config.c: fcgi-app/conf.h (sizes, durations, the file) */
+/*
+ * tests/unit/test_config.c: config/conf.h. Sizes and durations are tables
+ * here; config files are cases under data/config/{valid,invalid}, each a
+ * directory with an input and its expect or error (data/config/README).
+ * Adding a case needs no C.
+ */
 #include "config.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +20,9 @@
 
 #include <cmocka.h>
 
-#include "fcgi-app/conf.h"
+#include "config/conf.h"
+#include "config/keys.h"
+#include "store/store.h"
 
 /* --- config_parse_size, config_parse_duration --- */
 
@@ -180,6 +188,11 @@ static void assert_contains(const char *hay, const char *needle)
         fail_msg("'%s' does not contain '%s'", hay, needle);
 }
 
+/*
+ * The fields in C terms. The cases under data/config see a config through
+ * config_print(), which cannot tell if a name and a value were swapped
+ * both ways (delete = on setting delete_enabled to 0): these two can.
+ */
 static void test_load_defaults(void **state)
 {
     struct fixture *f = *state;
@@ -263,41 +276,14 @@ static void test_load_every_key(void **state)
     assert_int_equal(c.max_manifest_size, (size_t)256 << 20);
     assert_int_equal(c.upload_ttl, 60);
 
-    /* a later line wins */
-    assert_int_equal(load(f, "root=/a\nroot=/b\n", &c, err, sizeof(err)), 0);
-    assert_string_equal(c.root, "/b");
+    /* a key set twice is refused, naming both lines */
+    assert_int_equal(load(f, "root=/a\n\nroot=/b\n", &c, err, sizeof(err)), -1);
+    assert_contains(err, f->path);
+    assert_contains(err, ":3: 'root' is set again (first set on line 1)");
 }
 
-static void test_load_comments_blank(void **state)
-{
-    struct fixture *f = *state;
-    struct config c;
-    char err[512];
-
-    assert_int_equal(load(f,
-                          "# berth configuration\n"
-                          "\n"
-                          "   \n"
-                          "\t\n"
-                          "   # indented comment\n"
-                          "  root\t=\t/srv/x   # trailing comment\n"
-                          "map_size=2M#no spaces\n"
-                          "#map_size = 1T\n"
-                          "log_level = warn", /* no final newline */
-                          &c, err, sizeof(err)),
-                     0);
-    assert_string_equal(c.root, "/srv/x");
-    assert_int_equal(c.map_size, (size_t)2 << 20);
-    assert_int_equal(c.log_level, LOG_LVL_WARN);
-
-    /* CRLF line ends */
-    assert_int_equal(
-        load(f, "root = /srv/y\r\nmap_size = 4M\r\n", &c, err, sizeof(err)), 0);
-    assert_string_equal(c.root, "/srv/y");
-    assert_int_equal(c.map_size, (size_t)4 << 20);
-}
-
-static void test_load_unknown_key(void **state)
+/* The messages of every refused file are in data/config/invalid. */
+static void test_load_failure_keeps_out(void **state)
 {
     struct fixture *f = *state;
     struct config c;
@@ -308,159 +294,8 @@ static void test_load_unknown_key(void **state)
                           err, sizeof(err)),
                      -1);
     assert_contains(err, f->path);
-    assert_contains(err, ":3:");
-    assert_contains(err, "unknown key");
-    assert_contains(err, "frobnicate");
     /* *out is only written on success */
     assert_int_equal(c.map_size, 0x5a5a5a5a5a5a5a5aULL);
-
-    /* keys are case-sensitive */
-    assert_int_equal(load(f, "Root = /srv/x\n", &c, err, sizeof(err)), -1);
-    assert_contains(err, ":1:");
-    assert_contains(err, "Root");
-}
-
-static void test_load_no_equals(void **state)
-{
-    struct fixture *f = *state;
-    struct config c;
-    char err[512];
-
-    assert_int_equal(
-        load(f, "root = /srv/x\n\nmap_size 1G\n", &c, err, sizeof(err)), -1);
-    assert_contains(err, f->path);
-    assert_contains(err, ":3:");
-    assert_contains(err, "key = value");
-}
-
-static void test_load_missing_root(void **state)
-{
-    struct fixture *f = *state;
-    struct config c;
-    char err[512];
-
-    assert_int_equal(load(f, "map_size = 1G\n", &c, err, sizeof(err)), -1);
-    assert_contains(err, f->path);
-    assert_contains(err, "root");
-    assert_int_equal(load(f, "", &c, err, sizeof(err)), -1);
-    assert_contains(err, f->path);
-    assert_contains(err, "root");
-    assert_int_equal(load(f, "# only comments\n\n", &c, err, sizeof(err)), -1);
-    assert_contains(err, "root");
-}
-
-static void test_load_relative_root(void **state)
-{
-    struct fixture *f = *state;
-    struct config c;
-    char err[512];
-
-    assert_int_equal(load(f, "\nroot = srv/berth\n", &c, err, sizeof(err)), -1);
-    assert_contains(err, f->path);
-    assert_contains(err, ":2:");
-    assert_contains(err, "absolute");
-    assert_int_equal(load(f, "root = ./x\n", &c, err, sizeof(err)), -1);
-    assert_contains(err, "absolute");
-    assert_int_equal(load(f, "root =\n", &c, err, sizeof(err)), -1);
-    assert_contains(err, ":1:");
-}
-
-/* Each bad value on line 3, behind a comment and a valid root. */
-static const struct {
-    const char *line;
-    const char *key;
-} bad_values[] = {
-    {"map_size = 512K", "map_size"},
-    {"map_size = 0", "map_size"},
-    {"map_size = big", "map_size"},
-    {"map_size = 1M1", "map_size"},
-    {"map_size = -1G", "map_size"},
-    {"map_size = 99999999999999999999", "map_size"},
-    {"map_size =", "map_size"},
-    {"max_manifest_size = 1023", "max_manifest_size"},
-    {"max_manifest_size = 257M", "max_manifest_size"},
-    {"max_manifest_size = 1G", "max_manifest_size"},
-    {"max_manifest_size = 4MB", "max_manifest_size"},
-    {"log_level = verbose", "log_level"},
-    {"log_level = INFO", "log_level"},
-    {"log_level = ", "log_level"},
-    {"offload = sendfile", "offload"},
-    {"offload = X-Sendfile", "offload"},
-    {"offload = ", "offload"},
-    {"offload_prefix = internal", "offload_prefix"},
-    {"offload_prefix = ", "offload_prefix"},
-    {"delete = yes", "delete"},
-    {"delete = 1", "delete"},
-    {"delete = On", "delete"},
-    {"upload_ttl = 59", "upload_ttl"},
-    {"upload_ttl = 59s", "upload_ttl"},
-    {"upload_ttl = 0", "upload_ttl"},
-    {"upload_ttl = 1w", "upload_ttl"},
-    {"upload_ttl = soon", "upload_ttl"},
-    {"sync = yes", "sync"},
-    {"sync = ", "sync"},
-    {"access = relative/access.conf", "access"},
-    {"auth_realm = ", "auth_realm"},
-    {"auth_realm = a\"b", "auth_realm"},
-    {"upload_ttl = 9223372036854775808", "upload_ttl"},
-};
-
-static void test_load_bad_values(void **state)
-{
-    struct fixture *f = *state;
-    size_t i;
-
-    for (i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
-        char text[256], err[512];
-        struct config c;
-
-        snprintf(text, sizeof(text), "root = /srv/x\n# next is bad\n%s\n",
-                 bad_values[i].line);
-        if (load(f, text, &c, err, sizeof(err)) != -1)
-            fail_msg("bad value '%s' was accepted", bad_values[i].line);
-        assert_contains(err, f->path);
-        assert_contains(err, ":3:");
-        assert_contains(err, bad_values[i].key);
-    }
-}
-
-static void test_load_long_values(void **state)
-{
-    struct fixture *f = *state;
-    static char text[8192], err[8192];
-    struct config c;
-    size_t n;
-
-    /* an offload_prefix that does not fit its 256-byte buffer */
-    n = (size_t)snprintf(text, sizeof(text), "root = /r\noffload_prefix = /");
-    memset(text + n, 'p', 255);
-    memcpy(text + n + 255, "\n", 2);
-    assert_int_equal(load(f, text, &c, err, sizeof(err)), -1);
-    assert_contains(err, ":2:");
-    assert_contains(err, "offload_prefix");
-    /* 255 bytes fit */
-    n = (size_t)snprintf(text, sizeof(text), "root = /r\noffload_prefix = /");
-    memset(text + n, 'p', 254);
-    memcpy(text + n + 254, "\n", 2);
-    assert_int_equal(load(f, text, &c, err, sizeof(err)), 0);
-    assert_int_equal(strlen(c.offload_prefix), 255);
-
-    /* a root too long to leave room for the store's file names */
-    n = (size_t)snprintf(text, sizeof(text), "root = /");
-    memset(text + n, 'r', PATH_MAX - 200);
-    memcpy(text + n + PATH_MAX - 200, "\n", 2);
-    assert_int_equal(load(f, text, &c, err, sizeof(err)), -1);
-    assert_contains(err, ":1:");
-    assert_contains(err, "root");
-
-    /* a line longer than the reader's buffer */
-    n = (size_t)snprintf(text, sizeof(text), "root = /r\n# ");
-    memset(text + n, 'c', 5000);
-    memcpy(text + n + 5000, "\n", 2);
-    assert_int_equal(load(f, text, &c, err, sizeof(err)), -1);
-    assert_contains(err, f->path);
-    assert_contains(err, ":2:");
-    assert_contains(err, "too long");
 }
 
 static void test_load_missing_file(void **state)
@@ -533,6 +368,385 @@ static void test_check_root(void **state)
     }
 }
 
+/* config_print(c) as a malloc'd string */
+static char *print_config(const struct config *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+
+    assert_non_null(mem);
+    config_print(c, mem);
+    assert_int_equal(ferror(mem), 0);
+    assert_int_equal(fclose(mem), 0);
+    return text;
+}
+
+/* Every key's field is the same in a and b. */
+static void assert_same_config(const struct config *a, const struct config *b)
+{
+    size_t i;
+
+    for (i = 0; i < config_nkeys; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if (memcmp((const char *)a + k->offset, (const char *)b + k->offset,
+                   k->size))
+            fail_msg("'%s' differs after a round trip", k->name);
+    }
+}
+
+/*
+ * Print c, load what was printed, print that: the same config and the
+ * same text. Return the text (caller frees).
+ */
+static char *round_trip(struct fixture *f, const struct config *c)
+{
+    struct config again;
+    char err[512], *text = print_config(c), *text2;
+
+    write_file(f->path, text);
+    if (config_load(f->path, &again, err, sizeof(err)))
+        fail_msg("config_print's output does not load: %s\n%s", err, text);
+    assert_same_config(c, &again);
+    text2 = print_config(&again);
+    assert_string_equal(text2, text);
+    free(text2);
+    return text;
+}
+
+static void test_print_defaults(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512], line[512], *text;
+    size_t i;
+
+    assert_int_equal(load(f, "root = /r\n", &c, err, sizeof(err)), 0);
+    text = round_trip(f, &c);
+    /* each default is written as the table gives it, below its doc */
+    for (i = 0; i < config_nkeys; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if (!k->def)
+            snprintf(line, sizeof(line), "# %s\n%s = /r\n", k->doc, k->name);
+        else
+            snprintf(line, sizeof(line), "# %s\n%s =%s%s\n", k->doc, k->name,
+                     k->def[0] ? " " : "", k->def);
+        if (!strstr(text, line))
+            fail_msg("no '%s' in:\n%s", line, text);
+    }
+    free(text);
+}
+
+static void test_print_every_key(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512], *text;
+
+    assert_int_equal(load(f,
+                          "root = /var/lib/berth\n"
+                          "map_size = 1536M\n"
+                          "max_manifest_size = 1500\n"
+                          "log_level = debug\n"
+                          "offload = x-accel-redirect\n"
+                          "offload_prefix = /internal/blobs\n"
+                          "delete = off\n"
+                          "upload_ttl = 36h\n"
+                          "sync = full\n"
+                          "access = /etc/berth/access.conf\n"
+                          "auth_realm = my registry\n",
+                          &c, err, sizeof(err)),
+                     0);
+    text = round_trip(f, &c);
+    /* numbers in the largest unit that divides them */
+    assert_non_null(strstr(text, "\nmap_size = 1536M\n"));
+    assert_non_null(strstr(text, "\nmax_manifest_size = 1500\n"));
+    assert_non_null(strstr(text, "\nupload_ttl = 36h\n"));
+    assert_non_null(strstr(text, "\nauth_realm = my registry\n"));
+    free(text);
+
+    assert_int_equal(load(f, "root = /r\nmap_size = 1025K\nupload_ttl = 61\n",
+                          &c, err, sizeof(err)),
+                     0);
+    text = round_trip(f, &c);
+    assert_non_null(strstr(text, "\nmap_size = 1025K\n"));
+    assert_non_null(strstr(text, "\nupload_ttl = 61s\n"));
+    free(text);
+}
+
+/* The rows are what the parser and config_print() take them to be. */
+static void test_key_table(void **state)
+{
+    const struct config_enum_value *e, *e2;
+    size_t i, j;
+
+    assert_true(config_nkeys > 0);
+    for (i = 0; i < config_nkeys; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if (!k->name[0] ||
+            k->name[strspn(k->name, "abcdefghijklmnopqrstuvwxyz_")])
+            fail_msg("key '%s': not a lowercase name", k->name);
+        for (j = 0; j < i; j++)
+            if (!strcmp(k->name, config_keys[j].name))
+                fail_msg("key '%s' has two rows", k->name);
+        /* config_print writes "# <doc>": one line of 80 columns at most */
+        if (!k->doc[0] || strchr(k->doc, '\n') || strlen(k->doc) > 78)
+            fail_msg("key '%s': doc is not one line of 78 bytes", k->name);
+        if (k->type != CONFIG_ENUM)
+            continue;
+        if (!k->values || !k->values[0].name || !k->values[1].name)
+            fail_msg("key '%s': fewer than two values", k->name);
+        for (e = k->values; e->name; e++) {
+            /* the doc is where a user reads the choices */
+            if (!strstr(k->doc, e->name))
+                fail_msg("key '%s': doc does not name '%s'", k->name, e->name);
+            for (e2 = k->values; e2 < e; e2++)
+                if (!strcmp(e->name, e2->name) || e->value == e2->value)
+                    fail_msg("key '%s': '%s' twice", k->name, e->name);
+        }
+    }
+}
+
+/* --- the cases under data/config (README there) --- */
+
+#define DATA TEST_SRCDIR "/data/config"
+
+/* Read dir/name into a malloc'd string, or NULL if there is no such file. */
+static char *slurp(const char *dir, const char *name)
+{
+    char path[1024];
+    char *buf;
+    long n;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    n = ftell(fp);
+    assert_true(n >= 0);
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+/* Every "key = value" line of expect is a line of config_print's text. */
+static void check_expect(const char *name, const char *text, char *expect)
+{
+    char want[8192], *line, *save = NULL;
+
+    for (line = strtok_r(expect, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#')
+            continue;
+        snprintf(want, sizeof(want), "\n%s\n", line);
+        if (!strstr(text, want))
+            fail_msg("%s: no line '%s' in:\n%s", name, line, text);
+    }
+}
+
+/* The message with "<dir>/" taken off, as the error files write it. */
+static const char *relative_error(struct fixture *f, const char *name,
+                                  const char *err)
+{
+    size_t n = strlen(f->dir);
+
+    if (strncmp(err, f->dir, n) || err[n] != '/')
+        fail_msg("%s: error '%s' does not start with the file", name, err);
+    return err + n + 1;
+}
+
+static void run_case(struct fixture *f, const char *kind, const char *name)
+{
+    char dir[1024], err[1024], *input, *want, *text;
+    struct config c;
+    int rc;
+
+    snprintf(dir, sizeof(dir), "%s/%s/%s", DATA, kind, name);
+    input = slurp(dir, "input");
+    if (!input)
+        fail_msg("%s: no input", dir);
+    write_file(f->path, input);
+    err[0] = '\0';
+    rc = config_load(f->path, &c, err, sizeof(err));
+    if (!strcmp(kind, "valid")) {
+        if (rc)
+            fail_msg("%s: refused: %s", name, err);
+        want = slurp(dir, "expect");
+        if (!want)
+            fail_msg("%s: no expect", dir);
+        text = round_trip(f, &c);
+        check_expect(name, text, want);
+        free(text);
+    } else {
+        if (!rc)
+            fail_msg("%s: accepted", name);
+        want = slurp(dir, "error");
+        if (!want)
+            fail_msg("%s: no error", dir);
+        want[strcspn(want, "\n")] = '\0';
+        if (strcmp(relative_error(f, name, err), want))
+            fail_msg("%s: error '%s', expected '%s'", name,
+                     relative_error(f, name, err), want);
+    }
+    free(want);
+    free(input);
+}
+
+static void run_dir(struct fixture *f, const char *kind)
+{
+    char dir[1024];
+    struct dirent *de;
+    DIR *d;
+    int n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/%s", DATA, kind);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        run_case(f, kind, de->d_name);
+        n++;
+    }
+    closedir(d);
+    assert_true(n > 10); /* the cases are there, not silently missing */
+}
+
+static void test_valid(void **state)
+{
+    run_dir(*state, "valid");
+}
+
+static void test_invalid(void **state)
+{
+    run_dir(*state, "invalid");
+}
+
+/* --- conf/berth.conf and the README name every key, as the table does --- */
+
+#define TOP_SRCDIR TEST_SRCDIR "/../.."
+
+static const struct config_key *key_named(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < config_nkeys; i++)
+        if (strlen(config_keys[i].name) == len &&
+            !memcmp(config_keys[i].name, name, len))
+            return &config_keys[i];
+    return NULL;
+}
+
+/* Every key has a "key = value" or "#key = value" line, and only keys. */
+static void test_berth_conf_keys(void **state)
+{
+    char *text = slurp(TOP_SRCDIR "/conf", "berth.conf"), *line, *p;
+    const struct config_key *k;
+    char *rest = text, err[512];
+    int *seen = calloc(config_nkeys, sizeof(*seen));
+    struct config c;
+    size_t i, n;
+
+    assert_non_null(text);
+    assert_non_null(seen);
+    while ((line = strsep(&rest, "\n"))) {
+        p = line[0] == '#' ? line + 1 : line; /* "#   x-sendfile" is prose */
+        n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+        if (!n || p[n + strspn(p + n, " \t")] != '=')
+            continue;
+        k = key_named(p, n);
+        if (!k)
+            fail_msg("conf/berth.conf: '%.*s' is not a key", (int)n, p);
+        seen[k - config_keys] = 1;
+    }
+    for (i = 0; i < config_nkeys; i++)
+        if (!seen[i])
+            fail_msg("conf/berth.conf: no '%s = ' or '#%s = ' line",
+                     config_keys[i].name, config_keys[i].name);
+    /* and what it sets is valid */
+    if (config_load(TOP_SRCDIR "/conf/berth.conf", &c, err, sizeof(err)))
+        fail_msg("%s", err);
+    free(seen);
+    free(text);
+}
+
+/*
+ * The README's list, in the Configuration section: a heading line
+ * "    key   default   what it sets", then "    <key> <default> <text>"
+ * lines up to a blank line. A default of "(required)" is a key without
+ * one, "(none)" an empty one.
+ */
+static void test_readme_keys(void **state)
+{
+    char *text = slurp(TOP_SRCDIR, "README"), *line, *rest = text;
+    int *seen = calloc(config_nkeys, sizeof(*seen)), in_list = 0;
+    char key[64], def[256];
+    const struct config_key *k;
+    const char *want;
+    size_t i;
+
+    assert_non_null(text);
+    assert_non_null(seen);
+    while ((line = strsep(&rest, "\n"))) {
+        if (!in_list) {
+            in_list = sscanf(line, "    %63s %255s", key, def) == 2 &&
+                      !strcmp(key, "key") && !strcmp(def, "default");
+            continue;
+        }
+        if (sscanf(line, "    %63s %255s", key, def) != 2)
+            break;
+        k = key_named(key, strlen(key));
+        if (!k)
+            fail_msg("README: '%s' is not a key", key);
+        if (seen[k - config_keys]++)
+            fail_msg("README: '%s' is listed twice", key);
+        want = !k->def ? "(required)" : !k->def[0] ? "(none)" : k->def;
+        if (strcmp(def, want))
+            fail_msg("README: '%s' defaults to '%s' (config/keys.c), not '%s'",
+                     key, want, def);
+    }
+    if (!in_list)
+        fail_msg("README: no list of keys (a line '    key   default ...')");
+    for (i = 0; i < config_nkeys; i++)
+        if (!seen[i])
+            fail_msg("README: '%s' is not in the list of keys",
+                     config_keys[i].name);
+    free(seen);
+    free(text);
+}
+
+static void test_store_options(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options opt;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f, "root = /r\n", &c, err, sizeof(err)), 0);
+    memset(&opt, 0x5a, sizeof(opt));
+    config_store_options(&c, &opt);
+    assert_int_equal(opt.map_size, (size_t)1 << 30);
+    assert_int_equal(opt.flags, STORE_SYNC_DATA); /* sync = data */
+    assert_int_equal(opt.inline_max, STORE_INLINE_MAX_DEFAULT);
+
+    assert_int_equal(load(f, "root = /r\nmap_size = 3M\nsync = full\n", &c, err,
+                          sizeof(err)),
+                     0);
+    config_store_options(&c, &opt);
+    assert_int_equal(opt.map_size, (size_t)3 << 20);
+    assert_int_equal(opt.flags, 0);
+    assert_int_equal(opt.inline_max, STORE_INLINE_MAX_DEFAULT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -540,17 +754,19 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_size_table),
         cmocka_unit_test(test_parse_duration_table),
+        cmocka_unit_test(test_key_table),
         T(test_load_defaults),
         T(test_load_every_key),
-        T(test_load_comments_blank),
-        T(test_load_unknown_key),
-        T(test_load_no_equals),
-        T(test_load_missing_root),
-        T(test_load_relative_root),
-        T(test_load_bad_values),
-        T(test_load_long_values),
+        T(test_load_failure_keeps_out),
+        T(test_valid),
+        T(test_invalid),
         T(test_load_missing_file),
         T(test_check_root),
+        T(test_store_options),
+        T(test_print_defaults),
+        T(test_print_every_key),
+        cmocka_unit_test(test_berth_conf_keys),
+        cmocka_unit_test(test_readme_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

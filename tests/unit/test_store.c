@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,45 +24,63 @@
 #include "tests/unit/store_fixture.h"
 #include "util/fsutil.h"
 
+/*
+ * Read all of b in pieces of at most 5 bytes into a new buffer of size
+ * bytes and one more; free() it.
+ */
+static unsigned char *read_blob(struct store_blob *b, long long size)
+{
+    unsigned char *got = malloc((size_t)size + 1);
+    long long off = 0;
+    long n;
+
+    assert_non_null(got);
+    while ((n = store_blob_read(b, off, got + off, 5)) > 0)
+        off += n;
+    assert_int_equal(n, 0);
+    assert_int_equal(off, size);
+    /* past the end there is nothing */
+    assert_int_equal(store_blob_read(b, size + 1, got, 1), 0);
+    return got;
+}
+
 /* Assert that repo serves blob d with exactly data[0..len). */
 static void assert_blob(struct fixture *f, const char *repo,
                         const struct digest *d, const void *data, size_t len)
 {
-    unsigned char *got = malloc(len + 1);
-    long long size = -1;
-    size_t off = 0;
-    ssize_t n;
-    int fd = -1;
+    struct store_blob *b = NULL;
+    unsigned char *got;
 
-    assert_non_null(got);
-    assert_int_equal(store_blob_stat(f->s, repo, d, &size, NULL), STORE_OK);
-    assert_int_equal(size, (long long)len);
-    size = -1;
-    assert_int_equal(store_blob_open(f->s, repo, d, &fd, &size, NULL),
-                     STORE_OK);
-    assert_true(fd >= 0);
-    assert_int_equal(size, (long long)len);
-    while ((n = read(fd, got + off, len + 1 - off)) > 0)
-        off += (size_t)n;
-    assert_int_equal(n, 0);
-    close(fd);
-    assert_int_equal(off, len);
+    assert_int_equal(store_blob_open(f->s, repo, d, &b), STORE_OK);
+    assert_non_null(b);
+    assert_int_equal(store_blob_size(b), (long long)len);
+    got = read_blob(b, (long long)len);
     assert_memory_equal(got, data, len);
     free(got);
+    store_blob_close(b);
+}
+
+/* Assert that blob d of repo is a file (1) or kept in the database (0). */
+static int blob_is_file(struct fixture *f, const char *repo,
+                        const struct digest *d)
+{
+    struct store_blob *b = NULL;
+    int file;
+
+    assert_int_equal(store_blob_open(f->s, repo, d, &b), STORE_OK);
+    file = store_blob_file(b, NULL) != NULL;
+    store_blob_close(b);
+    return file;
 }
 
 static void assert_no_blob(struct fixture *f, const char *repo,
                            const struct digest *d)
 {
-    long long size = -7;
-    int fd = -7;
+    static char marker_obj;
+    struct store_blob *const marker = (void *)&marker_obj, *b = marker;
 
-    assert_int_equal(store_blob_stat(f->s, repo, d, &size, NULL),
-                     STORE_NOTFOUND);
-    assert_int_equal(store_blob_open(f->s, repo, d, &fd, &size, NULL),
-                     STORE_NOTFOUND);
-    assert_int_equal(size, -7);
-    assert_int_equal(fd, -7);
+    assert_int_equal(store_blob_open(f->s, repo, d, &b), STORE_NOTFOUND);
+    assert_ptr_equal(b, marker);
 }
 
 /* Whether the content file of d exists. */
@@ -97,6 +116,17 @@ static long long upload_file_size(struct fixture *f, const char *id)
 }
 
 /* Regular files below dir (relative to the root), recursively. */
+/* Assert that session id of repo holds size bytes, recorded and on disk. */
+static void assert_session(struct fixture *f, const char *repo, const char *id,
+                           long long size)
+{
+    long long got = -1;
+
+    assert_int_equal(store_upload_status(f->s, repo, id, &got), STORE_OK);
+    assert_int_equal(got, size);
+    assert_int_equal(upload_file_size(f, id), size);
+}
+
 static int count_files_in(const char *dir)
 {
     struct dirent *de;
@@ -185,18 +215,16 @@ static void test_upload_round_trip(void **state)
     free(data);
 }
 
-static void test_blob_stat_and_path(void **state)
+static void test_blob_open_and_path(void **state)
 {
     struct fixture *f = *state;
     static const char data[] = "hello, berth";
     char path[PATH_MAX], want[PATH_MAX], small[16];
     struct digest d, other;
-    long long size = -1;
     size_t rel = 0;
 
     put_blob(f, "a/b", data, sizeof(data) - 1, &d);
-    assert_int_equal(store_blob_stat(f->s, "a/b", &d, &size, NULL), STORE_OK);
-    assert_int_equal(size, (long long)sizeof(data) - 1);
+    assert_blob(f, "a/b", &d, data, sizeof(data) - 1);
 
     /* unknown in another repository, unknown digest anywhere */
     assert_no_blob(f, "a/c", &d);
@@ -217,6 +245,17 @@ static void test_blob_stat_and_path(void **state)
     assert_string_equal(path, want);
     assert_true(rel < strlen(path));
     assert_memory_equal(path + rel, "sha256/", 7);
+    /* and an open blob names the same file */
+    {
+        struct store_blob *b = NULL;
+        size_t brel = 0;
+
+        assert_int_equal(store_blob_open(f->s, "a/b", &d, &b), STORE_OK);
+        assert_string_equal(store_blob_file(b, &brel), want);
+        assert_int_equal(brel, rel);
+        store_blob_close(b);
+        store_blob_close(NULL);
+    }
     assert_int_equal(store_blob_path(f->s, &d, path, sizeof(path), NULL),
                      STORE_OK);
     /* a buffer too small is an error, not a truncated path */
@@ -239,7 +278,7 @@ static void test_finish_wrong_digest(void **state)
                      STORE_OK);
     size = -7;
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &wrong, &size),
-                     STORE_INVALID);
+                     STORE_DIGEST_MISMATCH);
     assert_int_equal(size, -7);
     /* nothing stored under either digest */
     assert_no_blob(f, "r", &wrong);
@@ -267,7 +306,7 @@ static void test_finish_wrong_digest(void **state)
         w512.hex[0] = w512.hex[0] == '0' ? '1' : '0';
         body_init(&b, &m, data + 4, sizeof(data) - 1 - 4, -1, -1);
         assert_int_equal(store_upload_finish(f->s, "r", id, &b, &w512, &size),
-                         STORE_INVALID);
+                         STORE_DIGEST_MISMATCH);
         assert_no_blob(f, "r", &w512);
     }
     assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_NOTFOUND);
@@ -296,9 +335,7 @@ static void test_append_wrong_start(void **state)
     assert_int_equal(append(f, "r", id, 41, data + 41, 10, &size), STORE_RANGE);
     assert_int_equal(append(f, "r", id, 0, data, 40, &size), STORE_RANGE);
     assert_int_equal(size, -7);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 40);
-    assert_int_equal(upload_file_size(f, id), 40);
+    assert_session(f, "r", id, 40);
     /* and the right start still works */
     assert_int_equal(append(f, "r", id, 40, data + 40, 60, &size), STORE_OK);
     assert_int_equal(size, 100);
@@ -331,9 +368,7 @@ static void test_append_aborted(void **state)
     body_init(&b, &m, data, 100, 100, 50);
     assert_int_equal(store_upload_append(f->s, "r", id, 0, &b, &size),
                      STORE_ABORTED);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 0);
-    assert_int_equal(upload_file_size(f, id), 0);
+    assert_session(f, "r", id, 0);
 
     assert_int_equal(append(f, "r", id, 0, data, 200, &size), STORE_OK);
     assert_int_equal(size, 200);
@@ -345,9 +380,7 @@ static void test_append_aborted(void **state)
                      STORE_ABORTED);
     assert_int_equal(size, -7);
     assert_int_equal(m.off, 123);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 200);
-    assert_int_equal(upload_file_size(f, id), 200);
+    assert_session(f, "r", id, 200);
     /* its data is not kept: 200 is still where the next chunk starts */
     assert_int_equal(append(f, "r", id, 323, data + 323, 10, &size),
                      STORE_RANGE);
@@ -358,9 +391,7 @@ static void test_append_aborted(void **state)
     body_init(&b, &m, data + 350, n - 350, -1, 20);
     assert_int_equal(store_upload_finish(f->s, "r", id, &b, &d, &size),
                      STORE_ABORTED);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 350);
-    assert_int_equal(upload_file_size(f, id), 350);
+    assert_session(f, "r", id, 350);
     assert_no_blob(f, "r", &d);
 
     /* the persisted hash state covers exactly [0, 350) */
@@ -405,9 +436,7 @@ static void test_append_length_mismatch(void **state)
                      STORE_SHORT);
     assert_int_equal(size, -7);
     /* nothing kept */
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 100);
-    assert_int_equal(upload_file_size(f, id), 100);
+    assert_session(f, "r", id, 100);
 
     /* the final chunk too */
     body_init(&b, &m, data + 100, 199, 200, -1);
@@ -416,9 +445,7 @@ static void test_append_length_mismatch(void **state)
     body_init(&b, &m, data + 100, 200, 199, -1);
     assert_int_equal(store_upload_finish(f->s, "r", id, &b, &d, &size),
                      STORE_SHORT);
-    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
-    assert_int_equal(size, 100);
-    assert_int_equal(upload_file_size(f, id), 100);
+    assert_session(f, "r", id, 100);
     assert_no_blob(f, "r", &d);
 
     /* an empty chunk of announced length 0 is fine and changes nothing */
@@ -564,12 +591,11 @@ static void test_finish_sha512(void **state)
 static void test_empty_blob(void **state)
 {
     struct fixture *f = *state;
-    char id[UPLOAD_ID_LEN + 1], c;
+    char id[UPLOAD_ID_LEN + 1];
     struct store_body b;
     struct mem_body m;
     struct digest d, d512;
     long long size = -1;
-    int fd = -1;
 
     digest_of(DIGEST_SHA256, "", 0, &d);
     assert_string_equal(
@@ -581,11 +607,7 @@ static void test_empty_blob(void **state)
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
                      STORE_OK);
     assert_int_equal(size, 0);
-    assert_int_equal(store_blob_open(f->s, "r", &d, &fd, &size, NULL),
-                     STORE_OK);
-    assert_int_equal(size, 0);
-    assert_int_equal(read(fd, &c, 1), 0);
-    close(fd);
+    assert_true(blob_is_file(f, "r", &d));
     assert_blob(f, "r", &d, "", 0);
 
     /* an empty final chunk in another repo */
@@ -690,58 +712,50 @@ static void test_inline_blobs(void **state)
     struct fixture *f = *state;
     unsigned char *small = pattern(4096, 1), *big = pattern(4097, 2);
     struct digest ds, db, de;
+    struct store_blob *b = NULL;
     long long size = -1;
-    struct buf data;
-    int fd = -7, inlined = -1;
 
     store_close(f->s);
     assert_int_equal(store_open(f->root, &inl, &f->s), STORE_OK);
-    buf_init(&data, 1 << 20);
     put_blob(f, "r", small, 4096, &ds);
     put_blob(f, "r", big, 4097, &db);
     put_blob(f, "r", "", 0, &de);
     assert_int_equal(count_files(f, "blobs"), 1); /* only the big one */
     assert_int_equal(count_files(f, "uploads"), 0);
 
-    assert_int_equal(store_blob_stat(f->s, "r", &ds, &size, &inlined),
-                     STORE_OK);
-    assert_int_equal(size, 4096);
-    assert_int_equal(inlined, 1);
-    assert_int_equal(store_blob_open(f->s, "r", &ds, &fd, &size, &data),
-                     STORE_OK);
-    assert_int_equal(fd, -1);
-    assert_int_equal(data.len, 4096);
-    assert_memory_equal(data.ptr, small, 4096);
-    assert_int_equal(store_blob_open(f->s, "r", &ds, &fd, &size, NULL),
-                     STORE_TOOBIG);
-    assert_int_equal(store_blob_stat(f->s, "r", &db, &size, &inlined),
-                     STORE_OK);
-    assert_int_equal(inlined, 0);
+    /* the handle holds the bytes: no file, and the same reads */
+    assert_false(blob_is_file(f, "r", &ds));
+    assert_blob(f, "r", &ds, small, 4096);
+    assert_true(blob_is_file(f, "r", &db));
     assert_blob(f, "r", &db, big, 4097);
-    assert_int_equal(store_blob_open(f->s, "r", &de, &fd, &size, &data),
-                     STORE_OK);
-    assert_int_equal(size, 0);
-    assert_int_equal(data.len, 0);
+    assert_false(blob_is_file(f, "r", &de));
+    assert_blob(f, "r", &de, "", 0);
+
+    /* an open handle outlives the deletion of its blob */
+    assert_int_equal(store_blob_open(f->s, "r", &ds, &b), STORE_OK);
+    assert_int_equal(store_blob_delete(f->s, "r", &ds), STORE_OK);
+    assert_no_blob(f, "r", &ds);
+    {
+        unsigned char *got = read_blob(b, 4096);
+
+        assert_memory_equal(got, small, 4096);
+        free(got);
+    }
+    store_blob_close(b);
+    put_blob(f, "r", small, 4096, &ds);
 
     /* shared by two repositories, mounted, deleted link by link */
     put_blob(f, "s", small, 4096, &ds);
     assert_int_equal(store_blob_mount(f->s, "t", "r", &ds, &size), STORE_OK);
     assert_int_equal(store_blob_delete(f->s, "r", &ds), STORE_OK);
-    assert_int_equal(store_blob_stat(f->s, "r", &ds, &size, NULL),
-                     STORE_NOTFOUND);
+    assert_no_blob(f, "r", &ds);
     assert_int_equal(store_blob_delete(f->s, "s", &ds), STORE_OK);
-    assert_int_equal(store_blob_open(f->s, "t", &ds, &fd, &size, &data),
-                     STORE_OK);
-    assert_memory_equal(data.ptr, small, 4096);
+    assert_blob(f, "t", &ds, small, 4096);
     assert_int_equal(store_blob_delete(f->s, "t", &ds), STORE_OK);
-    assert_int_equal(store_blob_open(f->s, "t", &ds, &fd, &size, &data),
-                     STORE_NOTFOUND);
+    assert_no_blob(f, "t", &ds);
     /* and back again at once */
     put_blob(f, "t", small, 4096, &ds);
-    assert_int_equal(store_blob_open(f->s, "t", &ds, &fd, &size, &data),
-                     STORE_OK);
-    assert_memory_equal(data.ptr, small, 4096);
-    buf_release(&data);
+    assert_blob(f, "t", &ds, small, 4096);
     free(small);
     free(big);
 }
@@ -882,7 +896,7 @@ static void test_unusable_hash_state(void **state)
     spoil_hash_state(f, id);
     digest_of(DIGEST_SHA256, data, 299, &wrong);
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &wrong, &size),
-                     STORE_INVALID);
+                     STORE_DIGEST_MISMATCH);
     assert_no_blob(f, "r", &wrong);
     free(data);
 }
@@ -897,7 +911,7 @@ static void add_tail(struct fixture *f, const char *id, size_t n)
     upload_file(f, id, path, sizeof(path));
     fd = open(path, O_WRONLY | O_APPEND);
     assert_true(fd >= 0);
-    assert_int_equal(write_all(fd, junk, n), 0);
+    assert_int_equal(write(fd, junk, n), (ssize_t)n);
     close(fd);
     free(junk);
 }
@@ -955,7 +969,7 @@ static void test_upload_file_lost(void **state)
     assert_int_equal(append(f, "r", id, 0, "0123456789", 10, &size), STORE_OK);
     upload_file(f, id, path, sizeof(path));
     assert_int_equal(truncate(path, 4), 0);
-    assert_int_equal(append(f, "r", id, 10, "x", 1, &size), STORE_IO);
+    assert_int_equal(append(f, "r", id, 10, "x", 1, &size), STORE_CORRUPT);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(append(f, "r", id, 10, "x", 1, &size), STORE_NOTFOUND);
 }
@@ -1047,14 +1061,7 @@ static void test_blob_file_lost(void **state)
     assert_int_equal(store_blob_path(f->s, &d, path, sizeof(path), NULL),
                      STORE_OK);
     assert_int_equal(unlink(path), 0);
-    {
-        long long size = -7;
-        int fd = -7;
-
-        assert_int_equal(store_blob_open(f->s, "a", &d, &fd, &size, NULL),
-                         STORE_NOTFOUND);
-        assert_int_equal(fd, -7);
-    }
+    assert_no_blob(f, "a", &d);
     put_blob(f, "b", data, sizeof(data) - 1, &d);
     assert_blob(f, "a", &d, data, sizeof(data) - 1);
     assert_blob(f, "b", &d, data, sizeof(data) - 1);
@@ -1154,9 +1161,22 @@ static void test_open_bad_root(void **state)
 static void test_strerror(void **state)
 {
     static const int codes[] = {
-        STORE_OK,      STORE_NOTFOUND, STORE_EXISTS, STORE_INVALID,
-        STORE_FULL,    STORE_IO,       STORE_RANGE,  STORE_SHORT,
-        STORE_ABORTED, STORE_BUSY,     STORE_TOOBIG,
+        STORE_OK,
+        STORE_NOTFOUND,
+        STORE_DIGEST_MISMATCH,
+        STORE_SIZE_MISMATCH,
+        STORE_CORRUPT,
+        STORE_FULL,
+        STORE_IO,
+        STORE_RANGE,
+        STORE_SHORT,
+        STORE_ABORTED,
+        STORE_BUSY,
+        STORE_TOOBIG,
+        STORE_BLOB_MISSING,
+        STORE_MANIFEST_MISSING,
+        STORE_VERSION,
+        STORE_READONLY,
     };
     const char *unknown = store_strerror(-1000);
     size_t i, j;
@@ -1175,13 +1195,213 @@ static void test_strerror(void **state)
     }
 }
 
+/* Set the format record of the store at root to v, or remove it (NULL). */
+static void set_format(const char *root, const char *v)
+{
+    char path[PATH_MAX];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val key = {6, (void *)"format"}, val;
+
+    snprintf(path, sizeof(path), "%s/meta", root);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, MAP_SIZE), 0);
+    assert_int_equal(mdb_env_open(env, path, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "info", 0, &dbi), 0);
+    if (v) {
+        val.mv_data = (void *)v;
+        val.mv_size = strlen(v);
+        assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+    } else {
+        assert_int_equal(mdb_del(txn, dbi, &key, NULL), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* The format record of an open store, as a string ("" when none). */
+static void get_format(struct store *s, char *out, size_t len)
+{
+    MDB_txn *txn;
+    MDB_val key = {6, (void *)"format"}, val;
+
+    out[0] = '\0';
+    assert_int_equal(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), 0);
+    if (mdb_get(txn, s->info, &key, &val) == 0) {
+        assert_true(val.mv_size < len);
+        memcpy(out, val.mv_data, val.mv_size);
+        out[val.mv_size] = '\0';
+    }
+    mdb_txn_abort(txn);
+}
+
+/*
+ * The root records its format: a newer one is refused, a root from before
+ * the record (format 1) is stamped by a read-write open only.
+ */
+static void test_format(void **state)
+{
+    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static char marker_obj;
+    struct store *const marker = (void *)&marker_obj;
+    struct fixture *f = *state;
+    struct store *s = marker;
+    char v[16], want[16];
+    struct digest d;
+
+    snprintf(want, sizeof(want), "%u", STORE_FORMAT);
+    get_format(f->s, v, sizeof(v));
+    assert_string_equal(v, want);
+    put_blob(f, "r", "kept", 4, &d);
+    store_close(f->s);
+    f->s = NULL;
+
+    set_format(f->root, "99");
+    assert_int_equal(store_open(f->root, &file_blobs, &s), STORE_VERSION);
+    assert_int_equal(store_open(f->root, &ro, &s), STORE_VERSION);
+    assert_ptr_equal(s, marker);
+    set_format(f->root, "1x");
+    assert_int_equal(store_open(f->root, &file_blobs, &s), STORE_CORRUPT);
+    assert_ptr_equal(s, marker);
+
+    /* no record: read-only takes it as format 1 and writes nothing */
+    set_format(f->root, NULL);
+    assert_int_equal(store_open(f->root, &ro, &f->s), STORE_OK);
+    get_format(f->s, v, sizeof(v));
+    assert_string_equal(v, "");
+    assert_blob(f, "r", &d, "kept", 4);
+    store_close(f->s);
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
+    get_format(f->s, v, sizeof(v));
+    assert_string_equal(v, want);
+    assert_blob(f, "r", &d, "kept", 4);
+}
+
+/* In a child process, store "more" as a blob of repo: 0 if that worked. */
+static int put_blob_elsewhere(const char *root, const char *repo)
+{
+    struct store *s = NULL;
+    char id[UPLOAD_ID_LEN + 1];
+    struct store_body b;
+    struct mem_body m;
+    struct digest d;
+    long long size;
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        /* another process: LMDB wants one open per process */
+        digest_of(DIGEST_SHA256, "more", 4, &d);
+        body_init(&b, &m, "more", 4, 4, -1);
+        _exit(store_open(root, &file_blobs, &s) ||
+              store_upload_begin(s, repo, id) ||
+              store_upload_finish(s, repo, id, &b, &d, &size));
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * STORE_RDONLY reads what a writer has stored, while a writer has it
+ * open, and changes nothing: every write is STORE_READONLY, nothing is
+ * created, and sessions that cannot be read are left as they are.
+ */
+static void test_rdonly(void **state)
+{
+    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    struct fixture *f = *state;
+    char id[UPLOAD_ID_LEN + 1], id2[UPLOAD_ID_LEN + 1], path[PATH_MAX];
+    struct store *r = NULL;
+    struct store_body b;
+    struct mem_body m;
+    struct digest d, d2;
+    long long size = -1;
+    int n = -1, fd;
+
+    put_blob(f, "r", "data", 4, &d);
+    digest_of(DIGEST_SHA256, "more", 4, &d2);
+    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(append(f, "r", id, 0, "ab", 2, &size), STORE_OK);
+    store_close(f->s); /* one open per process (lmdb.h) */
+    f->s = NULL;
+
+    assert_int_equal(store_open(f->root, &ro, &r), STORE_OK);
+    {
+        struct store_blob *blob = NULL;
+
+        assert_int_equal(store_blob_open(r, "r", &d, &blob), STORE_OK);
+        assert_int_equal(store_blob_size(blob), 4);
+        store_blob_close(blob);
+    }
+    assert_int_equal(store_repo_exists(r, "r"), STORE_OK);
+    assert_int_equal(store_upload_status(r, "r", id, &size), STORE_OK);
+    assert_int_equal(size, 2);
+    /* what a writer adds meanwhile, the reader's next call sees */
+    assert_int_equal(store_repo_exists(r, "s"), STORE_NOTFOUND);
+    assert_int_equal(put_blob_elsewhere(f->root, "s"), 0);
+    assert_int_equal(store_repo_exists(r, "s"), STORE_OK);
+
+    assert_int_equal(store_upload_begin(r, "r", id2), STORE_READONLY);
+    body_init(&b, &m, "cd", 2, 2, -1);
+    assert_int_equal(store_upload_append(r, "r", id, 2, &b, &size),
+                     STORE_READONLY);
+    assert_int_equal(store_upload_finish(r, "r", id, NULL, &d, &size),
+                     STORE_READONLY);
+    assert_int_equal(store_upload_cancel(r, "r", id), STORE_READONLY);
+    assert_int_equal(store_upload_purge(r, 0, &n), STORE_READONLY);
+    assert_int_equal(n, -1);
+    assert_int_equal(store_blob_delete(r, "r", &d), STORE_READONLY);
+    assert_int_equal(store_blob_mount(r, "t", "r", &d, &size), STORE_READONLY);
+    assert_int_equal(store_repo_exists(r, "t"), STORE_NOTFOUND);
+    store_close(r);
+    /* the session is as it was */
+    assert_int_equal(upload_file_size(f, id), 2);
+
+    /* sessions that cannot be read: a reader does without them */
+    snprintf(path, sizeof(path), "%s/sessions/data.mdb", f->root);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "not a database", 14), 14);
+    close(fd);
+    assert_int_equal(store_open(f->root, &ro, &r), STORE_OK);
+    assert_int_equal(store_upload_status(r, "r", id, &size), STORE_NOTFOUND);
+    {
+        struct store_blob *blob = NULL;
+
+        assert_int_equal(store_blob_open(r, "s", &d2, &blob), STORE_OK);
+        store_blob_close(blob);
+    }
+    store_close(r);
+    {
+        struct stat st;
+
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 14);
+    }
+    /* a writer starts them afresh */
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_NOTFOUND);
+
+    /* a root without a store: nothing is made */
+    snprintf(path, sizeof(path), "%s/empty", f->root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    r = NULL;
+    assert_int_equal(store_open(path, &ro, &r), STORE_NOTFOUND);
+    assert_null(r);
+    assert_int_equal(rmdir(path), 0); /* still empty */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_upload_round_trip),
-        T(test_blob_stat_and_path),
+        T(test_blob_open_and_path),
         T(test_finish_wrong_digest),
         T(test_append_wrong_start),
         T(test_append_aborted),
@@ -1203,6 +1423,8 @@ int main(void)
         T(test_blob_file_lost),
         T(test_upload_purge),
         T(test_open_bad_root),
+        T(test_format),
+        T(test_rdonly),
         cmocka_unit_test(test_strerror),
     };
 

@@ -191,6 +191,21 @@ static void test_put_get(void **state)
     assert_manifest(f, "a/b", "v1", &t);
     assert_manifest(f, "a/b", NULL, &t);
     assert_int_equal(get_rc(f, "a/b", "v2", NULL), STORE_NOTFOUND);
+    /* a body buffer too small for it: STORE_TOOBIG, the buffer as it was */
+    {
+        struct store_manifest_info info;
+        struct buf small;
+
+        buf_init(&small, 16);
+        assert_int_equal(buf_adds(&small, "before"), 0);
+        memset(&info, 0x5a, sizeof(info));
+        assert_int_equal(
+            store_manifest_get(f->s, "a/b", "v1", NULL, &small, &info),
+            STORE_TOOBIG);
+        assert_string_equal(buf_str(&small), "before");
+        assert_int_equal(info.size, 0x5a5a5a5a5a5a5a5aLL);
+        buf_release(&small);
+    }
     assert_int_equal(get_rc(f, "a/c", "v1", NULL), STORE_NOTFOUND);
     assert_int_equal(get_rc(f, "a/c", NULL, &t.d), STORE_NOTFOUND);
     /* again, and by digest only: same record, nothing doubles */
@@ -225,7 +240,7 @@ static void test_missing_references(void **state)
     /* a descriptor that claims another size */
     config_blob(f, "a/b", &cfg);
     tm_image(&u, &cfg, 999, NULL, NULL, 2);
-    assert_int_equal(put(f, "a/b", "v1", &u, &missing), STORE_INVALID);
+    assert_int_equal(put(f, "a/b", "v1", &u, &missing), STORE_SIZE_MISMATCH);
 
     /* an index with one child present and one not */
     assert_int_equal(put(f, "a/b", NULL, &t, NULL), STORE_OK);
@@ -309,9 +324,22 @@ static void test_tag_pages(void **state)
     assert_int_equal(more, 1);
     assert_string_equal(tags(f, "p", "t20", 100, &more), "t21,t22,t23,t24");
     assert_string_equal(tags(f, "p/q", NULL, 100, &more), "zz");
+    more = 7;
     assert_int_equal(
         store_tags_list(f->s, "nope", NULL, 10, collect, NULL, &more),
         STORE_NOTFOUND);
+    assert_int_equal(more, 7); /* written only on success */
+    /* a listing fn that refuses ends the walk with its code */
+    {
+        struct list l;
+
+        memset(&l, 0, sizeof(l));
+        memset(l.s, 'x', sizeof(l.s) - 2); /* room for nothing more */
+        assert_int_equal(
+            store_tags_list(f->s, "p", NULL, 10, collect, &l, &more),
+            STORE_TOOBIG);
+        assert_int_equal(more, 7);
+    }
     tm_release(&t);
 }
 

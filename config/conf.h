@@ -1,0 +1,89 @@
+#ifndef BERTH_CONFIG_CONF_H
+#define BERTH_CONFIG_CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/log.h"
+
+struct store_options;
+
+/*
+ * berth's configuration file: "key = value" lines; '#' starts a comment
+ * (so no value can hold one), blank lines are ignored, space around keys
+ * and values is not part of them. Each key may be set once.
+ *
+ * The keys, their types, limits, defaults and one-line docs are the rows
+ * of one table, config/keys.c; conf/berth.conf and the README's list of
+ * keys are checked against it (tests/unit/test_config).
+ */
+
+/*
+ * The config file berth-fcgi reads when given none: berth/berth.conf in
+ * the sysconfdir of the last configure before the build.
+ */
+extern const char config_default_path[];
+
+enum offload { OFFLOAD_NONE, OFFLOAD_XSENDFILE, OFFLOAD_XACCEL };
+
+struct config {
+    char file[PATH_MAX]; /* the file it was read from */
+    char root[PATH_MAX];
+    size_t map_size;
+    size_t max_manifest_size;
+    enum log_level log_level;
+    enum offload offload;
+    char offload_prefix[256];
+    int delete_enabled;
+    long long upload_ttl;  /* seconds */
+    int sync_data;         /* sync = data */
+    char access[PATH_MAX]; /* "" when there is no access file */
+    char auth_realm[128];
+};
+
+/*
+ * Read path into *out: the keys it sets, the defaults for the others.
+ * Return 0, or -1 with a one-line message in err (errlen bytes, always
+ * terminated) that names the file, the line and the key, as
+ * "berth.conf:3: map_size must be a size of at least 1M". *out is
+ * written only on success.
+ */
+int config_load(const char *path, struct config *out, char *err, size_t errlen);
+
+/*
+ * Write cfg to f as a config file: every key in the table's order, as a
+ * "key = value" line below a "# " line with the key's doc, a blank line
+ * between keys. Loading the output gives back cfg (every field but
+ * file), if cfg is as config_load() leaves it. Write errors are left in
+ * f, for the caller's ferror().
+ */
+void config_print(const struct config *cfg, FILE *f);
+
+/*
+ * Check that cfg->root is (or can be made) a writable directory. Return 0,
+ * or -1 with a one-line message in err naming the config file.
+ */
+int config_check_root(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * The options to open the store with that cfg describes (store_open()):
+ * its map size and sync mode, and the store's defaults for the rest.
+ * Writes all of *out.
+ */
+void config_store_options(const struct config *cfg, struct store_options *out);
+
+/*
+ * Parse "512", "64K", "1G"... (K, M, G, T or k, m, g, t: powers of 1024).
+ * Return 0, or -1 if malformed or too big for a size_t; *out is written
+ * only on success.
+ */
+int config_parse_size(const char *s, size_t *out);
+
+/*
+ * Parse "90", "90s", "15m", "12h", "7d" into seconds. Return 0, or -1 if
+ * malformed or too big for a long long; *out is written only on success.
+ */
+int config_parse_duration(const char *s, long long *out);
+
+#endif

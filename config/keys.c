@@ -1,0 +1,144 @@
+#include "config.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/conf.h"
+#include "config/keys.h"
+#include "util/xalloc.h"
+
+#define FIELD(f)                                                               \
+    .offset = offsetof(struct config, f),                                      \
+    .size = sizeof(((struct config *)0)->f)
+
+/* the longest string a char[] field of struct config holds */
+#define LEN_MAX(f) (sizeof(((struct config *)0)->f) - 1)
+
+/*
+ * The store names files below root (blobs/<alg>/<xx>/<hex>, meta/...):
+ * a root must leave them this much room in a PATH_MAX buffer.
+ */
+#define ROOT_RESERVE 256
+
+static const struct config_enum_value log_levels[] = {
+    {"error", LOG_LVL_ERR},
+    {"warn", LOG_LVL_WARN},
+    {"info", LOG_LVL_INFO},
+    {"debug", LOG_LVL_DEBUG},
+    {NULL, 0},
+};
+
+static const struct config_enum_value offloads[] = {
+    {"none", OFFLOAD_NONE},
+    {"x-sendfile", OFFLOAD_XSENDFILE},
+    {"x-accel-redirect", OFFLOAD_XACCEL},
+    {NULL, 0},
+};
+
+static const struct config_enum_value on_off[] = {
+    {"on", 1}, {"off", 0}, {NULL, 0}};
+
+static const struct config_enum_value syncs[] = {
+    {"full", 0}, {"data", 1}, {NULL, 0}};
+
+const struct config_key config_keys[] = {
+    {
+        .name = "root",
+        .type = CONFIG_PATH,
+        FIELD(root),
+        .max = PATH_MAX - 1 - ROOT_RESERVE,
+        .def = NULL,
+        .doc = "the storage root, an absolute path on a local file system",
+    },
+    {
+        .name = "map_size",
+        .type = CONFIG_SIZE,
+        FIELD(map_size),
+        .min = 1 << 20,
+        .max = SIZE_MAX,
+        .def = "1G",
+        .doc = "size of the LMDB map, the most the metadata may take "
+               "(K, M, G, T)",
+    },
+    {
+        .name = "max_manifest_size",
+        .type = CONFIG_SIZE,
+        FIELD(max_manifest_size),
+        .min = 1 << 10,
+        .max = 256 << 20,
+        .def = "4M",
+        .doc = "largest manifest accepted (K, M, G, T: powers of 1024)",
+    },
+    {
+        .name = "log_level",
+        .type = CONFIG_ENUM,
+        FIELD(log_level),
+        .values = log_levels,
+        .def = "info",
+        .doc = "error | warn | info | debug",
+    },
+    {
+        .name = "offload",
+        .type = CONFIG_ENUM,
+        FIELD(offload),
+        .values = offloads,
+        .def = "none",
+        .doc = "who sends blob files: none (berth) | x-sendfile | "
+               "x-accel-redirect",
+    },
+    {
+        .name = "offload_prefix",
+        .type = CONFIG_URI_PREFIX,
+        FIELD(offload_prefix),
+        .max = LEN_MAX(offload_prefix),
+        .def = "/_berth_blobs",
+        .doc = "URI prefix of nginx's internal blob location, for "
+               "x-accel-redirect",
+    },
+    {
+        .name = "delete",
+        .type = CONFIG_ENUM,
+        FIELD(delete_enabled),
+        .values = on_off,
+        .def = "on",
+        .doc = "on | off: allow DELETE of blobs and manifests",
+    },
+    {
+        .name = "upload_ttl",
+        .type = CONFIG_DURATION,
+        FIELD(upload_ttl),
+        .min = 60,
+        .max = LLONG_MAX,
+        .def = "7d",
+        .doc = "unfinished upload sessions older than this are dropped "
+               "(s, m, h, d)",
+    },
+    {
+        .name = "sync",
+        .type = CONFIG_ENUM,
+        FIELD(sync_data),
+        .values = syncs,
+        .def = "data",
+        .doc = "full | data: whether a commit waits for LMDB's meta page too",
+    },
+    {
+        .name = "access",
+        .type = CONFIG_PATH,
+        FIELD(access),
+        .max = LEN_MAX(access),
+        .def = "",
+        .doc = "an access file: who may pull, push, delete; empty: the front "
+               "server decides",
+    },
+    {
+        .name = "auth_realm",
+        .type = CONFIG_REALM,
+        FIELD(auth_realm),
+        .max = LEN_MAX(auth_realm),
+        .def = "berth",
+        .doc = "the realm of berth's own 401 challenges",
+    },
+};
+
+const size_t config_nkeys = ARRAY_SIZE(config_keys);
