@@ -1,7 +1,9 @@
 #!/bin/sh
 # shellcheck disable=SC2317 # the checks are called through check()
-# Style checks (STYLE.md 3.8): banned functions, formatting, shell scripts,
-# and the list of front-server test links in tests/e2e/tests.am.
+# The rules of HACKING ("Conventions", "Layers", "Adding a test") that a
+# script can check: banned functions, formatting, shell scripts, the
+# layers' includes, the sealed HTTP layer, and the list of front-server
+# test links in tests/e2e/tests.am.
 # Exits 77 (skip) when a tool is missing.
 top=${top_srcdir:-$(dirname "$0")/..}
 cd "$top" || exit 99
@@ -23,6 +25,37 @@ banned() {
 		util/*.c store/*.c auth/*.c config/*.c fcgi-app/*.c 2>/dev/null | grep -v snprintf
 }
 check "no banned functions" banned
+# HACKING, "Layers": util <- store, auth <- config <- front ends
+includes() { # DIR ALLOWED-DIR...: what DIR's files include of berth's
+	_d=$1
+	shift
+	_bad=$(grep -nE '^#include "[a-z-]+/' "$_d"/*.[ch] 2>/dev/null |
+		grep -vE "#include \"($(echo "$@" | tr ' ' '|'))/")
+	[ -z "$_bad" ] || {
+		echo "$_bad" | sed 's/^/# /'
+		return 1
+	}
+}
+layers() {
+	includes util util &&
+		includes store util store &&
+		includes auth util auth &&
+		includes config util store config
+}
+check "each layer includes only the layers below it" layers
+# HACKING, "Layers": only request.c and response.c speak FastCGI;
+# request.h declares the opaque pointer, but includes nothing of libfcgi
+sealed() {
+	_bad=$(grep -nE 'fcgiapp\.h|FCGX_|->fcgx|\.fcgx' fcgi-app/*.[ch] \
+		util/*.[ch] store/*.[ch] auth/*.[ch] config/*.[ch] |
+		grep -vE '^fcgi-app/(request|response)\.c:' |
+		grep -vE '^fcgi-app/request\.h:[0-9]+:[^#]*$')
+	[ -z "$_bad" ] || {
+		echo "$_bad" | sed 's/^/# /'
+		return 1
+	}
+}
+check "only fcgi-app/request.c and response.c touch the FastCGI request" sealed
 if command -v clang-format >/dev/null 2>&1; then
 	fmt() {
 		for f in util/*.[ch] store/*.[ch] auth/*.[ch] config/*.[ch] fcgi-app/*.[ch]; do
