@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +22,7 @@
 #include "config/conf.h"
 #include "config/keys.h"
 #include "store/store.h"
+#include "tests/unit/cases.h"
 
 /* --- config_parse_size, config_parse_duration --- */
 
@@ -514,30 +514,6 @@ static void test_key_table(void **state)
 
 #define DATA TEST_SRCDIR "/data/config"
 
-/* Read dir/name into a malloc'd string, or NULL if there is no such file. */
-static char *slurp(const char *dir, const char *name)
-{
-    char path[1024];
-    char *buf;
-    long n;
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    n = ftell(fp);
-    assert_true(n >= 0);
-    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
 /* Every "key = value" line of expect is a line of config_print's text. */
 static void check_expect(const char *name, const char *text, char *expect)
 {
@@ -564,14 +540,21 @@ static const char *relative_error(struct fixture *f, const char *name,
     return err + n + 1;
 }
 
-static void run_case(struct fixture *f, const char *kind, const char *name)
+struct run {
+    struct fixture *f;
+    const char *kind;
+};
+
+static void run_case(void *ctx, const char *dir, const char *name)
 {
-    char dir[1024], err[1024], *input, *want, *text;
+    struct run *run = ctx;
+    struct fixture *f = run->f;
+    const char *kind = run->kind;
+    char err[1024], *input, *want, *text;
     struct config c;
     int rc;
 
-    snprintf(dir, sizeof(dir), "%s/%s/%s", DATA, kind, name);
-    input = slurp(dir, "input");
+    input = case_file(dir, "input", NULL);
     if (!input)
         fail_msg("%s: no input", dir);
     write_file(f->path, input);
@@ -580,7 +563,7 @@ static void run_case(struct fixture *f, const char *kind, const char *name)
     if (!strcmp(kind, "valid")) {
         if (rc)
             fail_msg("%s: refused: %s", name, err);
-        want = slurp(dir, "expect");
+        want = case_file(dir, "expect", NULL);
         if (!want)
             fail_msg("%s: no expect", dir);
         text = round_trip(f, &c);
@@ -589,7 +572,7 @@ static void run_case(struct fixture *f, const char *kind, const char *name)
     } else {
         if (!rc)
             fail_msg("%s: accepted", name);
-        want = slurp(dir, "error");
+        want = case_file(dir, "error", NULL);
         if (!want)
             fail_msg("%s: no error", dir);
         want[strcspn(want, "\n")] = '\0';
@@ -603,22 +586,9 @@ static void run_case(struct fixture *f, const char *kind, const char *name)
 
 static void run_dir(struct fixture *f, const char *kind)
 {
-    char dir[1024];
-    struct dirent *de;
-    DIR *d;
-    int n = 0;
+    struct run run = {f, kind};
 
-    snprintf(dir, sizeof(dir), "%s/%s", DATA, kind);
-    d = opendir(dir);
-    assert_non_null(d);
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        run_case(f, kind, de->d_name);
-        n++;
-    }
-    closedir(d);
-    assert_true(n > 10); /* the cases are there, not silently missing */
+    cases_run(DATA, kind, 10, run_case, &run);
 }
 
 static void test_valid(void **state)
@@ -649,7 +619,7 @@ static const struct config_key *key_named(const char *name, size_t len)
 /* Every key has a "key = value" or "#key = value" line, and only keys. */
 static void test_berth_conf_keys(void **state)
 {
-    char *text = slurp(TOP_SRCDIR "/conf", "berth.conf"), *line, *p;
+    char *text = case_file(TOP_SRCDIR "/conf", "berth.conf", NULL), *line, *p;
     const struct config_key *k;
     char *rest = text, err[512];
     int *seen = calloc(config_nkeys, sizeof(*seen));
@@ -687,7 +657,7 @@ static void test_berth_conf_keys(void **state)
  */
 static void test_readme_keys(void **state)
 {
-    char *text = slurp(TOP_SRCDIR, "README"), *line, *rest = text;
+    char *text = case_file(TOP_SRCDIR, "README", NULL), *line, *rest = text;
     int *seen = calloc(config_nkeys, sizeof(*seen)), in_list = 0;
     char key[64], def[256];
     const struct config_key *k;

@@ -14,7 +14,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,35 +24,12 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/cases.h"
 #include "util/manifest.h"
 
 #define DATA TEST_SRCDIR "/data/manifests"
 
 /* Read dir/name into a malloc'd string (NULL if absent); *len its size. */
-static char *slurp(const char *dir, const char *name, size_t *len)
-{
-    char path[1024];
-    char *buf;
-    long n;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return buf;
-}
-
 static void chomp(char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -101,25 +77,25 @@ static void expect_line(const char *c, const char *line,
         fail_msg("%s: %s is '%s', expected '%s'", c, key, got, val);
 }
 
-static void run_case(const char *kind, const char *name)
+static void run_case(void *ctx, const char *dir, const char *name)
 {
-    char dir[1024], why[512];
+    const char *kind = ctx;
+    char why[512];
     struct manifest m;
     char *input, *ctype, *want, *line, *save = NULL;
     size_t len;
     int rc;
 
-    snprintf(dir, sizeof(dir), "%s/%s/%s", DATA, kind, name);
-    input = slurp(dir, "input", &len);
+    input = case_file(dir, "input", &len);
     assert_non_null(input);
-    ctype = slurp(dir, "content-type", NULL);
+    ctype = case_file(dir, "content-type", NULL);
     chomp(ctype);
     memset(&m, 0, sizeof(m));
     rc = manifest_parse(input, len, ctype, &m, why, sizeof(why));
     if (!strcmp(kind, "valid")) {
         if (rc != MANIFEST_OK)
             fail_msg("%s: refused: %s", name, why);
-        want = slurp(dir, "expect", NULL);
+        want = case_file(dir, "expect", NULL);
         assert_non_null(want);
         for (line = strtok_r(want, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save))
@@ -128,7 +104,7 @@ static void run_case(const char *kind, const char *name)
     } else {
         if (rc == MANIFEST_OK)
             fail_msg("%s: accepted", name);
-        want = slurp(dir, "error", NULL);
+        want = case_file(dir, "error", NULL);
         assert_non_null(want);
         chomp(want);
         if (!strstr(why, want))
@@ -142,22 +118,7 @@ static void run_case(const char *kind, const char *name)
 
 static void run_dir(const char *kind)
 {
-    char dir[1024];
-    struct dirent *de;
-    DIR *d;
-    int n = 0;
-
-    snprintf(dir, sizeof(dir), "%s/%s", DATA, kind);
-    d = opendir(dir);
-    assert_non_null(d);
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        run_case(kind, de->d_name);
-        n++;
-    }
-    closedir(d);
-    assert_true(n > 10); /* the cases are there, not silently missing */
+    cases_run(DATA, kind, 10, run_case, (void *)kind);
 }
 
 static void test_valid(void **state)
