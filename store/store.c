@@ -205,34 +205,17 @@ static int make_dir(const char *path)
  */
 static int check_format(struct store *s, MDB_txn *txn)
 {
-    MDB_val key, val;
-    char num[16];
-    unsigned long v;
-    char *end;
+    long long v;
     int rc;
 
-    store_str_val("format", &key);
-    rc = store_get(txn, s->info, &key, &val, "mdb_get info");
-    if (rc == STORE_NOTFOUND) {
-        if (s->rdonly)
-            return STORE_OK;
-        snprintf(num, sizeof(num), "%u", STORE_FORMAT);
-        store_str_val(num, &val);
-        return store_map_mdb_rc(mdb_put(txn, s->info, &key, &val, 0),
-                                "mdb_put info");
-    }
+    rc = store_info_get(s, txn, "format", &v);
+    if (rc == STORE_NOTFOUND)
+        return s->rdonly ? STORE_OK
+                         : store_info_put(s, txn, "format", STORE_FORMAT);
     if (rc)
         return rc;
-    if (val.mv_size == 0 || val.mv_size >= sizeof(num))
-        return store_corrupt("format record in", s->root);
-    memcpy(num, val.mv_data, val.mv_size);
-    num[val.mv_size] = '\0';
-    errno = 0;
-    v = strtoul(num, &end, 10);
-    if (*end || errno || num[0] < '0' || num[0] > '9')
-        return store_corrupt("format record in", s->root);
     if (v > STORE_FORMAT) {
-        log_err("storage root '%s' has format %lu, newer than this berth's "
+        log_err("storage root '%s' has format %lld, newer than this berth's "
                 "%u: run the berth release that wrote it, or a later one",
                 s->root, v, STORE_FORMAT);
         return STORE_VERSION;

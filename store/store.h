@@ -122,6 +122,16 @@ int store_open(const char *root, const struct store_options *opt,
 void store_close(struct store *s);
 
 /*
+ * Maintenance mode, a flag in the store that every process reads: while
+ * it is on, the front ends refuse writes (fcgi-app/: 405 UNSUPPORTED).
+ * store_maintenance() sets *on to 1 or 0, and returns STORE_CORRUPT,
+ * STORE_IO. store_set_maintenance() returns STORE_FULL, STORE_IO,
+ * STORE_READONLY.
+ */
+int store_maintenance(struct store *s, int *on);
+int store_set_maintenance(struct store *s, int on);
+
+/*
  * Call between requests. A process's resident set grows by every page of
  * the database it reads: the pages are shared with the page cache and
  * cost the machine nothing more, but they count in its RSS, and a process

@@ -86,6 +86,17 @@ struct blob_rec {
 };
 #define BLOB_INLINE 1u /* the bytes are in "inline", not in a file */
 
+/*
+ * A number of the "info" database (store/info.c), within txn: *out, or
+ * STORE_NOTFOUND when the key is not there, STORE_CORRUPT when its value
+ * is not a number.
+ */
+int store_info_get(struct store *s, MDB_txn *txn, const char *name,
+                   long long *out);
+/* Set one, v >= 0, within txn. */
+int store_info_put(struct store *s, MDB_txn *txn, const char *name,
+                   long long v);
+
 /* Map an LMDB rc to STORE_*, logging the unexpected with what. */
 int store_map_mdb_rc(int rc, const char *what);
 

@@ -1395,6 +1395,34 @@ static void test_rdonly(void **state)
     assert_int_equal(rmdir(path), 0); /* still empty */
 }
 
+/* Maintenance mode is a flag in the store that every open sees. */
+static void test_maintenance(void **state)
+{
+    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    struct fixture *f = *state;
+    struct store *r = NULL;
+    int on = -1;
+
+    assert_int_equal(store_maintenance(f->s, &on), STORE_OK);
+    assert_int_equal(on, 0);
+    assert_int_equal(store_set_maintenance(f->s, 1), STORE_OK);
+    assert_int_equal(store_maintenance(f->s, &on), STORE_OK);
+    assert_int_equal(on, 1);
+    assert_int_equal(store_set_maintenance(f->s, 1), STORE_OK); /* again */
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(store_open(f->root, &ro, &r), STORE_OK);
+    assert_int_equal(store_maintenance(r, &on), STORE_OK);
+    assert_int_equal(on, 1);
+    assert_int_equal(store_set_maintenance(r, 0), STORE_READONLY);
+    store_close(r);
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
+    assert_int_equal(store_set_maintenance(f->s, 0), STORE_OK);
+    assert_int_equal(store_set_maintenance(f->s, 0), STORE_OK);
+    assert_int_equal(store_maintenance(f->s, &on), STORE_OK);
+    assert_int_equal(on, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1425,6 +1453,7 @@ int main(void)
         T(test_open_bad_root),
         T(test_format),
         T(test_rdonly),
+        T(test_maintenance),
         cmocka_unit_test(test_strerror),
     };
 

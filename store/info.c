@@ -1,0 +1,94 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_private.h"
+#include "util/xalloc.h"
+
+/*
+ * The "info" database: small facts about the whole store, each a key
+ * whose value is a decimal number, readable with mdb_dump:
+ *
+ *   format        the layout's format (store/format.c)
+ *   maintenance   1 while maintenance mode is on (absent: off)
+ *   gc_last       when the last garbage collection ended (store/gc.c)
+ */
+
+int store_info_get(struct store *s, MDB_txn *txn, const char *name,
+                   long long *out)
+{
+    MDB_val key, val;
+    char num[24];
+    long long v;
+    char *end;
+    int rc;
+
+    store_str_val(name, &key);
+    rc = store_get(txn, s->info, &key, &val, "mdb_get info");
+    if (rc)
+        return rc;
+    if (val.mv_size == 0 || val.mv_size >= sizeof(num))
+        return store_corrupt("info record", name);
+    memcpy(num, val.mv_data, val.mv_size);
+    num[val.mv_size] = '\0';
+    errno = 0;
+    v = strtoll(num, &end, 10);
+    if (*end || errno || num[0] < '0' || num[0] > '9')
+        return store_corrupt("info record", name);
+    *out = v;
+    return STORE_OK;
+}
+
+int store_info_put(struct store *s, MDB_txn *txn, const char *name, long long v)
+{
+    MDB_val key, val;
+    char num[24];
+
+    BUG_ON(v < 0);
+    snprintf(num, sizeof(num), "%lld", v);
+    store_str_val(name, &key);
+    store_str_val(num, &val);
+    return store_map_mdb_rc(mdb_put(txn, s->info, &key, &val, 0),
+                            "mdb_put info");
+}
+
+int store_maintenance(struct store *s, int *on)
+{
+    long long v = 0;
+    MDB_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_info_get(s, txn, "maintenance", &v);
+    mdb_txn_abort(txn);
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    *on = rc == STORE_OK && v != 0; /* no record: off */
+    return STORE_OK;
+}
+
+/* Set or clear the maintenance record, within txn. */
+static int maintenance_put(struct store *s, MDB_txn *txn, int on)
+{
+    MDB_val key;
+    int rc;
+
+    if (on)
+        return store_info_put(s, txn, "maintenance", 1);
+    store_str_val("maintenance", &key);
+    rc = store_del(txn, s->info, &key, NULL, "mdb_del info");
+    return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
+int store_set_maintenance(struct store *s, int on)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(txn, maintenance_put(s, txn, on));
+}
