@@ -16,7 +16,8 @@ enum oci_err h_blob_get(struct req *r)
 
     if (req_digest(r, r->ref, &d))
         return r->err;
-    rc = store_blob_open(r->store, r->name, &d, &b);
+    /* a client that asks may be about to push a manifest that uses it */
+    rc = store_blob_open(r->store, r->name, &d, STORE_BLOB_TOUCH, &b);
     if (rc == STORE_NOTFOUND)
         return req_fail(r, OCI_BLOB_UNKNOWN, "%s", r->ref);
     if (rc)
@@ -43,14 +44,22 @@ close:
 /* DELETE /v2/<name>/blobs/<digest>  (end-10) */
 enum oci_err h_blob_delete(struct req *r)
 {
-    struct digest d;
+    char ustr[DIGEST_STR_MAX];
+    struct digest d, user;
     int rc;
 
     if (req_digest(r, r->ref, &d))
         return r->err;
-    rc = store_blob_delete(r->store, r->name, &d);
+    rc = store_blob_delete(r->store, r->name, &d, &user);
     if (rc == STORE_NOTFOUND)
         return req_fail(r, OCI_BLOB_UNKNOWN, "%s", r->ref);
+    if (rc == STORE_IN_USE) {
+        digest_format(&user, ustr);
+        return req_fail(r, OCI_IN_USE,
+                        "blob '%s' is referenced by manifest '%s' of '%s': "
+                        "delete that first",
+                        r->ref, ustr, r->name);
+    }
     if (rc)
         return req_fail_store(r, rc);
     return resp_send(r, 202, NULL, NULL, 0);

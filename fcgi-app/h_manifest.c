@@ -173,6 +173,8 @@ out:
 /* DELETE /v2/<name>/manifests/<reference>  (end-9) */
 enum oci_err h_manifest_delete(struct req *r)
 {
+    char ustr[DIGEST_STR_MAX];
+    struct digest user;
     struct ref ref;
     int rc;
 
@@ -181,7 +183,14 @@ enum oci_err h_manifest_delete(struct req *r)
     if (ref.tag)
         rc = store_tag_delete(r->store, r->name, ref.tag);
     else
-        rc = store_manifest_delete(r->store, r->name, &ref.d);
+        rc = store_manifest_delete(r->store, r->name, &ref.d, &user);
+    if (rc == STORE_IN_USE) {
+        digest_format(&user, ustr);
+        return req_fail(r, OCI_IN_USE,
+                        "manifest '%s' is listed by index '%s' of '%s': "
+                        "delete the index first",
+                        r->ref, ustr, r->name);
+    }
     if (rc)
         return manifest_fail(r, rc);
     return resp_send(r, 202, NULL, NULL, 0);

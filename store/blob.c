@@ -68,13 +68,44 @@ int store_blob_inlined(const struct store *s, long long size)
     return size <= s->inline_max;
 }
 
-int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
-                     const struct digest *d, struct blob_rec *out)
+/* The link of repo to d, within txn. */
+static int get_link(struct store *s, MDB_txn *txn, const char *repo,
+                    const struct digest *d, struct link_rec *out)
 {
     MDB_val val;
     int rc;
 
     rc = store_get_link(txn, s->links, repo, d, &val, "mdb_get links");
+    if (rc)
+        return rc;
+    if (val.mv_size != sizeof(*out))
+        return store_corrupt("link record in", repo);
+    memcpy(out, val.mv_data, sizeof(*out));
+    return STORE_OK;
+}
+
+/* Set the link of repo to d, within txn. */
+static int put_link(struct store *s, MDB_txn *txn, const char *repo,
+                    const struct digest *d, const struct link_rec *rec,
+                    unsigned flags)
+{
+    char kbuf[LINK_KEY_MAX];
+    MDB_val key, val;
+
+    store_link_key(kbuf, repo, d, &key);
+    val.mv_data = (void *)rec;
+    val.mv_size = sizeof(*rec);
+    return store_map_mdb_rc(mdb_put(txn, s->links, &key, &val, flags),
+                            "mdb_put links");
+}
+
+int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
+                     const struct digest *d, struct blob_rec *out)
+{
+    struct link_rec link;
+    int rc;
+
+    rc = get_link(s, txn, repo, d, &link);
     if (rc)
         return rc;
     rc = get_blob_rec(s, txn, d, out);
@@ -153,22 +184,81 @@ free_b:
     return rc;
 }
 
-int store_blob_open(struct store *s, const char *repo, const struct digest *d,
-                    struct store_blob **out)
+/* A touch within this long of the last one is not written. */
+#define TOUCH_SLACK 60
+
+/*
+ * Whether the grace of repo's link to d should start again: nothing of
+ * repo references d, and it was last touched a while ago. Within txn.
+ */
+static int stale_link(struct store *s, MDB_txn *txn, const char *repo,
+                      const struct digest *d, int *stale)
 {
+    struct link_rec link;
+    int rc;
+
+    rc = store_usedby(s, txn, repo, d, NULL);
+    if (rc == STORE_OK) {
+        *stale = 0; /* a manifest keeps it: no grace needed */
+        return STORE_OK;
+    }
+    if (rc != STORE_NOTFOUND)
+        return rc;
+    rc = get_link(s, txn, repo, d, &link);
+    if (rc == STORE_OK)
+        *stale = link.touched < store_now(s) - TOUCH_SLACK;
+    return rc;
+}
+
+/* Start the grace of repo's link to d again, within txn. */
+static int touch(struct store *s, MDB_txn *txn, const char *repo,
+                 const struct digest *d)
+{
+    struct link_rec link;
+    int rc;
+
+    rc = get_link(s, txn, repo, d, &link);
+    if (rc)
+        return rc; /* gone meanwhile: STORE_NOTFOUND, as for the client */
+    link.touched = (int64_t)store_now(s);
+    return put_link(s, txn, repo, d, &link, 0);
+}
+
+int store_blob_open(struct store *s, const char *repo, const struct digest *d,
+                    unsigned flags, struct store_blob **out)
+{
+    struct store_blob *b = NULL;
     struct blob_rec rec;
     MDB_txn *txn;
-    int rc;
+    int rc, stale = 0;
 
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
     rc = store_linked_rec(s, txn, repo, d, &rec);
+    if (rc == STORE_OK && (flags & STORE_BLOB_TOUCH) && !s->rdonly)
+        rc = stale_link(s, txn, repo, d, &stale);
     if (rc == STORE_OK)
-        rc = rec.flags & BLOB_INLINE ? open_inline(s, txn, d, &rec, out)
-                                     : open_file(s, d, &rec, out);
+        rc = rec.flags & BLOB_INLINE ? open_inline(s, txn, d, &rec, &b)
+                                     : open_file(s, d, &rec, &b);
     mdb_txn_abort(txn);
-    return rc;
+    /*
+     * A client that asks for a blob nothing references may be about to
+     * push a manifest that does: its grace starts again, in a write
+     * transaction of its own, which also tells whether a GC took the link
+     * away meanwhile (then the blob is not there for this client either).
+     */
+    if (rc == STORE_OK && stale) {
+        rc = store_txn_begin(s, 0, &txn);
+        if (rc == STORE_OK)
+            rc = store_txn_end(s, txn, touch(s, txn, repo, d));
+    }
+    if (rc) {
+        store_blob_close(b);
+        return rc;
+    }
+    *out = b;
+    return STORE_OK;
 }
 
 void store_blob_close(struct store_blob *b)
@@ -218,26 +308,28 @@ const char *store_blob_file(const struct store_blob *b, size_t *rel)
     return b->path;
 }
 
-/* Add a link from repo to d (existing blob record); no-op if present. */
+/*
+ * Add a link from repo to d (existing blob record), or, when there is one,
+ * start its grace again: an upload or a mount asked for it.
+ */
 static int link_add(struct store *s, MDB_txn *txn, const char *repo,
                     const struct digest *d)
 {
-    char kbuf[LINK_KEY_MAX];
+    struct link_rec link = {(int64_t)store_now(s)}, old;
     struct blob_rec rec;
-    MDB_val key, val;
     int rc;
 
     rc = get_blob_rec(s, txn, d, &rec);
     if (rc)
         return rc;
-    store_link_key(kbuf, repo, d, &key);
-    val.mv_data = NULL;
-    val.mv_size = 0;
-    rc = mdb_put(txn, s->links, &key, &val, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST)
-        return STORE_OK;
+    rc = get_link(s, txn, repo, d, &old);
+    if (rc == STORE_OK)
+        return put_link(s, txn, repo, d, &link, 0);
+    if (rc != STORE_NOTFOUND)
+        return rc;
+    rc = put_link(s, txn, repo, d, &link, MDB_NOOVERWRITE);
     if (rc)
-        return store_map_mdb_rc(rc, "mdb_put links");
+        return rc;
     rec.refs++;
     rc = put_blob_rec(s, txn, d, &rec);
     if (rc)
@@ -339,7 +431,7 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
 static int blob_drop(struct store *s, MDB_txn *txn, const struct digest *d,
                      const struct blob_rec *rec)
 {
-    char dstr[DIGEST_STR_MAX], path[PATH_MAX];
+    char dstr[DIGEST_STR_MAX];
     MDB_val key;
     int rc;
 
@@ -354,29 +446,27 @@ static int blob_drop(struct store *s, MDB_txn *txn, const struct digest *d,
         return rc == STORE_NOTFOUND ? STORE_OK : rc;
     }
     /*
-     * Unlink while holding the writer lock, so no concurrent upload of the
-     * same content can rename its file into place between our commit and
-     * our unlink. If we crash after the unlink, the record survives
-     * without a file: readers get "not found" and the next upload of the
-     * content restores it (store_blob_adopt).
+     * Move the file aside while holding the writer lock, so that no
+     * concurrent upload of the same content can rename its file into
+     * place between our commit and our unlink; it is unlinked after the
+     * commit (store_txn_end).
      */
-    rc = store_blob_path(s, d, path, sizeof(path), NULL);
-    if (rc)
-        return rc;
-    if (unlink(path) && errno != ENOENT)
-        return store_map_errno(errno, "unlink blob", path);
-    return STORE_OK;
+    return store_trash(s, d);
 }
 
-/* store_blob_delete() within txn. */
-static int blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
-                       const struct digest *d)
+int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
+                      const struct digest *d, struct digest *user)
 {
     char kbuf[LINK_KEY_MAX];
     struct blob_rec rec;
     MDB_val key;
     int rc;
 
+    rc = store_usedby(s, txn, repo, d, user);
+    if (rc == STORE_OK)
+        return STORE_IN_USE; /* a manifest of repo references it */
+    if (rc != STORE_NOTFOUND)
+        return rc;
     store_link_key(kbuf, repo, d, &key);
     rc = store_del(txn, s->links, &key, NULL, "mdb_del links");
     if (rc)
@@ -394,12 +484,14 @@ static int blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
     return put_blob_rec(s, txn, d, &rec);
 }
 
-int store_blob_delete(struct store *s, const char *repo, const struct digest *d)
+int store_blob_delete(struct store *s, const char *repo, const struct digest *d,
+                      struct digest *user)
 {
     MDB_txn *txn;
     int rc = store_txn_begin(s, 0, &txn);
 
-    return rc ? rc : store_txn_end(txn, blob_unlink(s, txn, repo, d));
+    return rc ? rc
+              : store_txn_end(s, txn, store_blob_unlink(s, txn, repo, d, user));
 }
 
 int store_blob_mount(struct store *s, const char *repo, const char *from,
@@ -415,7 +507,7 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
     rc = store_linked_rec(s, txn, from, d, &rec);
     if (rc == STORE_OK)
         rc = link_add(s, txn, repo, d);
-    rc = store_txn_end(txn, rc);
+    rc = store_txn_end(s, txn, rc);
     if (rc == STORE_OK)
         *size = (long long)rec.size;
     return rc;

@@ -90,5 +90,5 @@ int store_set_maintenance(struct store *s, int on)
     MDB_txn *txn;
     int rc = store_txn_begin(s, 0, &txn);
 
-    return rc ? rc : store_txn_end(txn, maintenance_put(s, txn, on));
+    return rc ? rc : store_txn_end(s, txn, maintenance_put(s, txn, on));
 }

@@ -8,32 +8,9 @@
 #include "util/xalloc.h"
 
 /*
- * A manifest record ("manifests" database) is a header and five byte
- * strings, in this order:
- *
- *   struct mrec_hdr
- *   media type      what GET answers as Content-Type
- *   subject         "<alg>:<hex>" of the subject, or empty
- *   artifact type   for ?artifactType= filters of the referrers API
- *   descriptor      its entry in referrers lists (JSON), or empty
- *   body            the client's bytes
- *
- * Everything a GET, a referrers listing or a delete needs is in the
- * record, so none of them parses a manifest.
+ * Manifests: their records (struct mrec_hdr, store_private.h), the usedby
+ * index of what they reference, and the referrers index of their subjects.
  */
-struct mrec_hdr {
-    uint32_t body_len;
-    uint16_t ctype_len;
-    uint16_t subject_len;
-    uint16_t atype_len;
-    uint16_t reserved;
-    uint32_t desc_len;
-};
-
-struct mrec {
-    const char *ctype, *subject, *atype, *desc, *body;
-    struct mrec_hdr h;
-};
 
 static int mrec_parse(const MDB_val *v, struct mrec *r)
 {
@@ -53,8 +30,8 @@ static int mrec_parse(const MDB_val *v, struct mrec *r)
     return 0;
 }
 
-static int get_mrec(struct store *s, MDB_txn *txn, const char *repo,
-                    const struct digest *d, struct mrec *r)
+int store_mrec_get(struct store *s, MDB_txn *txn, const char *repo,
+                   const struct digest *d, struct mrec *r)
 {
     MDB_val val;
     int rc;
@@ -65,6 +42,65 @@ static int get_mrec(struct store *s, MDB_txn *txn, const char *repo,
     if (mrec_parse(&val, r))
         return store_corrupt("manifest record in", repo);
     return STORE_OK;
+}
+
+int store_mrec_refs(const struct mrec *r, const char *repo, struct manifest *m)
+{
+    char ctype[MEDIA_TYPE_MAX], why[256];
+
+    memset(m, 0, sizeof(*m));
+    if (r->h.ctype_len >= sizeof(ctype))
+        return store_corrupt("manifest record in", repo);
+    memcpy(ctype, r->ctype, r->h.ctype_len);
+    ctype[r->h.ctype_len] = '\0';
+    if (manifest_parse(r->body, r->h.body_len, ctype, m, why, sizeof(why))) {
+        manifest_release(m);
+        memset(m, 0, sizeof(*m));
+        log_err("stored manifest in '%s' does not parse: %s", repo, why);
+        return STORE_CORRUPT;
+    }
+    return STORE_OK;
+}
+
+int store_usedby(struct store *s, MDB_txn *txn, const char *repo,
+                 const struct digest *d, struct digest *user)
+{
+    char kbuf[LINK_KEY_MAX];
+    MDB_val key, val;
+    int rc;
+
+    store_link_key(kbuf, repo, d, &key);
+    /* the first of the duplicates: mdb_get returns it */
+    rc = store_get(txn, s->usedby, &key, &val, "mdb_get usedby");
+    if (rc)
+        return rc;
+    if (user && digest_parse(user, val.mv_data, val.mv_size))
+        return store_corrupt("usedby entry in", repo);
+    return STORE_OK;
+}
+
+/*
+ * Add or drop (add 0) the usedby entries of manifest dstr of repo: one for
+ * each blob and child manifest m references.
+ */
+static int usedby_set(struct store *s, MDB_txn *txn, const char *repo,
+                      const char *dstr, const struct manifest *m, int add)
+{
+    char ref[DIGEST_STR_MAX];
+    size_t i;
+    int rc = STORE_OK;
+
+    for (i = 0; rc == STORE_OK && i < m->nblobs + m->nchildren; i++) {
+        if (i < m->nblobs)
+            digest_format(&m->blobs[i].digest, ref);
+        else
+            digest_format(&m->children[i - m->nblobs].digest, ref);
+        rc = add ? store_dup_put(txn, s->usedby, repo, ref, dstr,
+                                 "mdb_put usedby")
+                 : store_dup_del(txn, s->usedby, repo, ref, dstr,
+                                 "mdb_del usedby");
+    }
+    return rc;
 }
 
 static int put_mrec(struct store *s, MDB_txn *txn, const char *repo,
@@ -89,6 +125,7 @@ static int put_mrec(struct store *s, MDB_txn *txn, const char *repo,
     h.subject_len = (uint16_t)strlen(subject);
     h.atype_len = (uint16_t)strlen(atype);
     h.desc_len = (uint32_t)strlen(desc);
+    h.pushed = (int64_t)store_now(s);
 
     store_link_key(kbuf, repo, mf->digest, &key);
     val.mv_size = sizeof(h) + h.ctype_len + h.subject_len + h.atype_len +
@@ -133,7 +170,7 @@ static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
         }
     }
     for (i = 0; i < m->nchildren; i++) {
-        rc = get_mrec(s, txn, repo, &m->children[i].digest, &r);
+        rc = store_mrec_get(s, txn, repo, &m->children[i].digest, &r);
         if (rc == STORE_NOTFOUND)
             rc = STORE_MANIFEST_MISSING;
         else if (rc == STORE_OK && r.h.body_len != m->children[i].size)
@@ -144,81 +181,6 @@ static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
         }
     }
     return STORE_OK;
-}
-
-/*
- * Add or drop the entry "repo, from" -> to of dbi, a table with sorted
- * duplicates (mtags: digest -> tag; referrers: subject -> referrer).
- * Adding one that is there or dropping one that is not is no change.
- */
-static int pair_link(MDB_txn *txn, MDB_dbi dbi, const char *repo,
-                     const char *from, const char *to, int add,
-                     const char *what)
-{
-    char kbuf[LINK_KEY_MAX];
-    MDB_val key, val;
-    int rc;
-
-    store_pair_key(kbuf, repo, from, &key);
-    store_str_val(to, &val);
-    if (add) {
-        rc = mdb_put(txn, dbi, &key, &val, MDB_NODUPDATA);
-        if (rc == MDB_KEYEXIST)
-            rc = 0;
-    } else {
-        rc = mdb_del(txn, dbi, &key, &val);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-    }
-    return store_map_mdb_rc(rc, what);
-}
-
-/* Add or drop the "mtags" entry d -> tag. */
-static int mtag(struct store *s, MDB_txn *txn, const char *repo,
-                const char *dstr, const char *tag, int add)
-{
-    return pair_link(txn, s->mtags, repo, dstr, tag, add, "mtags");
-}
-
-/* Point tag of repo at dstr. */
-static int tag_put(struct store *s, MDB_txn *txn, const char *repo,
-                   const char *tag, const char *dstr)
-{
-    char kbuf[LINK_KEY_MAX], old[DIGEST_STR_MAX];
-    MDB_val key, val;
-    int rc, existed = 0;
-
-    store_pair_key(kbuf, repo, tag, &key);
-    rc = mdb_get(txn, s->tags, &key, &val);
-    if (rc == 0) {
-        if (val.mv_size >= sizeof(old))
-            return store_corrupt("tag record of", repo);
-        memcpy(old, val.mv_data, val.mv_size);
-        old[val.mv_size] = '\0';
-        if (!strcmp(old, dstr))
-            return STORE_OK;
-        existed = 1;
-        rc = mtag(s, txn, repo, old, tag, 0);
-        if (rc)
-            return rc;
-    } else if (rc != MDB_NOTFOUND) {
-        return store_map_mdb_rc(rc, "mdb_get tags");
-    }
-    store_str_val(dstr, &val);
-    rc = mdb_put(txn, s->tags, &key, &val, 0);
-    if (rc)
-        return store_map_mdb_rc(rc, "mdb_put tags");
-    rc = mtag(s, txn, repo, dstr, tag, 1);
-    if (rc || existed)
-        return rc;
-    return store_repo_count(s, txn, repo, REPO_TAGS, +1);
-}
-
-/* Add or drop the "referrers" entry subject -> dstr. */
-static int referrer(struct store *s, MDB_txn *txn, const char *repo,
-                    const char *subject, const char *dstr, int add)
-{
-    return pair_link(txn, s->referrers, repo, subject, dstr, add, "referrers");
 }
 
 /* store_manifest_put() within txn. */
@@ -239,15 +201,19 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
     if (rc && rc != STORE_NOTFOUND)
         return rc;
     existed = rc == STORE_OK;
+    digest_format(mf->digest, dstr);
     rc = put_mrec(s, txn, repo, mf);
     if (rc == STORE_OK && !existed)
         rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, +1);
-    digest_format(mf->digest, dstr);
+    /* the same digest is the same content: its references are there */
+    if (rc == STORE_OK && !existed)
+        rc = usedby_set(s, txn, repo, dstr, mf->m, 1);
     if (rc == STORE_OK && tag)
-        rc = tag_put(s, txn, repo, tag, dstr);
+        rc = store_tag_put(s, txn, repo, tag, dstr);
     if (rc == STORE_OK && mf->m->has_subject) {
         digest_format(&mf->m->subject, subject);
-        rc = referrer(s, txn, repo, subject, dstr, 1);
+        rc = store_dup_put(txn, s->referrers, repo, subject, dstr,
+                           "mdb_put referrers");
     }
     return rc;
 }
@@ -259,26 +225,8 @@ int store_manifest_put(struct store *s, const char *repo, const char *tag,
     int rc = store_txn_begin(s, 0, &txn);
 
     return rc ? rc
-              : store_txn_end(txn,
+              : store_txn_end(s, txn,
                               manifest_put(s, txn, repo, tag, mf, missing));
-}
-
-/* The digest tag of repo names, within txn. */
-static int tag_get(struct store *s, MDB_txn *txn, const char *repo,
-                   const char *tag, struct digest *out)
-{
-    char kbuf[LINK_KEY_MAX];
-    MDB_val key, val;
-    int rc;
-
-    store_pair_key(kbuf, repo, tag, &key);
-    rc = store_get(txn, s->tags, &key, &val, "mdb_get tags");
-    if (rc)
-        return rc;
-    /* val dies with txn: digest_parse() copies */
-    if (digest_parse(out, val.mv_data, val.mv_size))
-        return store_corrupt("tag record of", repo);
-    return STORE_OK;
 }
 
 int store_manifest_get(struct store *s, const char *repo, const char *tag,
@@ -294,12 +242,12 @@ int store_manifest_get(struct store *s, const char *repo, const char *tag,
     if (rc)
         return rc;
     if (tag) {
-        rc = tag_get(s, txn, repo, tag, &dig);
+        rc = store_tag_get(s, txn, repo, tag, &dig, NULL);
         if (rc)
             goto txn_abort;
         d = &dig;
     }
-    rc = get_mrec(s, txn, repo, d, &r);
+    rc = store_mrec_get(s, txn, repo, d, &r);
     if (rc)
         goto txn_abort;
     if (r.h.ctype_len >= sizeof(info->media_type)) {
@@ -323,135 +271,56 @@ txn_abort:
     return rc;
 }
 
-/* Drop every tag naming dstr in repo. */
-static int drop_tags(struct store *s, MDB_txn *txn, const char *repo,
-                     const char *dstr)
-{
-    char kbuf[LINK_KEY_MAX], tkey[LINK_KEY_MAX], tag[TAG_MAX_LEN + 1];
-    MDB_cursor *cur;
-    MDB_val key, val, tk;
-    int rc, n = 0;
-
-    store_pair_key(kbuf, repo, dstr, &key);
-    rc = mdb_cursor_open(txn, s->mtags, &cur);
-    if (rc)
-        return store_map_mdb_rc(rc, "mdb_cursor_open mtags");
-    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
-    while (rc == 0) {
-        if (val.mv_size > TAG_MAX_LEN) {
-            rc = store_corrupt("tag index of", repo);
-            goto cursor_close;
-        }
-        memcpy(tag, val.mv_data, val.mv_size);
-        tag[val.mv_size] = '\0';
-        store_pair_key(tkey, repo, tag, &tk);
-        rc = store_del(txn, s->tags, &tk, NULL, "mdb_del tags");
-        if (rc && rc != STORE_NOTFOUND)
-            goto cursor_close;
-        n++;
-        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
-    }
-    if (rc != MDB_NOTFOUND) {
-        rc = store_map_mdb_rc(rc, "mdb_cursor_get mtags");
-        goto cursor_close;
-    }
-    rc = STORE_OK;
-    if (n)
-        rc = store_del(txn, s->mtags, &key, NULL, "mdb_del mtags");
-    while (rc == STORE_OK && n--)
-        rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
-cursor_close:
-    mdb_cursor_close(cur);
-    return rc;
-}
-
-/* store_manifest_delete() within txn. */
-static int manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
-                         const struct digest *d)
+int store_manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
+                        const struct digest *d, struct digest *user)
 {
     char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX];
+    struct manifest m;
     struct mrec r;
     MDB_val key;
     int rc;
 
-    rc = get_mrec(s, txn, repo, d, &r);
+    rc = store_usedby(s, txn, repo, d, user);
+    if (rc == STORE_OK)
+        return STORE_IN_USE; /* an index of repo lists it */
+    if (rc != STORE_NOTFOUND)
+        return rc;
+    rc = store_mrec_get(s, txn, repo, d, &r);
     if (rc)
         return rc;
     if (r.h.subject_len >= sizeof(subject))
         return store_corrupt("manifest record in", repo);
-    /* r points into the map: copy what outlives the next write */
+    /* r points into the map: take what outlives the next write */
     memcpy(subject, r.subject, r.h.subject_len);
     subject[r.h.subject_len] = '\0';
+    rc = store_mrec_refs(&r, repo, &m);
+    if (rc)
+        return rc;
     digest_format(d, dstr);
+    rc = usedby_set(s, txn, repo, dstr, &m, 0);
+    manifest_release(&m);
     store_link_key(kbuf, repo, d, &key);
-    rc = store_del(txn, s->manifests, &key, NULL, "mdb_del manifests");
-    if (rc == STORE_OK && subject[0])
-        rc = referrer(s, txn, repo, subject, dstr, 0);
     if (rc == STORE_OK)
-        rc = drop_tags(s, txn, repo, dstr);
+        rc = store_del(txn, s->manifests, &key, NULL, "mdb_del manifests");
+    if (rc == STORE_OK && subject[0])
+        rc = store_dup_del(txn, s->referrers, repo, subject, dstr,
+                           "mdb_del referrers");
+    if (rc == STORE_OK)
+        rc = store_tags_drop_all(s, txn, repo, dstr);
     if (rc == STORE_OK)
         rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, -1);
     return rc;
 }
 
 int store_manifest_delete(struct store *s, const char *repo,
-                          const struct digest *d)
+                          const struct digest *d, struct digest *user)
 {
     MDB_txn *txn;
     int rc = store_txn_begin(s, 0, &txn);
 
-    return rc ? rc : store_txn_end(txn, manifest_drop(s, txn, repo, d));
-}
-
-/* store_tag_delete() within txn. */
-static int tag_drop(struct store *s, MDB_txn *txn, const char *repo,
-                    const char *tag)
-{
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX];
-    struct digest d;
-    MDB_val key;
-    int rc;
-
-    rc = tag_get(s, txn, repo, tag, &d);
-    if (rc)
-        return rc;
-    digest_format(&d, dstr);
-    store_pair_key(kbuf, repo, tag, &key);
-    rc = store_del(txn, s->tags, &key, NULL, "mdb_del tags");
-    if (rc == STORE_OK)
-        rc = mtag(s, txn, repo, dstr, tag, 0);
-    if (rc == STORE_OK)
-        rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
-    return rc;
-}
-
-int store_tag_delete(struct store *s, const char *repo, const char *tag)
-{
-    MDB_txn *txn;
-    int rc = store_txn_begin(s, 0, &txn);
-
-    return rc ? rc : store_txn_end(txn, tag_drop(s, txn, repo, tag));
-}
-
-int store_tags_list(struct store *s, const char *repo, const char *last, long n,
-                    store_list_fn *fn, void *ctx, int *more)
-{
-    char prefix[NAME_MAX_LEN + 1];
-    size_t plen = strlen(repo) + 1;
-    MDB_txn *txn;
-    int rc;
-
-    BUG_ON(plen > sizeof(prefix));
-    memcpy(prefix, repo, plen); /* with the NUL that ends the repo part */
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
-    if (rc)
-        return rc;
-    rc = store_repo_known(s, txn, repo);
-    if (rc == STORE_OK)
-        rc =
-            store_list_keys(txn, s->tags, prefix, plen, last, n, fn, ctx, more);
-    mdb_txn_abort(txn);
-    return rc;
+    return rc ? rc
+              : store_txn_end(s, txn,
+                              store_manifest_drop(s, txn, repo, d, user));
 }
 
 int store_referrers(struct store *s, const char *repo,
@@ -480,7 +349,7 @@ int store_referrers(struct store *s, const char *repo,
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
     while (rc == 0) {
         if (digest_parse(&d, val.mv_data, val.mv_size) ||
-            get_mrec(s, txn, repo, &d, &r)) {
+            store_mrec_get(s, txn, repo, &d, &r)) {
             log_warn("stale referrer of '%s' in '%s'", sstr, repo);
         } else if (!artifact_type || (r.h.atype_len == alen &&
                                       !memcmp(r.atype, artifact_type, alen))) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store_private.h"
@@ -82,12 +83,99 @@ int store_txn_commit(MDB_txn *txn)
     return rc ? store_map_mdb_rc(rc, "mdb_txn_commit") : STORE_OK;
 }
 
-int store_txn_end(MDB_txn *txn, int rc)
+long long store_now(const struct store *s)
 {
-    if (rc == STORE_OK)
-        return store_txn_commit(txn);
-    mdb_txn_abort(txn);
+    return s->clock ? s->clock() : (long long)time(NULL);
+}
+
+/* Where blob d's file waits in trash/: "<root>/trash/<alg>-<hex>". */
+static void trash_path(const struct store *s, const struct digest *d, char *buf,
+                       size_t len)
+{
+    snprintf(buf, len, "%s/trash/%s-%s", s->root, digest_alg_name(d->alg),
+             d->hex);
+}
+
+int store_trash(struct store *s, const struct digest *d)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    int rc;
+
+    rc = store_blob_path(s, d, from, sizeof(from), NULL);
+    if (rc)
+        return rc;
+    trash_path(s, d, to, sizeof(to));
+    if (rename(from, to)) {
+        if (errno == ENOENT)
+            return STORE_OK; /* lost in a crash: the record goes alone */
+        return store_map_errno(errno, "move to trash", from);
+    }
+    if (s->nmoved == s->moved_cap) {
+        s->moved_cap = s->moved_cap ? 2 * s->moved_cap : 64;
+        s->moved = xrealloc(s->moved, s->moved_cap * sizeof(*s->moved));
+    }
+    s->moved[s->nmoved++] = *d;
+    return STORE_OK;
+}
+
+/*
+ * After the transaction: the files it moved to trash/ go for good when it
+ * committed, and back where they were when it did not. A crash before
+ * this leaves them in trash/ for the GC to settle (store/gc.c).
+ */
+static void settle_trash(struct store *s, int committed)
+{
+    char path[PATH_MAX], blob[PATH_MAX];
+    size_t i;
+
+    for (i = 0; i < s->nmoved; i++) {
+        trash_path(s, &s->moved[i], path, sizeof(path));
+        if (committed) {
+            if (unlink(path) && errno != ENOENT)
+                log_warn("cannot remove '%s': %s", path, strerror(errno));
+        } else if (store_blob_path(s, &s->moved[i], blob, sizeof(blob), NULL) ||
+                   rename(path, blob)) {
+            log_err("cannot put '%s' back: %s", path, strerror(errno));
+        }
+    }
+    s->nmoved = 0;
+}
+
+int store_txn_end(struct store *s, MDB_txn *txn, int rc)
+{
+    if (rc == STORE_OK) {
+        rc = store_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+    settle_trash(s, rc == STORE_OK);
     return rc;
+}
+
+int store_dup_put(MDB_txn *txn, MDB_dbi dbi, const char *repo, const char *from,
+                  const char *to, const char *what)
+{
+    char kbuf[LINK_KEY_MAX];
+    MDB_val key, val;
+    int rc;
+
+    store_pair_key(kbuf, repo, from, &key);
+    store_str_val(to, &val);
+    rc = mdb_put(txn, dbi, &key, &val, MDB_NODUPDATA);
+    return rc == MDB_KEYEXIST ? STORE_OK : store_map_mdb_rc(rc, what);
+}
+
+int store_dup_del(MDB_txn *txn, MDB_dbi dbi, const char *repo, const char *from,
+                  const char *to, const char *what)
+{
+    char kbuf[LINK_KEY_MAX];
+    MDB_val key, val;
+    int rc;
+
+    store_pair_key(kbuf, repo, from, &key);
+    store_str_val(to, &val);
+    rc = store_del(txn, dbi, &key, &val, what);
+    return rc == STORE_NOTFOUND ? STORE_OK : rc;
 }
 
 int store_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
@@ -180,6 +268,8 @@ const char *store_strerror(int rc)
         return "the storage format is newer than this build";
     case STORE_READONLY:
         return "the store is open read-only";
+    case STORE_IN_USE:
+        return "a manifest of the repository references it";
     default:
         return "unknown store error";
     }
@@ -199,35 +289,56 @@ static int make_dir(const char *path)
 }
 
 /*
- * The format record ("info" database, key "format"). A root written
- * before the record existed has the layout of format 1: a read-write open
- * stamps it, a read-only one takes it as that.
+ * The format of the root, within txn (the "format" record of the "info"
+ * database): a root from before the record has format 1, a root with no
+ * databases yet is new and has this build's.
  */
-static int check_format(struct store *s, MDB_txn *txn)
+static int read_format(struct store *s, MDB_txn *txn, long long *v)
 {
-    long long v;
+    MDB_dbi dbi;
     int rc;
 
-    rc = store_info_get(s, txn, "format", &v);
-    if (rc == STORE_NOTFOUND)
-        return s->rdonly ? STORE_OK
-                         : store_info_put(s, txn, "format", STORE_FORMAT);
+    rc = mdb_dbi_open(txn, "info", 0, &s->info);
+    if (rc == MDB_NOTFOUND) {
+        rc = mdb_dbi_open(txn, "blobs", 0, &dbi);
+        if (rc && rc != MDB_NOTFOUND)
+            return store_map_mdb_rc(rc, "mdb_dbi_open blobs");
+        *v = rc == MDB_NOTFOUND ? STORE_FORMAT : 1;
+        return STORE_OK;
+    }
     if (rc)
-        return rc;
+        return store_map_mdb_rc(rc, "mdb_dbi_open info");
+    rc = store_info_get(s, txn, "format", v);
+    if (rc == STORE_NOTFOUND) {
+        *v = 1;
+        return STORE_OK;
+    }
+    return rc;
+}
+
+/* Whether this build can use a root of format v, opened as s is. */
+static int check_format(const struct store *s, long long v)
+{
     if (v > STORE_FORMAT) {
         log_err("storage root '%s' has format %lld, newer than this berth's "
                 "%u: run the berth release that wrote it, or a later one",
                 s->root, v, STORE_FORMAT);
         return STORE_VERSION;
     }
-    /*
-     * Older formats would be upgraded here, in this transaction, step by
-     * step. Format 1 is the first.
-     */
+    if (v < STORE_FORMAT && s->rdonly) {
+        log_err("storage root '%s' has format %lld, older than this berth's "
+                "%u: run 'berthctl upgrade' (or start berth-fcgi) once",
+                s->root, v, STORE_FORMAT);
+        return STORE_VERSION;
+    }
     return STORE_OK;
 }
 
-static int open_dbis(struct store *s)
+/*
+ * Open the databases, within txn, creating them unless read-only, and
+ * bring a root of an older format to this build's.
+ */
+static int open_dbis_in(struct store *s, MDB_txn *txn)
 {
     static const struct {
         const char *name;
@@ -244,32 +355,48 @@ static int open_dbis(struct store *s)
         {"catalog", offsetof(struct store, catalog), 0},
         {"inline", offsetof(struct store, inlined), 0},
         {"info", offsetof(struct store, info), 0},
+        {"usedby", offsetof(struct store, usedby), MDB_DUPSORT},
     };
     unsigned create = s->rdonly ? 0 : MDB_CREATE;
-    int rc, versioned = 1;
-    MDB_txn *txn;
+    long long v;
     size_t i;
+    int rc;
 
-    rc = store_txn_begin(s, s->rdonly ? MDB_RDONLY : 0, &txn);
+    rc = read_format(s, txn, &v);
+    if (rc == STORE_OK)
+        rc = check_format(s, v);
     if (rc)
         return rc;
     for (i = 0; i < ARRAY_SIZE(dbs); i++) {
         MDB_dbi *dbi = (MDB_dbi *)(void *)((char *)s + dbs[i].off);
 
         rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, dbi);
-        if (rc == MDB_NOTFOUND && dbi == &s->info) {
-            versioned = 0; /* read-only, of a root older than the record */
-            continue;
-        }
         if (rc) {
             log_err("cannot open database '%s' in '%s/meta': %s", dbs[i].name,
                     s->root, mdb_strerror(rc));
-            mdb_txn_abort(txn);
             return rc == MDB_NOTFOUND ? STORE_CORRUPT
                                       : store_map_mdb_rc(rc, "mdb_dbi_open");
         }
     }
-    rc = versioned ? check_format(s, txn) : STORE_OK;
+    if (s->rdonly)
+        return STORE_OK;
+    if (v < STORE_FORMAT) {
+        rc = store_upgrade(s, txn, v);
+        if (rc)
+            return rc;
+    }
+    return store_info_put(s, txn, "format", STORE_FORMAT);
+}
+
+static int open_dbis(struct store *s)
+{
+    MDB_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s, s->rdonly ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        return rc;
+    rc = open_dbis_in(s, txn);
     if (rc) {
         mdb_txn_abort(txn);
         return rc;
@@ -281,7 +408,7 @@ static int open_dbis(struct store *s)
     rc = store_utxn_begin(s, s->rdonly ? MDB_RDONLY : 0, &txn);
     if (rc)
         return rc;
-    rc = mdb_dbi_open(txn, "uploads", create, &s->uploads);
+    rc = mdb_dbi_open(txn, "uploads", s->rdonly ? 0 : MDB_CREATE, &s->uploads);
     if (rc) {
         mdb_txn_abort(txn);
         return store_map_mdb_rc(rc, "mdb_dbi_open uploads");
@@ -373,7 +500,7 @@ static int open_meta(struct store *s, const struct store_options *opt)
 int store_open(const char *root, const struct store_options *opt,
                struct store **out)
 {
-    static const char *const subdirs[] = {"meta", "blobs", "uploads"};
+    static const char *const subdirs[] = {"meta", "blobs", "uploads", "trash"};
     struct store *s;
     char path[PATH_MAX];
     size_t i;
@@ -423,5 +550,6 @@ void store_close(struct store *s)
     if (s->uenv)
         mdb_env_close(s->uenv);
     store_trim_release(s);
+    free(s->moved);
     free(s);
 }

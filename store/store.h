@@ -55,10 +55,15 @@
 #define STORE_BLOB_MISSING (-12)
 /* an index names a manifest that is not in the repository */
 #define STORE_MANIFEST_MISSING (-13)
-/* the storage root's format is newer than this build reads */
+/*
+ * the storage root's format is not this build's: newer, or older and the
+ * store opened read-only (a read-write open upgrades it)
+ */
 #define STORE_VERSION (-14)
 /* a write to a store opened STORE_RDONLY */
 #define STORE_READONLY (-15)
+/* a manifest of the repository references what is to be deleted */
+#define STORE_IN_USE (-16)
 
 /* A short description of rc, for messages; never NULL. */
 const char *store_strerror(int rc);
@@ -100,9 +105,10 @@ struct store_options {
  * The format of the storage root's layout (store_private.h), recorded in
  * the root and checked by store_open(). It changes when a release changes
  * how anything is laid out; a root of an older format is upgraded by the
- * first read-write open.
+ * first read-write open (store/format.c). Format 1: the first release;
+ * 2: times of links, tags and manifests, and the usedby index.
  */
-#define STORE_FORMAT 1u
+#define STORE_FORMAT 2u
 
 /*
  * Open the store at root (an absolute path), creating its directories
@@ -113,9 +119,9 @@ struct store_options {
  *
  * Returns STORE_IO (root is not a usable directory), STORE_FULL,
  * STORE_CORRUPT (an LMDB environment cannot be read), STORE_VERSION (the
- * root has a newer format than STORE_FORMAT), STORE_NOTFOUND (with
- * STORE_RDONLY: root holds no store). Every failure is logged in one
- * line that names the path and what to do.
+ * root has a newer format than STORE_FORMAT, or, with STORE_RDONLY, an
+ * older one), STORE_NOTFOUND (with STORE_RDONLY: root holds no store).
+ * Every failure is logged in one line that names the path and what to do.
  */
 int store_open(const char *root, const struct store_options *opt,
                struct store **out);
@@ -163,17 +169,26 @@ struct store_body {
 struct store_blob; /* opaque: an open blob */
 
 /*
+ * Flag of store_blob_open(): a client asks for the blob (GET, HEAD), and
+ * may be about to push a manifest that references it, so if nothing in
+ * repo references it yet, its grace period before garbage collection
+ * starts again (a write, when it last started over a minute ago).
+ */
+#define STORE_BLOB_TOUCH 1u
+
+/*
  * Open blob d, linked into repo, for reading, in one read transaction.
  * On STORE_OK *out holds the whole blob, whether it is a file (open) or
  * kept in the database (a copy of its bytes, which are small): a delete
  * that commits afterwards does not take it away, and no transaction
  * stays open. Close it with store_blob_close(), which accepts NULL.
+ * flags: 0 or STORE_BLOB_TOUCH (ignored when the store is read-only).
  *
  * Returns STORE_NOTFOUND (repo does not link d, or its file is gone),
- * STORE_CORRUPT, STORE_IO.
+ * STORE_CORRUPT, STORE_IO, and with STORE_BLOB_TOUCH STORE_FULL.
  */
 int store_blob_open(struct store *s, const char *repo, const struct digest *d,
-                    struct store_blob **out);
+                    unsigned flags, struct store_blob **out);
 void store_blob_close(struct store_blob *b);
 
 /* The blob's size. */
@@ -197,11 +212,12 @@ const char *store_blob_file(const struct store_blob *b, size_t *rel);
 
 /*
  * Unlink blob d from repo. The blob goes when no repository links it any
- * more. Returns STORE_NOTFOUND (repo does not link d), STORE_CORRUPT,
- * STORE_FULL, STORE_IO, STORE_READONLY.
+ * more. Returns STORE_NOTFOUND (repo does not link d), STORE_IN_USE (a
+ * manifest of repo references it: one of them in *user, if not NULL, and
+ * only then), STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
  */
-int store_blob_delete(struct store *s, const char *repo,
-                      const struct digest *d);
+int store_blob_delete(struct store *s, const char *repo, const struct digest *d,
+                      struct digest *user);
 
 /*
  * Link blob d, which repository from links, into repo as well (a
@@ -320,11 +336,14 @@ int store_manifest_get(struct store *s, const char *repo, const char *tag,
                        struct store_manifest_info *info);
 
 /*
- * Delete manifest d of repo and every tag naming it. Returns
- * STORE_NOTFOUND, STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
+ * Delete manifest d of repo and every tag naming it; what it references
+ * stays until garbage collection finds nothing else uses it. Returns
+ * STORE_NOTFOUND, STORE_IN_USE (an index of repo lists it: the index in
+ * *user, if not NULL, and only then), STORE_CORRUPT, STORE_FULL,
+ * STORE_IO, STORE_READONLY.
  */
 int store_manifest_delete(struct store *s, const char *repo,
-                          const struct digest *d);
+                          const struct digest *d, struct digest *user);
 
 /*
  * Delete tag of repo; the manifest stays. Returns STORE_NOTFOUND,
@@ -343,8 +362,8 @@ typedef int store_list_fn(void *ctx, const char *s, size_t len);
 /*
  * The tags of repo in byte order, after last (NULL: from the start), at
  * most n; *more says whether more follow. Returns STORE_NOTFOUND (the
- * registry knows no repository of that name), STORE_CORRUPT, STORE_IO,
- * or what fn returned.
+ * catalog does not list repo: it never existed, or its last manifest and
+ * tag are gone), STORE_CORRUPT, STORE_IO, or what fn returned.
  */
 int store_tags_list(struct store *s, const char *repo, const char *last, long n,
                     store_list_fn *fn, void *ctx, int *more);

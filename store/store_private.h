@@ -9,18 +9,23 @@
 #include "store/store.h"
 
 /*
- * Layout under the storage root (one comment, as in distribution's
- * registry/storage/paths.go):
+ * Layout under the storage root, format 2 (one comment, as in
+ * distribution's registry/storage/paths.go):
  *
  *   <root>/meta/data.mdb, lock.mdb    the LMDB environment
  *   <root>/sessions/                  a second one, for upload sessions
  *   <root>/blobs/<alg>/<h2>/<hex>      blob content; <h2> = hex[0..2]
  *   <root>/uploads/<id>                data of upload session <id>
+ *   <root>/trash/<alg>-<hex>           a blob file on its way out
+ *   <root>/gc.lock                     flock()ed by the one GC at work
  *
  * A blob file exists only once its content has been fsynced and checked
  * against its digest: it is rename()d into place from uploads/. Blob
- * files are never modified after that; they are unlinked when the last
- * repository link goes away.
+ * files are never modified after that. When the last repository link
+ * goes, the write transaction that drops the blob's record moves the file
+ * to trash/, and it is unlinked after the commit: a crash in between
+ * leaves a file in trash/ that has a record (put back) or has none
+ * (removed), which the GC and fsck settle (store/gc.c).
  *
  * LMDB databases; keys are bytes, "\0" is a literal NUL separator, <d>
  * a digest string "<alg>:<hex>":
@@ -28,16 +33,21 @@
  *   blobs     "<d>"                -> struct blob_rec
  *   inline    "<d>"                -> the bytes of a blob kept in LMDB
  *                                      (BLOB_INLINE), which has no file
- *   links     "<repo>\0<d>"         -> (empty) repo links the blob
+ *   links     "<repo>\0<d>"         -> struct link_rec: repo links the
+ *                                      blob, and when it last asked for it
  *   manifests "<repo>\0<d>"         -> manifest record (store/manifest.c)
- *   tags      "<repo>\0<tag>"       -> "<d>" of the manifest it names
+ *   tags      "<repo>\0<tag>"       -> struct tag_rec, then "<d>" of the
+ *                                      manifest it names
  *   mtags     "<repo>\0<d>"         -> dup-sorted "<tag>": tags naming d
  *   referrers "<repo>\0<subject d>" -> dup-sorted "<d>": manifests of
  *                                      repo whose subject is that digest
+ *   usedby    "<repo>\0<d>"         -> dup-sorted "<m>": manifests of repo
+ *                                      that reference blob or manifest d
+ *                                      (config, layers, index entries)
  *   repos     "<repo>"             -> struct repo_rec (store/repo.c)
  *   catalog   "<repo>"             -> (empty) repos the catalog lists
- *   info      "format"             -> STORE_FORMAT of this layout, as
- *                                      decimal digits (store/store.c)
+ *   info      "<name>"             -> a decimal number (store/info.c):
+ *                                      format, maintenance, gc_last
  *   uploads   "<id>"               -> upload record (store/upload.c), in
  *                                      the sessions environment, which is
  *                                      never fsynced (store.c)
@@ -48,7 +58,10 @@
  * place and unlinked only inside the write transaction that adds or drops
  * the blobs entry, so two workers cannot race between file and record.
  * tags and mtags mirror each other; a tag names a manifest of its repo;
- * repo_rec counts the links, manifests and tags entries of its repo.
+ * usedby holds exactly the references of the manifests there are (a
+ * manifest's blobs and children are in its repo: store_manifest_put
+ * checks); repo_rec counts the links, manifests and tags entries of its
+ * repo. Times are seconds since the epoch.
  *
  * Keys stay below LMDB's 511-byte limit: 255 (name) + 1 + 135 (digest);
  * dup-sorted values are digests or tags, far below it too.
@@ -70,20 +83,80 @@ struct store_trim {
 struct store {
     MDB_env *env;  /* everything but upload sessions */
     MDB_env *uenv; /* upload sessions; NULL when STORE_RDONLY found none */
-    MDB_dbi blobs, links, repos, uploads, info;
+    MDB_dbi blobs, links, repos, uploads, info, usedby;
     MDB_dbi manifests, tags, mtags, referrers, catalog, inlined;
     long long inline_max; /* struct store_options */
     int rdonly;           /* opened with STORE_RDONLY */
     struct store_map map, umap;
     struct store_trim trim;
+    /* blob files the write transaction in progress moved to trash/ */
+    struct digest *moved;
+    size_t nmoved, moved_cap;
+    /* the time, in seconds since the epoch; tests set their own clock */
+    long long (*clock)(void);
     char root[PATH_MAX - 256]; /* room below for the longest file name */
 };
+
+/* Now, by the store's clock. */
+long long store_now(const struct store *s);
 
 struct blob_rec {
     uint64_t size;
     uint64_t refs;
     uint64_t flags;
 };
+
+/* The value of a links entry. */
+struct link_rec {
+    /*
+     * When the link was made, or an upload, a mount or a GET or HEAD of
+     * the blob in this repository last asked for it while no manifest
+     * referenced it: the start of its grace period (store/gc.c).
+     */
+    int64_t touched;
+};
+
+/* The value of a tags entry is this, then the digest string. */
+struct tag_rec {
+    int64_t pushed; /* when the tag was last set */
+};
+
+/*
+ * A manifest record ("manifests" database) is this header and five byte
+ * strings, in this order:
+ *
+ *   struct mrec_hdr
+ *   media type      what GET answers as Content-Type
+ *   subject         "<alg>:<hex>" of the subject, or empty
+ *   artifact type   for ?artifactType= filters of the referrers API
+ *   descriptor      its entry in referrers lists (JSON), or empty
+ *   body            the client's bytes
+ *
+ * Everything a GET or a referrers listing needs is in the record, so
+ * neither parses a manifest; a delete parses the body for what the
+ * manifest references (usedby).
+ */
+struct mrec_hdr {
+    uint32_t body_len;
+    uint16_t ctype_len;
+    uint16_t subject_len;
+    uint16_t atype_len;
+    uint16_t reserved;
+    uint32_t desc_len;
+    int64_t pushed; /* when it was last pushed */
+};
+
+/* A record parsed in place: the pointers die with the transaction. */
+struct mrec {
+    const char *ctype, *subject, *atype, *desc, *body;
+    struct mrec_hdr h;
+};
+
+/*
+ * Format 1's header had no pushed field: its records are this much
+ * shorter (store/format.c reads them once, to upgrade them).
+ */
+#define MREC_HDR_V1 16
 #define BLOB_INLINE 1u /* the bytes are in "inline", not in a file */
 
 /*
@@ -96,6 +169,77 @@ int store_info_get(struct store *s, MDB_txn *txn, const char *name,
 /* Set one, v >= 0, within txn. */
 int store_info_put(struct store *s, MDB_txn *txn, const char *name,
                    long long v);
+
+/*
+ * The manifest record of d in repo, within txn: STORE_NOTFOUND, or
+ * STORE_CORRUPT when it is not a record (store/manifest.c).
+ */
+int store_mrec_get(struct store *s, MDB_txn *txn, const char *repo,
+                   const struct digest *d, struct mrec *r);
+
+/*
+ * Parse the manifest of record r for what it references (m->blobs,
+ * m->children, m->subject): into *m, which the caller releases with
+ * manifest_release(). STORE_CORRUPT if the stored body does not parse.
+ */
+int store_mrec_refs(const struct mrec *r, const char *repo, struct manifest *m);
+
+/*
+ * Whether a manifest of repo references d (a blob or a manifest), within
+ * txn: STORE_OK with one of them in *user (if not NULL), or STORE_NOTFOUND.
+ */
+int store_usedby(struct store *s, MDB_txn *txn, const char *repo,
+                 const struct digest *d, struct digest *user);
+
+/*
+ * Delete manifest d of repo, its tags and what it references from usedby,
+ * within txn. STORE_IN_USE (with the referencing manifest in *user, if
+ * not NULL) when a manifest of repo references it.
+ */
+int store_manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
+                        const struct digest *d, struct digest *user);
+
+/*
+ * Unlink blob d from repo within txn; the blob goes, file to trash/
+ * (store_trash), when no repository links it any more. STORE_IN_USE
+ * (with *user) when a manifest of repo references it.
+ */
+int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
+                      const struct digest *d, struct digest *user);
+
+/*
+ * Move the file of blob d to trash/ within the write transaction in
+ * progress: store_txn_end() unlinks it after a commit, or puts it back
+ * when the transaction does not commit.
+ */
+int store_trash(struct store *s, const struct digest *d);
+
+/* Tags (store/tag.c), within txn. */
+int store_tag_get(struct store *s, MDB_txn *txn, const char *repo,
+                  const char *tag, struct digest *out, long long *pushed);
+int store_tag_put(struct store *s, MDB_txn *txn, const char *repo,
+                  const char *tag, const char *dstr);
+int store_tag_drop(struct store *s, MDB_txn *txn, const char *repo,
+                   const char *tag);
+/* Drop every tag that names manifest dstr of repo. */
+int store_tags_drop_all(struct store *s, MDB_txn *txn, const char *repo,
+                        const char *dstr);
+
+/*
+ * Add the entry "<repo>\0<from>" -> to of a table with sorted duplicates
+ * (mtags, referrers, usedby), or drop it. Adding one that is there, or
+ * dropping one that is not, is no change.
+ */
+int store_dup_put(MDB_txn *txn, MDB_dbi dbi, const char *repo, const char *from,
+                  const char *to, const char *what);
+int store_dup_del(MDB_txn *txn, MDB_dbi dbi, const char *repo, const char *from,
+                  const char *to, const char *what);
+
+/*
+ * Bring a root of format from to STORE_FORMAT within txn, which opened
+ * every database (store/format.c).
+ */
+int store_upgrade(struct store *s, MDB_txn *txn, long long from);
 
 /* Map an LMDB rc to STORE_*, logging the unexpected with what. */
 int store_map_mdb_rc(int rc, const char *what);
@@ -141,13 +285,15 @@ int store_txn_commit(MDB_txn *txn);
 /*
  * End write transaction txn with the result rc of the work done in it:
  * commit it when rc is STORE_OK (and return what the commit returns),
- * else abort it and return rc. So a write is
+ * else abort it and return rc; then settle the blob files it moved to
+ * trash/ (store_trash). So a write is
  *
- *     rc = store_txn_begin(s, 0, &txn);
- *     if (rc == STORE_OK)
- *         rc = store_txn_end(txn, work(s, txn, ...));
+ *     MDB_txn *txn;
+ *     int rc = store_txn_begin(s, 0, &txn);
+ *
+ *     return rc ? rc : store_txn_end(s, txn, work(s, txn, ...));
  */
-int store_txn_end(MDB_txn *txn, int rc);
+int store_txn_end(struct store *s, MDB_txn *txn, int rc);
 
 /* "<repo>\0<digest>" into key (buf of LINK_KEY_MAX bytes). */
 #define LINK_KEY_MAX (NAME_MAX_LEN + 1 + DIGEST_STR_MAX)

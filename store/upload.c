@@ -306,7 +306,7 @@ static int save(struct store *s, const char *repo, const char *id,
     MDB_txn *txn;
     int rc = store_utxn_begin(s, 0, &txn);
 
-    return rc ? rc : store_txn_end(txn, rec_put(s, txn, repo, id, u));
+    return rc ? rc : store_txn_end(s, txn, rec_put(s, txn, repo, id, u));
 }
 
 int store_upload_begin(struct store *s, const char *repo, char *id)
@@ -394,7 +394,7 @@ static int drop(struct store *s, const char *id, struct upload *u)
         return rc;
     id_key(id, &key);
     rc = store_del(txn, s->uploads, &key, NULL, "mdb_del uploads");
-    rc = store_txn_end(txn, rc == STORE_NOTFOUND ? STORE_OK : rc);
+    rc = store_txn_end(s, txn, rc == STORE_NOTFOUND ? STORE_OK : rc);
     if (rc)
         return rc;
     if (unlink(u->path) && errno != ENOENT)
@@ -449,7 +449,7 @@ int store_upload_finish(struct store *s, const char *repo, const char *id,
     rc = store_txn_begin(s, 0, &txn);
     if (rc == STORE_OK)
         rc = store_txn_end(
-            txn, store_blob_adopt(s, txn, repo, d, u.fd, u.path, u.size));
+            s, txn, store_blob_adopt(s, txn, repo, d, u.fd, u.path, u.size));
     if (rc)
         goto unlock;
     *size = u.size;

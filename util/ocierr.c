@@ -38,6 +38,8 @@ static const struct oci_err_desc descs[OCI_ERR_COUNT] = {
                             "the operation is unsupported: method not allowed",
                             405},
     [OCI_TOO_LARGE] = {"SIZE_INVALID", "content exceeds the size limit", 413},
+    [OCI_IN_USE] = {"DENIED", "a manifest of the repository references it",
+                    405},
     [OCI_BLOB_RANGE] = {"SIZE_INVALID", "requested range not satisfiable", 416},
     [OCI_INTERNAL] = {"UNKNOWN", "internal server error", 500},
     [OCI_STORAGE_FULL] = {"UNKNOWN", "insufficient storage", 507},

@@ -33,6 +33,7 @@ enum oci_err {
     OCI_NOT_FOUND,      /* UNSUPPORTED, 404: no such endpoint */
     OCI_METHOD_INVALID, /* UNSUPPORTED, 405: endpoint exists, not method */
     OCI_TOO_LARGE,      /* SIZE_INVALID, 413: over a configured limit */
+    OCI_IN_USE,         /* DENIED, 405: a manifest references it (zot) */
     OCI_BLOB_RANGE,     /* SIZE_INVALID, 416: Range outside the blob */
     OCI_INTERNAL,       /* UNKNOWN, 500 */
     OCI_STORAGE_FULL,   /* UNKNOWN, 507: disk or LMDB map full */

@@ -241,6 +241,19 @@ expect_status "and so does the manifest" 200
 req DELETE /v2/m/img/manifests/v1-alias
 expect_error "deleting it again" 404 MANIFEST_UNKNOWN
 
+# a manifest that an index lists stays while the index does (as zot)
+I1=$(sha256 "$T/i1")
+I2=$(sha256 "$T/i2")
+req DELETE "/v2/m/img/manifests/$M1"
+expect_error "DELETE by digest of a manifest an index lists" 405 DENIED
+check "the answer names the index" grep -q -e "$I1" -e "$I2" "$REG_TMP/body"
+req GET "/v2/m/img/manifests/$M1"
+expect_status "and the manifest stays" 200
+req DELETE "/v2/m/img/manifests/$I2"
+expect_status "the indexes that list it go first" 202
+req DELETE "/v2/m/img/manifests/$I1"
+expect_status "both" 202
+
 req DELETE "/v2/m/img/manifests/$M1"
 expect_status "DELETE by digest" 202
 req GET "/v2/m/img/manifests/$M1"
@@ -249,10 +262,15 @@ for tag in v1 bad _lead a.b-c_D; do
 	req GET "/v2/m/img/manifests/$tag"
 	expect_status "tag $tag, which named it, is gone" 404
 done
-req GET /v2/m/img/manifests/multi
-expect_status "an index that listed it stays" 200
 req DELETE "/v2/m/img/manifests/$M1"
 expect_error "deleting it again" 404 MANIFEST_UNKNOWN
+# a blob that a manifest of the repository uses stays too
+req DELETE "/v2/m/img/blobs/$(sha256 "$T/config")"
+expect_error "DELETE of a blob a manifest uses" 405 DENIED
+check "the answer names a manifest that uses it" \
+	grep -q "manifest 'sha256:" "$REG_TMP/body"
+req HEAD "/v2/m/img/blobs/$(sha256 "$T/config")"
+expect_status "and the blob stays" 200
 put_manifest m/img v1 "$T/m1"
 expect_status "pushing it again right after" 201
 req GET /v2/m/img/manifests/v1
@@ -267,6 +285,10 @@ req GET /v2/m/img/manifests/moving
 check "the moved tag names the second manifest" cmp -s "$T/body" "$T/m3"
 req GET /v2/m/img/manifests/v1
 expect_status "while v1 went with the first" 404
+# the index again, for what follows
+put_manifest m/img v1 "$T/m1"
+put_manifest m/img multi "$T/i1"
+expect_status "an index pushed again" 201
 
 req DELETE /v2/m/img/manifests/-bad
 expect_error "DELETE with an invalid tag" 400 TAG_INVALID

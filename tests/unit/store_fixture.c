@@ -31,7 +31,8 @@ int setup(void **state)
     if (!f)
         return -1;
     snprintf(f->root, sizeof(f->root), "%s", "/tmp/berth-test-store-XXXXXX");
-    if (!mkdtemp(f->root) || store_open(f->root, &file_blobs, &f->s) != STORE_OK) {
+    if (!mkdtemp(f->root) ||
+        store_open(f->root, &file_blobs, &f->s) != STORE_OK) {
         free(f);
         return -1;
     }

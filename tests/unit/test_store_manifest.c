@@ -13,10 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <cmocka.h>
 
-#include "store/store.h"
+#include "store/store_private.h"
 #include "tests/unit/store_fixture.h"
 #include "util/manifest.h"
 
@@ -283,8 +284,9 @@ static void test_tags_and_delete(void **state)
     assert_manifest(f, "r", NULL, &t);
     assert_manifest(f, "r", "b", &t);
     /* delete t: b goes with it, c (moved) stays */
-    assert_int_equal(store_manifest_delete(f->s, "r", &t.d), STORE_OK);
-    assert_int_equal(store_manifest_delete(f->s, "r", &t.d), STORE_NOTFOUND);
+    assert_int_equal(store_manifest_delete(f->s, "r", &t.d, NULL), STORE_OK);
+    assert_int_equal(store_manifest_delete(f->s, "r", &t.d, NULL),
+                     STORE_NOTFOUND);
     assert_int_equal(get_rc(f, "r", NULL, &t.d), STORE_NOTFOUND);
     assert_int_equal(get_rc(f, "r", "b", NULL), STORE_NOTFOUND);
     assert_manifest(f, "r", "c", &u);
@@ -362,7 +364,7 @@ static void test_catalog(void **state)
     /* b gets a manifest, then loses it: b leaves the catalog */
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
     assert_int_equal(put(f, "b", "x", &t, NULL), STORE_OK);
-    assert_int_equal(store_manifest_delete(f->s, "b", &t.d), STORE_OK);
+    assert_int_equal(store_manifest_delete(f->s, "b", &t.d, NULL), STORE_OK);
     assert_string_equal(catalog(f, NULL, 100, &more), "a,c/d");
     /* but is still known: it has a blob */
     assert_int_equal(store_repo_exists(f->s, "b"), STORE_OK);
@@ -370,8 +372,8 @@ static void test_catalog(void **state)
     put_blob(f, "b", "new", 3, &d);
     assert_string_equal(catalog(f, NULL, 100, &more), "a,b,c/d");
     /* with nothing left it is gone */
-    assert_int_equal(store_blob_delete(f->s, "b", &cfg), STORE_OK);
-    assert_int_equal(store_blob_delete(f->s, "b", &d), STORE_OK);
+    assert_int_equal(store_blob_delete(f->s, "b", &cfg, NULL), STORE_OK);
+    assert_int_equal(store_blob_delete(f->s, "b", &d, NULL), STORE_OK);
     assert_int_equal(store_repo_exists(f->s, "b"), STORE_NOTFOUND);
     assert_string_equal(catalog(f, NULL, 100, &more), "a,c/d");
     tm_release(&t);
@@ -413,7 +415,7 @@ static void test_referrers(void **state)
                      STORE_OK);
     assert_int_equal(l.n, 0);
 
-    assert_int_equal(store_manifest_delete(f->s, "r", &sbom.d), STORE_OK);
+    assert_int_equal(store_manifest_delete(f->s, "r", &sbom.d, NULL), STORE_OK);
     memset(&l, 0, sizeof(l));
     assert_int_equal(store_referrers(f->s, "r", &subj.d, NULL, collect, &l),
                      STORE_OK);
@@ -477,6 +479,262 @@ static void test_map_full(void **state)
     tm_release(&t);
 }
 
+/* --- format 2: what references what, times, the upgrade --- */
+
+static long long fake_now = 1700000000;
+
+static long long fake_clock(void)
+{
+    return fake_now;
+}
+
+/* Deletes are refused while a manifest of the repository uses the thing. */
+static void test_in_use(void **state)
+{
+    struct fixture *f = *state;
+    struct digest cfg, user;
+    struct tm a, b, idx;
+
+    config_blob(f, "r", &cfg);
+    tm_image(&a, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
+    tm_image(&b, &cfg, (long long)strlen(cfg_data), NULL, NULL, 2);
+    tm_index(&idx, &a, &b);
+    assert_int_equal(put(f, "r", NULL, &a, NULL), STORE_OK);
+    assert_int_equal(put(f, "r", NULL, &b, NULL), STORE_OK);
+    assert_int_equal(put(f, "r", "multi", &idx, NULL), STORE_OK);
+
+    memset(&user, 0, sizeof(user));
+    assert_int_equal(store_blob_delete(f->s, "r", &cfg, &user), STORE_IN_USE);
+    assert_true(digest_equal(&user, &a.d) || digest_equal(&user, &b.d));
+    assert_int_equal(store_manifest_delete(f->s, "r", &a.d, &user),
+                     STORE_IN_USE);
+    assert_true(digest_equal(&user, &idx.d));
+    /* the same digests in another repository are not in use there */
+    config_blob(f, "s", &cfg);
+    assert_int_equal(store_blob_delete(f->s, "s", &cfg, &user), STORE_OK);
+
+    /* the index goes, then its children, then the blob they used */
+    assert_int_equal(store_manifest_delete(f->s, "r", &idx.d, &user), STORE_OK);
+    assert_int_equal(store_manifest_delete(f->s, "r", &a.d, &user), STORE_OK);
+    assert_int_equal(store_blob_delete(f->s, "r", &cfg, &user), STORE_IN_USE);
+    assert_true(digest_equal(&user, &b.d));
+    assert_int_equal(store_manifest_delete(f->s, "r", &b.d, NULL), STORE_OK);
+    assert_int_equal(store_blob_delete(f->s, "r", &cfg, NULL), STORE_OK);
+    /* pushed again at once, and in use again */
+    config_blob(f, "r", &cfg);
+    assert_int_equal(put(f, "r", "a", &a, NULL), STORE_OK);
+    assert_int_equal(store_blob_delete(f->s, "r", &cfg, NULL), STORE_IN_USE);
+    tm_release(&idx);
+    tm_release(&b);
+    tm_release(&a);
+}
+
+/* A repository without manifests and tags is unknown to the tags list. */
+static void test_emptied_repo(void **state)
+{
+    struct fixture *f = *state;
+    struct digest cfg;
+    struct tm t;
+    int more;
+
+    config_blob(f, "r", &cfg);
+    tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
+    assert_int_equal(put(f, "r", "v1", &t, NULL), STORE_OK);
+    assert_string_equal(tags(f, "r", NULL, 10, &more), "v1");
+    assert_int_equal(store_manifest_delete(f->s, "r", &t.d, NULL), STORE_OK);
+    /* the config blob is still linked, until GC */
+    assert_int_equal(store_repo_exists(f->s, "r"), STORE_OK);
+    assert_int_equal(store_tags_list(f->s, "r", NULL, 10, collect, NULL, &more),
+                     STORE_NOTFOUND);
+    assert_string_equal(catalog(f, NULL, 10, &more), "");
+    tm_release(&t);
+}
+
+/* The link record of repo to d. */
+static struct link_rec link_of(struct fixture *f, const char *repo,
+                               const struct digest *d)
+{
+    char kbuf[LINK_KEY_MAX];
+    struct link_rec rec;
+    MDB_txn *txn;
+    MDB_val key, val;
+
+    store_link_key(kbuf, repo, d, &key);
+    assert_int_equal(mdb_txn_begin(f->s->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, f->s->links, &key, &val), 0);
+    assert_int_equal(val.mv_size, sizeof(rec));
+    memcpy(&rec, val.mv_data, sizeof(rec));
+    mdb_txn_abort(txn);
+    return rec;
+}
+
+/*
+ * A GET or HEAD of a blob nothing references starts its grace again (not
+ * more than once a minute); one a manifest references is left alone.
+ */
+static void test_touch(void **state)
+{
+    struct fixture *f = *state;
+    struct store_blob *b = NULL;
+    struct digest cfg;
+    struct tm t;
+
+    f->s->clock = fake_clock;
+    fake_now = 1700000000;
+    config_blob(f, "r", &cfg);
+    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
+    fake_now += 30;
+    assert_int_equal(store_blob_open(f->s, "r", &cfg, STORE_BLOB_TOUCH, &b),
+                     STORE_OK);
+    store_blob_close(b);
+    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now - 30);
+    fake_now += 100;
+    assert_int_equal(store_blob_open(f->s, "r", &cfg, 0, &b), STORE_OK);
+    store_blob_close(b);
+    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now - 130);
+    assert_int_equal(store_blob_open(f->s, "r", &cfg, STORE_BLOB_TOUCH, &b),
+                     STORE_OK);
+    store_blob_close(b);
+    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
+    /* a mount, an upload of the same content: touched too */
+    fake_now += 1000;
+    assert_int_equal(store_blob_mount(f->s, "r", "r", &cfg, &(long long){0}),
+                     STORE_OK);
+    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
+    fake_now += 1000;
+    config_blob(f, "r", &cfg);
+    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
+    /* referenced: no write */
+    tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
+    assert_int_equal(put(f, "r", "v1", &t, NULL), STORE_OK);
+    fake_now += 1000;
+    assert_int_equal(store_blob_open(f->s, "r", &cfg, STORE_BLOB_TOUCH, &b),
+                     STORE_OK);
+    store_blob_close(b);
+    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now - 1000);
+    tm_release(&t);
+}
+
+/*
+ * Give every entry of dbi a value of cut bytes fewer, taken from offset
+ * at: the values of format 1, from format 2's. The entries are read first
+ * and written after, so that no cursor walks what changes.
+ */
+static void shrink_values(MDB_txn *txn, MDB_dbi dbi, size_t at, size_t cut)
+{
+    MDB_cursor *cur;
+    MDB_val key, val;
+    char *keys[64], *vals[64];
+    size_t klen[64], vlen[64], n = 0, i;
+    int rc;
+
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        assert_true(n < 64 && val.mv_size >= at + cut);
+        keys[n] = malloc(key.mv_size);
+        vals[n] = malloc(val.mv_size);
+        memcpy(keys[n], key.mv_data, key.mv_size);
+        memcpy(vals[n], val.mv_data, at);
+        memcpy(vals[n] + at, (char *)val.mv_data + at + cut,
+               val.mv_size - at - cut);
+        klen[n] = key.mv_size;
+        vlen[n++] = val.mv_size - cut;
+    }
+    mdb_cursor_close(cur);
+    for (i = 0; i < n; i++) {
+        key.mv_data = keys[i];
+        key.mv_size = klen[i];
+        val.mv_data = vals[i];
+        val.mv_size = vlen[i];
+        assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+        free(keys[i]);
+        free(vals[i]);
+    }
+}
+
+/* Rewrite the format 2 store at root as format 1 would have written it. */
+static void downgrade(const char *root)
+{
+    char path[PATH_MAX];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi links, tags, manifests, usedby, info;
+    MDB_val fmt = {6, (void *)"format"}, one = {1, (void *)"1"};
+
+    snprintf(path, sizeof(path), "%s/meta", root);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, MAP_SIZE), 0);
+    assert_int_equal(mdb_env_open(env, path, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "links", 0, &links), 0);
+    assert_int_equal(mdb_dbi_open(txn, "tags", 0, &tags), 0);
+    assert_int_equal(mdb_dbi_open(txn, "manifests", 0, &manifests), 0);
+    assert_int_equal(mdb_dbi_open(txn, "usedby", MDB_DUPSORT, &usedby), 0);
+    assert_int_equal(mdb_dbi_open(txn, "info", 0, &info), 0);
+    shrink_values(txn, links, 0, 8);               /* links were empty */
+    shrink_values(txn, tags, 0, 8);                /* tags the digest alone */
+    shrink_values(txn, manifests, 16, 8);          /* headers had no pushed */
+    assert_int_equal(mdb_drop(txn, usedby, 1), 0); /* and no usedby */
+    assert_int_equal(mdb_put(txn, info, &fmt, &one, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/*
+ * A format 1 root: refused by a read-only open, which names the upgrade;
+ * a read-write open upgrades it, and everything reads as before, with
+ * the upgrade's time as the time of everything and usedby rebuilt.
+ */
+static void test_upgrade_from_1(void **state)
+{
+    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    struct fixture *f = *state;
+    struct digest cfg, user;
+    struct store *r = NULL;
+    struct tm a, b, idx;
+    struct timeval tv;
+    long long before;
+    int more;
+
+    config_blob(f, "r", &cfg);
+    tm_image(&a, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
+    tm_image(&b, &cfg, (long long)strlen(cfg_data), &a, "application/x.sig", 2);
+    tm_index(&idx, &a, &b);
+    assert_int_equal(put(f, "r", "a", &a, NULL), STORE_OK);
+    assert_int_equal(put(f, "r", NULL, &b, NULL), STORE_OK);
+    assert_int_equal(put(f, "r", "multi", &idx, NULL), STORE_OK);
+    store_close(f->s);
+    f->s = NULL;
+    downgrade(f->root);
+    gettimeofday(&tv, NULL);
+    before = tv.tv_sec;
+
+    assert_int_equal(store_open(f->root, &ro, &r), STORE_VERSION);
+    assert_null(r);
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
+    assert_manifest(f, "r", "a", &a);
+    assert_manifest(f, "r", NULL, &b);
+    assert_manifest(f, "r", "multi", &idx);
+    assert_string_equal(tags(f, "r", NULL, 10, &more), "a,multi");
+    assert_int_equal(store_blob_delete(f->s, "r", &cfg, &user), STORE_IN_USE);
+    assert_int_equal(store_manifest_delete(f->s, "r", &a.d, &user),
+                     STORE_IN_USE);
+    assert_true(digest_equal(&user, &idx.d));
+    /* what format 1 did not record is the time of the upgrade */
+    gettimeofday(&tv, NULL);
+    assert_in_range(link_of(f, "r", &cfg).touched, before, tv.tv_sec);
+    store_close(f->s);
+    /* and once is enough: read-only opens take it now */
+    f->s = NULL;
+    assert_int_equal(store_open(f->root, &ro, &f->s), STORE_OK);
+    assert_manifest(f, "r", "multi", &idx);
+    tm_release(&idx);
+    tm_release(&b);
+    tm_release(&a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -486,6 +744,8 @@ int main(void)
         T(test_tags_and_delete), T(test_tag_pages),
         T(test_catalog),         T(test_referrers),
         T(test_get_too_big),     T(test_map_full),
+        T(test_in_use),          T(test_emptied_repo),
+        T(test_touch),           T(test_upgrade_from_1),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
