@@ -81,6 +81,30 @@ int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
     return STORE_OK;
 }
 
+int store_repo_info(struct store *s, MDB_txn *txn, const char *repo,
+                    struct store_repo_info *out)
+{
+    struct repo_rec rec;
+    MDB_val key, val;
+    size_t len = strlen(repo);
+    int rc;
+
+    rc = get_rec(s, txn, repo, &rec);
+    if (rc)
+        return rc;
+    BUG_ON(len > NAME_MAX_LEN);
+    memcpy(out->name, repo, len + 1);
+    out->links = (long long)rec.n[REPO_LINKS];
+    out->manifests = (long long)rec.n[REPO_MANIFESTS];
+    out->tags = (long long)rec.n[REPO_TAGS];
+    store_str_val(repo, &key);
+    rc = store_get(txn, s->catalog, &key, &val, "mdb_get catalog");
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    out->listed = rc == STORE_OK;
+    return STORE_OK;
+}
+
 int store_repo_known(struct store *s, MDB_txn *txn, const char *repo)
 {
     struct repo_rec rec;
@@ -98,6 +122,35 @@ int store_repo_exists(struct store *s, const char *repo)
         return rc;
     rc = store_repo_known(s, txn, repo);
     mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_each(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t plen,
+               store_each_fn *fn, void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val key, val, rest;
+    int rc;
+
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open");
+    key.mv_data = (void *)prefix;
+    key.mv_size = plen;
+    rc = mdb_cursor_get(cur, &key, &val, plen ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && key.mv_size >= plen &&
+           !memcmp(key.mv_data, prefix, plen)) {
+        rest.mv_data = (char *)key.mv_data + plen;
+        rest.mv_size = key.mv_size - plen;
+        rc = fn(ctx, &rest, &val);
+        if (rc)
+            goto cursor_close; /* a STORE_* code of fn's */
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+    rc = rc == 0 || rc == MDB_NOTFOUND ? STORE_OK
+                                       : store_map_mdb_rc(rc, "mdb_cursor_get");
+cursor_close:
+    mdb_cursor_close(cur);
     return rc;
 }
 

@@ -391,4 +391,80 @@ int store_referrers(struct store *s, const char *repo,
                     const struct digest *subject, const char *artifact_type,
                     store_list_fn *fn, void *ctx);
 
+/* --- what the store holds, for administrators (store/inventory.c) --- */
+
+/* What a repository holds, by the counts the store keeps. */
+struct store_repo_info {
+    char name[NAME_MAX_LEN + 1];
+    long long tags, manifests, links; /* links: the blobs it links */
+    int listed; /* the catalog lists it: it has a manifest or a tag */
+};
+
+/*
+ * Called once per entry of a walk, within its read transaction (do no
+ * I/O); a non-zero return stops the walk and is returned.
+ */
+typedef int store_repo_fn(void *ctx, const struct store_repo_info *ri);
+
+/*
+ * Every repository the store knows (one with anything in it, listed or
+ * not), in byte order of name, in one read transaction. Returns
+ * STORE_CORRUPT, STORE_IO, or what fn returned.
+ */
+int store_repos_walk(struct store *s, store_repo_fn *fn, void *ctx);
+
+struct store_tag_info {
+    char tag[TAG_MAX_LEN + 1];
+    struct digest digest;
+    char media_type[MEDIA_TYPE_MAX];
+    /*
+     * The bytes of the manifest and of everything it references, each
+     * blob and child manifest counted once (what a pull of it moves)
+     */
+    long long size;
+    long long pushed; /* when the tag was last set, seconds since the epoch */
+};
+
+typedef int store_tag_fn(void *ctx, const struct store_tag_info *ti);
+
+/*
+ * The tags of repo in byte order, with what they name, in one read
+ * transaction. Returns STORE_NOTFOUND (the catalog does not list repo),
+ * STORE_CORRUPT, STORE_IO, or what fn returned.
+ */
+int store_tags_walk(struct store *s, const char *repo, store_tag_fn *fn,
+                    void *ctx);
+
+/* Bytes and counts of a repository, or of the whole store. */
+struct store_usage {
+    long long total;  /* the blobs it links and its manifests */
+    long long unique; /* what deleting it would free: the blobs no other
+                         repository links, and its manifests */
+    long long blobs, manifests;
+};
+
+/*
+ * The usage of repo (store_repo_usage(); STORE_NOTFOUND when the store
+ * does not know it), or of the whole store (store_usage(); total and
+ * unique are then the same). Returns STORE_CORRUPT, STORE_IO.
+ */
+int store_repo_usage(struct store *s, const char *repo,
+                     struct store_usage *out);
+int store_usage(struct store *s, struct store_usage *out);
+
+/* Progress of a long job: done of total steps, for a display. */
+typedef void store_progress_fn(void *ctx, long long done, long long total);
+
+/*
+ * Delete all of repo: its tags, its manifests (an index before what it
+ * lists) and its blob links; the blobs no other repository links go. The
+ * work is done in write transactions of a few hundred changes each, so
+ * that pushes never wait long for it; what a push adds to repo meanwhile
+ * goes too. progress (if not NULL) is called after each. Returns
+ * STORE_NOTFOUND (no such repository), STORE_CORRUPT, STORE_FULL,
+ * STORE_IO, STORE_READONLY.
+ */
+int store_repo_delete(struct store *s, const char *repo,
+                      store_progress_fn *progress, void *ctx);
+
 #endif

@@ -318,8 +318,23 @@ enum repo_count { REPO_LINKS, REPO_MANIFESTS, REPO_TAGS };
 int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
                      enum repo_count what, int delta);
 
+/* What the record of repo counts, within txn; STORE_NOTFOUND if none. */
+int store_repo_info(struct store *s, MDB_txn *txn, const char *repo,
+                    struct store_repo_info *out);
+
 /* STORE_OK if repo has a record, within txn; else STORE_NOTFOUND. */
 int store_repo_known(struct store *s, MDB_txn *txn, const char *repo);
+
+/*
+ * Call fn for every entry of dbi whose key starts with prefix (plen
+ * bytes; 0 for all), in key order, within txn, with the rest of the key
+ * and the value (both die with the transaction). fn returns STORE_OK to
+ * go on, or a STORE_* code that stops the walk and is returned. Returns
+ * STORE_IO (a cursor failed), or what fn returned.
+ */
+typedef int store_each_fn(void *ctx, const MDB_val *key, const MDB_val *val);
+int store_each(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t plen,
+               store_each_fn *fn, void *ctx);
 
 /*
  * The keyset walk behind the list functions of store.h, within txn

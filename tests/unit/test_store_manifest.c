@@ -735,6 +735,145 @@ static void test_upgrade_from_1(void **state)
     tm_release(&a);
 }
 
+/* --- inventory --- */
+
+static int count_repo(void *ctx, const struct store_repo_info *ri)
+{
+    char *out = ctx;
+    char line[512];
+
+    snprintf(line, sizeof(line), "%s%s:%lld/%lld/%lld%s", out[0] ? "," : "",
+             ri->name, ri->tags, ri->manifests, ri->links,
+             ri->listed ? "" : "(unlisted)");
+    strcat(out, line);
+    return STORE_OK;
+}
+
+static int tag_line(void *ctx, const struct store_tag_info *ti)
+{
+    char *out = ctx;
+    char line[512], d[DIGEST_STR_MAX];
+
+    digest_format(&ti->digest, d);
+    snprintf(line, sizeof(line), "%s%s=%.19s %lld @%lld", out[0] ? "," : "",
+             ti->tag, d, ti->size, ti->pushed);
+    strcat(out, line);
+    return STORE_OK;
+}
+
+static void test_inventory(void **state)
+{
+    struct fixture *f = *state;
+    char out[4096] = "", want[1024];
+    struct store_usage u;
+    struct digest cfg, layer;
+    struct tm a, b, idx;
+
+    f->s->clock = fake_clock;
+    fake_now = 1700000000;
+    config_blob(f, "r", &cfg);
+    config_blob(f, "s", &cfg);
+    put_blob(f, "r", "a layer of 17 byte", 18, &layer);
+    tm_image(&a, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
+    tm_image(&b, &cfg, (long long)strlen(cfg_data), NULL, NULL, 2);
+    tm_index(&idx, &a, &b);
+    assert_int_equal(put(f, "r", "a", &a, NULL), STORE_OK);
+    fake_now += 10;
+    assert_int_equal(put(f, "r", "b", &b, NULL), STORE_OK);
+    assert_int_equal(put(f, "r", "multi", &idx, NULL), STORE_OK);
+
+    assert_int_equal(store_repos_walk(f->s, count_repo, out), STORE_OK);
+    assert_string_equal(out, "r:3/3/2,s:0/0/1");
+
+    out[0] = '\0';
+    assert_int_equal(store_tags_walk(f->s, "r", tag_line, out), STORE_OK);
+    /* a: itself and its config; multi: itself, a, b and the config once */
+    snprintf(want, sizeof(want),
+             "a=%.19s %zu @1700000000,b=%.19s %zu @1700000010,"
+             "multi=%.19s %zu @1700000010",
+             a.dstr, a.len + strlen(cfg_data), b.dstr, b.len + strlen(cfg_data),
+             idx.dstr, idx.len + a.len + b.len + strlen(cfg_data));
+    assert_string_equal(out, want);
+    out[0] = '\0';
+    assert_int_equal(store_tags_walk(f->s, "s", tag_line, out), STORE_OK);
+    assert_string_equal(out, "");
+    assert_int_equal(store_tags_walk(f->s, "nope", tag_line, out),
+                     STORE_NOTFOUND);
+
+    /* r links the config (shared with s) and the layer (its own) */
+    assert_int_equal(store_repo_usage(f->s, "r", &u), STORE_OK);
+    assert_int_equal(u.blobs, 2);
+    assert_int_equal(u.manifests, 3);
+    assert_int_equal(
+        u.total, (long long)(strlen(cfg_data) + 18 + a.len + b.len + idx.len));
+    assert_int_equal(u.unique, (long long)(18 + a.len + b.len + idx.len));
+    assert_int_equal(store_repo_usage(f->s, "nope", &u), STORE_NOTFOUND);
+    assert_int_equal(store_usage(f->s, &u), STORE_OK);
+    assert_int_equal(u.blobs, 2);
+    assert_int_equal(u.total, u.unique);
+    tm_release(&idx);
+    tm_release(&b);
+    tm_release(&a);
+}
+
+static void count_progress(void *ctx, long long done, long long total)
+{
+    long long *calls = ctx;
+
+    assert_true(done <= total);
+    (*calls)++;
+}
+
+/*
+ * Deleting a repository: everything of it, over many transactions, an
+ * index before what it lists; a blob another repository links stays.
+ */
+static void test_repo_delete(void **state)
+{
+    struct fixture *f = *state;
+    struct digest cfg;
+    struct tm t, idx, first;
+    char tag[32], out[256] = "";
+    long long calls = 0;
+    struct store_blob *b = NULL;
+    int i, more;
+
+    config_blob(f, "r", &cfg);
+    config_blob(f, "keep", &cfg);
+    tm_image(&first, &cfg, (long long)strlen(cfg_data), NULL, NULL, 0);
+    assert_int_equal(put(f, "r", "first", &first, NULL), STORE_OK);
+    for (i = 1; i < 600; i++) {
+        snprintf(tag, sizeof(tag), "t%d", i);
+        tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, i);
+        assert_int_equal(put(f, "r", tag, &t, NULL), STORE_OK);
+        if (i == 599)
+            tm_index(&idx, &first, &t);
+        tm_release(&t);
+    }
+    assert_int_equal(put(f, "r", "multi", &idx, NULL), STORE_OK);
+    assert_int_equal(store_repo_delete(f->s, "r", count_progress, &calls),
+                     STORE_OK);
+    assert_true(calls > 3); /* many transactions */
+    assert_int_equal(store_repo_exists(f->s, "r"), STORE_NOTFOUND);
+    assert_string_equal(catalog(f, NULL, 10, &more), "keep");
+    assert_int_equal(store_repos_walk(f->s, count_repo, out), STORE_OK);
+    assert_string_equal(out, "keep:0/0/1");
+    assert_int_equal(store_blob_open(f->s, "keep", &cfg, 0, &b), STORE_OK);
+    store_blob_close(b);
+    assert_int_equal(store_repo_delete(f->s, "r", NULL, NULL), STORE_NOTFOUND);
+    /* and the last link of a blob takes the blob */
+    assert_int_equal(store_repo_delete(f->s, "keep", NULL, NULL), STORE_OK);
+    assert_int_equal(store_usage(f->s, &(struct store_usage){0}), STORE_OK);
+    {
+        struct store_usage u;
+
+        assert_int_equal(store_usage(f->s, &u), STORE_OK);
+        assert_int_equal(u.blobs + u.manifests, 0);
+    }
+    tm_release(&idx);
+    tm_release(&first);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -746,6 +885,7 @@ int main(void)
         T(test_get_too_big),     T(test_map_full),
         T(test_in_use),          T(test_emptied_repo),
         T(test_touch),           T(test_upgrade_from_1),
+        T(test_inventory),       T(test_repo_delete),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
