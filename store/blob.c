@@ -33,8 +33,8 @@ static void digest_key(const struct digest *d, char *buf, MDB_val *key)
     store_str_val(buf, key);
 }
 
-static int get_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
-                        struct blob_rec *out)
+int store_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
+                   struct blob_rec *out)
 {
     char dstr[DIGEST_STR_MAX];
     MDB_val key, val;
@@ -68,9 +68,8 @@ int store_blob_inlined(const struct store *s, long long size)
     return size <= s->inline_max;
 }
 
-/* The link of repo to d, within txn. */
-static int get_link(struct store *s, MDB_txn *txn, const char *repo,
-                    const struct digest *d, struct link_rec *out)
+int store_link_get(struct store *s, MDB_txn *txn, const char *repo,
+                   const struct digest *d, struct link_rec *out)
 {
     MDB_val val;
     int rc;
@@ -105,10 +104,10 @@ int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
     struct link_rec link;
     int rc;
 
-    rc = get_link(s, txn, repo, d, &link);
+    rc = store_link_get(s, txn, repo, d, &link);
     if (rc)
         return rc;
-    rc = get_blob_rec(s, txn, d, out);
+    rc = store_blob_rec(s, txn, d, out);
     if (rc == STORE_NOTFOUND) {
         log_err("repository '%s' links blob '%s' that has no record", repo,
                 d->hex);
@@ -204,7 +203,7 @@ static int stale_link(struct store *s, MDB_txn *txn, const char *repo,
     }
     if (rc != STORE_NOTFOUND)
         return rc;
-    rc = get_link(s, txn, repo, d, &link);
+    rc = store_link_get(s, txn, repo, d, &link);
     if (rc == STORE_OK)
         *stale = link.touched < store_now(s) - TOUCH_SLACK;
     return rc;
@@ -217,7 +216,7 @@ static int touch(struct store *s, MDB_txn *txn, const char *repo,
     struct link_rec link;
     int rc;
 
-    rc = get_link(s, txn, repo, d, &link);
+    rc = store_link_get(s, txn, repo, d, &link);
     if (rc)
         return rc; /* gone meanwhile: STORE_NOTFOUND, as for the client */
     link.touched = (int64_t)store_now(s);
@@ -319,10 +318,10 @@ static int link_add(struct store *s, MDB_txn *txn, const char *repo,
     struct blob_rec rec;
     int rc;
 
-    rc = get_blob_rec(s, txn, d, &rec);
+    rc = store_blob_rec(s, txn, d, &rec);
     if (rc)
         return rc;
-    rc = get_link(s, txn, repo, d, &old);
+    rc = store_link_get(s, txn, repo, d, &old);
     if (rc == STORE_OK)
         return put_link(s, txn, repo, d, &link, 0);
     if (rc != STORE_NOTFOUND)
@@ -377,7 +376,7 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
     rc = store_blob_path(s, d, dst, sizeof(dst), NULL);
     if (rc)
         return rc;
-    rc = get_blob_rec(s, txn, d, &rec);
+    rc = store_blob_rec(s, txn, d, &rec);
     if (rc == STORE_NOTFOUND) {
         memset(&rec, 0, sizeof(rec));
         rec.size = (uint64_t)size;
@@ -455,7 +454,8 @@ static int blob_drop(struct store *s, MDB_txn *txn, const struct digest *d,
 }
 
 int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
-                      const struct digest *d, struct digest *user)
+                      const struct digest *d, struct digest *user,
+                      long long *freed)
 {
     char kbuf[LINK_KEY_MAX];
     struct blob_rec rec;
@@ -471,13 +471,15 @@ int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
     rc = store_del(txn, s->links, &key, NULL, "mdb_del links");
     if (rc)
         return rc;
-    rc = get_blob_rec(s, txn, d, &rec);
+    rc = store_blob_rec(s, txn, d, &rec);
     if (rc == STORE_NOTFOUND)
         return store_corrupt("blob record of a link in", repo);
     if (rc == STORE_OK)
         rc = store_repo_count(s, txn, repo, REPO_LINKS, -1);
     if (rc)
         return rc;
+    if (freed)
+        *freed = rec.refs <= 1 ? (long long)rec.size : 0;
     if (rec.refs <= 1)
         return blob_drop(s, txn, d, &rec);
     rec.refs--;
@@ -491,7 +493,8 @@ int store_blob_delete(struct store *s, const char *repo, const struct digest *d,
     int rc = store_txn_begin(s, 0, &txn);
 
     return rc ? rc
-              : store_txn_end(s, txn, store_blob_unlink(s, txn, repo, d, user));
+              : store_txn_end(s, txn,
+                                 store_blob_unlink(s, txn, repo, d, user, NULL));
 }
 
 int store_blob_mount(struct store *s, const char *repo, const char *from,

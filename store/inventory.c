@@ -346,7 +346,7 @@ static int drop_batch(struct store *s, MDB_txn *txn, const char *repo,
         } else if (what == DROP_MANIFESTS) {
             rc = store_manifest_drop(s, txn, repo, &d, NULL);
         } else {
-            rc = store_blob_unlink(s, txn, repo, &d, NULL);
+            rc = store_blob_unlink(s, txn, repo, &d, NULL, NULL);
         }
         if (rc == STORE_IN_USE)
             rc = STORE_OK; /* its user goes in this pass or the next */

@@ -270,6 +270,8 @@ const char *store_strerror(int rc)
         return "the store is open read-only";
     case STORE_IN_USE:
         return "a manifest of the repository references it";
+    case STORE_LOCKED:
+        return "another garbage collection is running";
     default:
         return "unknown store error";
     }

@@ -64,6 +64,8 @@
 #define STORE_READONLY (-15)
 /* a manifest of the repository references what is to be deleted */
 #define STORE_IN_USE (-16)
+/* another garbage collection is running */
+#define STORE_LOCKED (-17)
 
 /* A short description of rc, for messages; never NULL. */
 const char *store_strerror(int rc);
@@ -466,5 +468,100 @@ typedef void store_progress_fn(void *ctx, long long done, long long total);
  */
 int store_repo_delete(struct store *s, const char *repo,
                       store_progress_fn *progress, void *ctx);
+
+/* --- garbage collection (store/gc.c) --- */
+
+/* A tag of a repository, for the retention rules of a GC. */
+struct store_gc_tag {
+    const char *tag;
+    long long pushed;
+};
+
+#define STORE_WHY_MAX 160
+
+/*
+ * Which tags of repo to drop, at time now: drop[i] = 1 and a reason in
+ * why[i], or drop[i] = 0, for each of the n tags. Returns 0, or a STORE_*
+ * code that stops the GC. (A front end wraps retention/ in one.)
+ */
+typedef int store_retain_fn(void *ctx, const char *repo,
+                            const struct store_gc_tag *tags, size_t n,
+                            long long now, unsigned char *drop,
+                            char (*why)[STORE_WHY_MAX]);
+
+enum store_gc_kind {
+    STORE_GC_TAG,      /* a tag the retention rules drop */
+    STORE_GC_MANIFEST, /* a manifest nothing reachable uses */
+    STORE_GC_LINK,     /* a repository's link to a blob it does not use */
+    STORE_GC_BLOB,     /* a blob no repository links any more */
+    STORE_GC_ORPHAN,   /* a file in blobs/ without a record (a crash) */
+    STORE_GC_TRASH,    /* a file a crash left in trash/ */
+    STORE_GC_SESSION   /* upload sessions, older than their time to live */
+};
+
+/* One thing a GC removed (or, dry, would remove). Valid during the call. */
+struct store_gc_event {
+    enum store_gc_kind kind;
+    const char *repo; /* NULL for what belongs to the whole store */
+    const char *what; /* the tag, the digest, the file; the count of
+                         sessions */
+    long long bytes;  /* what it frees on disk, 0 if nothing */
+    const char *why;  /* for a tag: the rule's reason; else NULL */
+};
+
+typedef void store_gc_report_fn(void *ctx, const struct store_gc_event *e);
+
+struct store_gc_options {
+    long long grace;             /* what became unused less than this many
+                                    seconds ago stays (a push may be using it) */
+    long long untagged_ttl;      /* untagged manifests nothing else keeps go
+                                    once older than this; -1: they stay */
+    long long upload_ttl;        /* upload sessions older than this go */
+    int dry_run;                 /* report what would go; change nothing */
+    store_retain_fn *retain;     /* retention rules; NULL: none */
+    store_gc_report_fn *report;  /* NULL: no reports */
+    store_progress_fn *progress; /* NULL: no progress */
+    void *ctx;                   /* for the three callbacks */
+};
+
+/* What a GC removed (or, dry, would remove). */
+struct store_gc_stats {
+    long long tags, manifests, links, blobs, orphans, trash, sessions;
+    long long bytes; /* freed on disk */
+};
+
+/*
+ * Collect the garbage of the store, online: while pushes and pulls go
+ * on, and without a window in which they fail.
+ *
+ * Reachable is what a tag names, what a reachable index lists, what a
+ * reachable manifest references, and the referrers of a reachable
+ * manifest; an untagged manifest is reachable too, unless untagged_ttl
+ * says otherwise. Tags the retention rules drop go first. A manifest or a
+ * blob link that is not reachable goes once grace has passed since it was
+ * pushed, linked or last asked for (STORE_BLOB_TOUCH); a blob goes with
+ * its last link. Each removal is checked again in the write transaction
+ * that makes it, and a file is removed only after that commits, so a push
+ * that references something between the look and the removal keeps it.
+ * The work is done in write transactions of a few hundred changes each.
+ * Files that a crash left in blobs/ without a record go after grace too,
+ * with the blobs/ directories they leave empty, and so do the files a
+ * crash left in trash/ (one whose record is still there goes back). Then
+ * upload sessions older than upload_ttl go (store_upload_purge).
+ *
+ * One GC runs at a time: it holds an flock() of <root>/gc.lock. On
+ * STORE_OK *out (if not NULL) says what went; a GC that fails part way
+ * leaves a consistent store, with what it removed removed. Returns
+ * STORE_LOCKED (another GC holds the lock), STORE_CORRUPT, STORE_FULL,
+ * STORE_IO, STORE_READONLY (unless dry_run), or what o->retain returned.
+ */
+int store_gc(struct store *s, const struct store_gc_options *o,
+             struct store_gc_stats *out);
+
+/*
+ * When the last GC that finished (not dry) ended, in seconds since the
+ * epoch, or 0 if none has. Returns STORE_CORRUPT, STORE_IO.
+ */
+int store_gc_last(struct store *s, long long *when);
 
 #endif

@@ -201,11 +201,21 @@ int store_manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
 
 /*
  * Unlink blob d from repo within txn; the blob goes, file to trash/
- * (store_trash), when no repository links it any more. STORE_IN_USE
- * (with *user) when a manifest of repo references it.
+ * (store_trash), when no repository links it any more, and then *freed
+ * (if not NULL) is its size, else 0. STORE_IN_USE (with *user) when a
+ * manifest of repo references it.
  */
 int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
-                      const struct digest *d, struct digest *user);
+                      const struct digest *d, struct digest *user,
+                      long long *freed);
+
+/* The record of blob d, within txn; STORE_NOTFOUND if there is none. */
+int store_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
+                   struct blob_rec *out);
+
+/* The link of repo to d, within txn; STORE_NOTFOUND if there is none. */
+int store_link_get(struct store *s, MDB_txn *txn, const char *repo,
+                   const struct digest *d, struct link_rec *out);
 
 /*
  * Move the file of blob d to trash/ within the write transaction in

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "tests/unit/store_fixture.h"
+#include "util/manifest.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw)
@@ -143,4 +144,72 @@ void put_blob(struct fixture *f, const char *repo, const void *data, size_t len,
     assert_int_equal(store_upload_finish(f->s, repo, id, NULL, d, &size),
                      STORE_OK);
     assert_int_equal(size, (long long)len);
+}
+
+void tm_parse(struct tm *t)
+{
+    char why[256];
+
+    t->len = strlen(t->body);
+    memset(&t->m, 0, sizeof(t->m));
+    if (manifest_parse(t->body, t->len, NULL, &t->m, why, sizeof(why)))
+        fail_msg("test manifest refused: %s", why);
+    digest_of(DIGEST_SHA256, t->body, t->len, &t->d);
+    digest_format(&t->d, t->dstr);
+    t->referrer = t->m.has_subject ? manifest_descriptor_json(&t->m, &t->d,
+                                                              (long long)t->len)
+                                   : NULL;
+}
+
+/*
+ * An image manifest with config cfg (size csize), an optional subject and
+ * artifactType, and a salt that makes each one distinct.
+ */
+void tm_image(struct tm *t, const struct digest *cfg, long long csize,
+              const struct tm *subject, const char *atype, int salt)
+{
+    char c[DIGEST_STR_MAX], subj[512] = "", at[300] = "";
+
+    digest_format(cfg, c);
+    if (subject)
+        snprintf(subj, sizeof(subj),
+                 ",\"subject\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
+                 "\"size\":%zu}",
+                 MT_OCI_MANIFEST, subject->dstr, subject->len);
+    if (atype)
+        snprintf(at, sizeof(at), ",\"artifactType\":\"%s\"", atype);
+    snprintf(t->body, sizeof(t->body),
+             "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{"
+             "\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+             "\"digest\":\"%s\",\"size\":%lld},\"layers\":[],"
+             "\"annotations\":{\"salt\":\"%d\"}%s%s}",
+             MT_OCI_MANIFEST, c, csize, salt, subj, at);
+    tm_parse(t);
+}
+
+void tm_index(struct tm *t, const struct tm *a, const struct tm *b)
+{
+    snprintf(t->body, sizeof(t->body),
+             "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":["
+             "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu},"
+             "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
+             MT_OCI_INDEX, MT_OCI_MANIFEST, a->dstr, a->len, MT_OCI_MANIFEST,
+             b->dstr, b->len);
+    tm_parse(t);
+}
+
+void tm_release(struct tm *t)
+{
+    manifest_release(&t->m);
+    free(t->referrer);
+    t->referrer = NULL;
+}
+
+int put_manifest(struct fixture *f, const char *repo, const char *tag,
+                 struct tm *t, struct digest *missing)
+{
+    struct store_manifest mf = {&t->d, t->body, t->len, &t->m, t->referrer};
+    struct digest dummy;
+
+    return store_manifest_put(f->s, repo, tag, &mf, missing ? missing : &dummy);
 }

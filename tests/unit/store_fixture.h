@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "store/store.h"
+#include "util/manifest.h"
 
 #define MAP_SIZE ((size_t)16 << 20)
 
@@ -53,5 +54,34 @@ int append(struct fixture *f, const char *repo, const char *id, long long start,
 /* Upload data as one blob of repo (asserting success); its digest in *d. */
 void put_blob(struct fixture *f, const char *repo, const void *data, size_t len,
               struct digest *d);
+
+/* A manifest made for a test: its body, parse and digest. */
+struct tm {
+    char body[8192];
+    size_t len;
+    struct manifest m;
+    struct digest d;
+    char dstr[DIGEST_STR_MAX];
+    char *referrer;
+};
+
+/* Parse t->body into t (a test's own manifests are always valid). */
+void tm_parse(struct tm *t);
+
+/*
+ * An image manifest with config cfg (size csize), an optional subject and
+ * artifactType, and a salt that makes each one distinct.
+ */
+void tm_image(struct tm *t, const struct digest *cfg, long long csize,
+              const struct tm *subject, const char *atype, int salt);
+
+/* An index of a and b. */
+void tm_index(struct tm *t, const struct tm *a, const struct tm *b);
+
+void tm_release(struct tm *t);
+
+/* store_manifest_put() of t into repo under tag (NULL: by digest). */
+int put_manifest(struct fixture *f, const char *repo, const char *tag,
+                 struct tm *t, struct digest *missing);
 
 #endif

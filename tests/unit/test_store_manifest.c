@@ -21,84 +21,6 @@
 #include "tests/unit/store_fixture.h"
 #include "util/manifest.h"
 
-/* A manifest made for a test: its body, parse and digest. */
-struct tm {
-    char body[8192];
-    size_t len;
-    struct manifest m;
-    struct digest d;
-    char dstr[DIGEST_STR_MAX];
-    char *referrer;
-};
-
-static void tm_parse(struct tm *t)
-{
-    char why[256];
-
-    t->len = strlen(t->body);
-    memset(&t->m, 0, sizeof(t->m));
-    if (manifest_parse(t->body, t->len, NULL, &t->m, why, sizeof(why)))
-        fail_msg("test manifest refused: %s", why);
-    digest_of(DIGEST_SHA256, t->body, t->len, &t->d);
-    digest_format(&t->d, t->dstr);
-    t->referrer = t->m.has_subject ? manifest_descriptor_json(&t->m, &t->d,
-                                                              (long long)t->len)
-                                   : NULL;
-}
-
-/*
- * An image manifest with config cfg (size csize), an optional subject and
- * artifactType, and a salt that makes each one distinct.
- */
-static void tm_image(struct tm *t, const struct digest *cfg, long long csize,
-                     const struct tm *subject, const char *atype, int salt)
-{
-    char c[DIGEST_STR_MAX], subj[512] = "", at[300] = "";
-
-    digest_format(cfg, c);
-    if (subject)
-        snprintf(subj, sizeof(subj),
-                 ",\"subject\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
-                 "\"size\":%zu}",
-                 MT_OCI_MANIFEST, subject->dstr, subject->len);
-    if (atype)
-        snprintf(at, sizeof(at), ",\"artifactType\":\"%s\"", atype);
-    snprintf(t->body, sizeof(t->body),
-             "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{"
-             "\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-             "\"digest\":\"%s\",\"size\":%lld},\"layers\":[],"
-             "\"annotations\":{\"salt\":\"%d\"}%s%s}",
-             MT_OCI_MANIFEST, c, csize, salt, subj, at);
-    tm_parse(t);
-}
-
-static void tm_index(struct tm *t, const struct tm *a, const struct tm *b)
-{
-    snprintf(t->body, sizeof(t->body),
-             "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":["
-             "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu},"
-             "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
-             MT_OCI_INDEX, MT_OCI_MANIFEST, a->dstr, a->len, MT_OCI_MANIFEST,
-             b->dstr, b->len);
-    tm_parse(t);
-}
-
-static void tm_release(struct tm *t)
-{
-    manifest_release(&t->m);
-    free(t->referrer);
-    t->referrer = NULL;
-}
-
-static int put(struct fixture *f, const char *repo, const char *tag,
-               struct tm *t, struct digest *missing)
-{
-    struct store_manifest mf = {&t->d, t->body, t->len, &t->m, t->referrer};
-    struct digest dummy;
-
-    return store_manifest_put(f->s, repo, tag, &mf, missing ? missing : &dummy);
-}
-
 /* Assert that repo serves t under tag (or by digest when tag is NULL). */
 static void assert_manifest(struct fixture *f, const char *repo,
                             const char *tag, const struct tm *t)
@@ -188,7 +110,7 @@ static void test_put_get(void **state)
 
     config_blob(f, "a/b", &cfg);
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
-    assert_int_equal(put(f, "a/b", "v1", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "a/b", "v1", &t, NULL), STORE_OK);
     assert_manifest(f, "a/b", "v1", &t);
     assert_manifest(f, "a/b", NULL, &t);
     assert_int_equal(get_rc(f, "a/b", "v2", NULL), STORE_NOTFOUND);
@@ -210,8 +132,8 @@ static void test_put_get(void **state)
     assert_int_equal(get_rc(f, "a/c", "v1", NULL), STORE_NOTFOUND);
     assert_int_equal(get_rc(f, "a/c", NULL, &t.d), STORE_NOTFOUND);
     /* again, and by digest only: same record, nothing doubles */
-    assert_int_equal(put(f, "a/b", "v1", &t, NULL), STORE_OK);
-    assert_int_equal(put(f, "a/b", NULL, &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "a/b", "v1", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "a/b", NULL, &t, NULL), STORE_OK);
     assert_string_equal(tags(f, "a/b", NULL, 100, &more), "v1");
     assert_int_equal(more, 0);
     tm_release(&t);
@@ -227,7 +149,8 @@ static void test_missing_references(void **state)
 
     digest_of(DIGEST_SHA256, cfg_data, strlen(cfg_data), &cfg);
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
-    assert_int_equal(put(f, "a/b", "v1", &t, &missing), STORE_BLOB_MISSING);
+    assert_int_equal(put_manifest(f, "a/b", "v1", &t, &missing),
+                     STORE_BLOB_MISSING);
     assert_true(digest_equal(&missing, &cfg));
     /* refused: no tag, no manifest, no repository */
     assert_int_equal(get_rc(f, "a/b", "v1", NULL), STORE_NOTFOUND);
@@ -236,25 +159,27 @@ static void test_missing_references(void **state)
 
     /* in another repository only: still missing here */
     config_blob(f, "x/y", &other);
-    assert_int_equal(put(f, "a/b", "v1", &t, &missing), STORE_BLOB_MISSING);
+    assert_int_equal(put_manifest(f, "a/b", "v1", &t, &missing),
+                     STORE_BLOB_MISSING);
 
     /* a descriptor that claims another size */
     config_blob(f, "a/b", &cfg);
     tm_image(&u, &cfg, 999, NULL, NULL, 2);
-    assert_int_equal(put(f, "a/b", "v1", &u, &missing), STORE_SIZE_MISMATCH);
+    assert_int_equal(put_manifest(f, "a/b", "v1", &u, &missing),
+                     STORE_SIZE_MISMATCH);
 
     /* an index with one child present and one not */
-    assert_int_equal(put(f, "a/b", NULL, &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "a/b", NULL, &t, NULL), STORE_OK);
     tm_release(&u);
     tm_image(&u, &cfg, (long long)strlen(cfg_data), NULL, NULL, 3);
     tm_index(&idx, &t, &u);
-    assert_int_equal(put(f, "a/b", "multi", &idx, &missing),
+    assert_int_equal(put_manifest(f, "a/b", "multi", &idx, &missing),
                      STORE_MANIFEST_MISSING);
     digest_format(&missing, m);
     digest_format(&u.d, d);
     assert_string_equal(m, d);
-    assert_int_equal(put(f, "a/b", NULL, &u, NULL), STORE_OK);
-    assert_int_equal(put(f, "a/b", "multi", &idx, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "a/b", NULL, &u, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "a/b", "multi", &idx, NULL), STORE_OK);
     assert_manifest(f, "a/b", "multi", &idx);
     tm_release(&idx);
     tm_release(&u);
@@ -271,11 +196,11 @@ static void test_tags_and_delete(void **state)
     config_blob(f, "r", &cfg);
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
     tm_image(&u, &cfg, (long long)strlen(cfg_data), NULL, NULL, 2);
-    assert_int_equal(put(f, "r", "a", &t, NULL), STORE_OK);
-    assert_int_equal(put(f, "r", "b", &t, NULL), STORE_OK);
-    assert_int_equal(put(f, "r", "c", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "a", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "b", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "c", &t, NULL), STORE_OK);
     /* move c to u */
-    assert_int_equal(put(f, "r", "c", &u, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "c", &u, NULL), STORE_OK);
     assert_manifest(f, "r", "c", &u);
     /* delete tag a: t stays, and so does b */
     assert_int_equal(store_tag_delete(f->s, "r", "a"), STORE_OK);
@@ -292,7 +217,7 @@ static void test_tags_and_delete(void **state)
     assert_manifest(f, "r", "c", &u);
     assert_string_equal(tags(f, "r", NULL, 100, &more), "c");
     /* push t again at once */
-    assert_int_equal(put(f, "r", "b", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "b", &t, NULL), STORE_OK);
     assert_manifest(f, "r", "b", &t);
     assert_string_equal(tags(f, "r", NULL, 100, &more), "b,c");
     tm_release(&u);
@@ -312,9 +237,9 @@ static void test_tag_pages(void **state)
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
     for (i = 24; i >= 0; i--) {
         snprintf(tag, sizeof(tag), "t%02d", i);
-        assert_int_equal(put(f, "p", tag, &t, NULL), STORE_OK);
+        assert_int_equal(put_manifest(f, "p", tag, &t, NULL), STORE_OK);
     }
-    assert_int_equal(put(f, "p/q", "zz", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "p/q", "zz", &t, NULL), STORE_OK);
     assert_string_equal(tags(f, "p", NULL, 3, &more), "t00,t01,t02");
     assert_int_equal(more, 1);
     assert_string_equal(tags(f, "p", "t02", 3, &more), "t03,t04,t05");
@@ -363,7 +288,7 @@ static void test_catalog(void **state)
 
     /* b gets a manifest, then loses it: b leaves the catalog */
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
-    assert_int_equal(put(f, "b", "x", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "b", "x", &t, NULL), STORE_OK);
     assert_int_equal(store_manifest_delete(f->s, "b", &t.d, NULL), STORE_OK);
     assert_string_equal(catalog(f, NULL, 100, &more), "a,c/d");
     /* but is still known: it has a blob */
@@ -392,8 +317,8 @@ static void test_referrers(void **state)
              "application/x.sbom", 2);
     tm_image(&sig, &cfg, (long long)strlen(cfg_data), &subj, NULL, 3);
     /* referrers first, subject later: allowed */
-    assert_int_equal(put(f, "r", NULL, &sbom, NULL), STORE_OK);
-    assert_int_equal(put(f, "r", NULL, &sig, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", NULL, &sbom, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", NULL, &sig, NULL), STORE_OK);
 
     memset(&l, 0, sizeof(l));
     assert_int_equal(store_referrers(f->s, "r", &subj.d, NULL, collect, &l),
@@ -436,7 +361,7 @@ static void test_get_too_big(void **state)
 
     config_blob(f, "r", &cfg);
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
-    assert_int_equal(put(f, "r", "v", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "v", &t, NULL), STORE_OK);
     buf_init(&b, 10);
     assert_int_equal(store_manifest_get(f->s, "r", "v", NULL, &b, &info),
                      STORE_TOOBIG);
@@ -462,12 +387,12 @@ static void test_map_full(void **state)
     f->s = small; /* teardown closes it */
     config_blob(f, "r", &cfg);
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 0);
-    assert_int_equal(put(f, "r", "first", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "first", &t, NULL), STORE_OK);
     tm_release(&t);
     for (i = 1; i < 100000 && rc == STORE_OK; i++) {
         snprintf(tag, sizeof(tag), "t%d", i);
         tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, i);
-        rc = put(f, "r", tag, &t, NULL);
+        rc = put_manifest(f, "r", tag, &t, NULL);
         tm_release(&t);
     }
     assert_int_equal(rc, STORE_FULL);
@@ -499,9 +424,9 @@ static void test_in_use(void **state)
     tm_image(&a, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
     tm_image(&b, &cfg, (long long)strlen(cfg_data), NULL, NULL, 2);
     tm_index(&idx, &a, &b);
-    assert_int_equal(put(f, "r", NULL, &a, NULL), STORE_OK);
-    assert_int_equal(put(f, "r", NULL, &b, NULL), STORE_OK);
-    assert_int_equal(put(f, "r", "multi", &idx, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", NULL, &a, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", NULL, &b, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "multi", &idx, NULL), STORE_OK);
 
     memset(&user, 0, sizeof(user));
     assert_int_equal(store_blob_delete(f->s, "r", &cfg, &user), STORE_IN_USE);
@@ -522,7 +447,7 @@ static void test_in_use(void **state)
     assert_int_equal(store_blob_delete(f->s, "r", &cfg, NULL), STORE_OK);
     /* pushed again at once, and in use again */
     config_blob(f, "r", &cfg);
-    assert_int_equal(put(f, "r", "a", &a, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "a", &a, NULL), STORE_OK);
     assert_int_equal(store_blob_delete(f->s, "r", &cfg, NULL), STORE_IN_USE);
     tm_release(&idx);
     tm_release(&b);
@@ -539,7 +464,7 @@ static void test_emptied_repo(void **state)
 
     config_blob(f, "r", &cfg);
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
-    assert_int_equal(put(f, "r", "v1", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "v1", &t, NULL), STORE_OK);
     assert_string_equal(tags(f, "r", NULL, 10, &more), "v1");
     assert_int_equal(store_manifest_delete(f->s, "r", &t.d, NULL), STORE_OK);
     /* the config blob is still linked, until GC */
@@ -606,7 +531,7 @@ static void test_touch(void **state)
     assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
     /* referenced: no write */
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
-    assert_int_equal(put(f, "r", "v1", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "v1", &t, NULL), STORE_OK);
     fake_now += 1000;
     assert_int_equal(store_blob_open(f->s, "r", &cfg, STORE_BLOB_TOUCH, &b),
                      STORE_OK);
@@ -702,9 +627,9 @@ static void test_upgrade_from_1(void **state)
     tm_image(&a, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
     tm_image(&b, &cfg, (long long)strlen(cfg_data), &a, "application/x.sig", 2);
     tm_index(&idx, &a, &b);
-    assert_int_equal(put(f, "r", "a", &a, NULL), STORE_OK);
-    assert_int_equal(put(f, "r", NULL, &b, NULL), STORE_OK);
-    assert_int_equal(put(f, "r", "multi", &idx, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "a", &a, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", NULL, &b, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "multi", &idx, NULL), STORE_OK);
     store_close(f->s);
     f->s = NULL;
     downgrade(f->root);
@@ -777,10 +702,10 @@ static void test_inventory(void **state)
     tm_image(&a, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
     tm_image(&b, &cfg, (long long)strlen(cfg_data), NULL, NULL, 2);
     tm_index(&idx, &a, &b);
-    assert_int_equal(put(f, "r", "a", &a, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "a", &a, NULL), STORE_OK);
     fake_now += 10;
-    assert_int_equal(put(f, "r", "b", &b, NULL), STORE_OK);
-    assert_int_equal(put(f, "r", "multi", &idx, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "b", &b, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "multi", &idx, NULL), STORE_OK);
 
     assert_int_equal(store_repos_walk(f->s, count_repo, out), STORE_OK);
     assert_string_equal(out, "r:3/3/2,s:0/0/1");
@@ -841,16 +766,16 @@ static void test_repo_delete(void **state)
     config_blob(f, "r", &cfg);
     config_blob(f, "keep", &cfg);
     tm_image(&first, &cfg, (long long)strlen(cfg_data), NULL, NULL, 0);
-    assert_int_equal(put(f, "r", "first", &first, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "first", &first, NULL), STORE_OK);
     for (i = 1; i < 600; i++) {
         snprintf(tag, sizeof(tag), "t%d", i);
         tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, i);
-        assert_int_equal(put(f, "r", tag, &t, NULL), STORE_OK);
+        assert_int_equal(put_manifest(f, "r", tag, &t, NULL), STORE_OK);
         if (i == 599)
             tm_index(&idx, &first, &t);
         tm_release(&t);
     }
-    assert_int_equal(put(f, "r", "multi", &idx, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "multi", &idx, NULL), STORE_OK);
     assert_int_equal(store_repo_delete(f->s, "r", count_progress, &calls),
                      STORE_OK);
     assert_true(calls > 3); /* many transactions */
