@@ -494,7 +494,7 @@ int store_blob_delete(struct store *s, const char *repo, const struct digest *d,
 
     return rc ? rc
               : store_txn_end(s, txn,
-                                 store_blob_unlink(s, txn, repo, d, user, NULL));
+                              store_blob_unlink(s, txn, repo, d, user, NULL));
 }
 
 int store_blob_mount(struct store *s, const char *repo, const char *from,
