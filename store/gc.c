@@ -119,54 +119,17 @@ static int in_batches(struct gc *g, size_t n,
 
 /* --- 1. trash/ --- */
 
-/* "<alg>-<hex>" into d. */
-static int trash_name(const char *name, struct digest *d)
-{
-    char str[DIGEST_STR_MAX];
-    const char *dash = strchr(name, '-');
-    size_t len = strlen(name);
-
-    if (!dash || len >= sizeof(str))
-        return -1;
-    memcpy(str, name, len + 1);
-    str[dash - name] = ':';
-    return digest_parse(d, str, len);
-}
-
 static int settle_one(struct gc *g, MDB_txn *txn, const char *name)
 {
-    char path[PATH_MAX], blob[PATH_MAX];
-    struct blob_rec rec;
-    struct digest d;
-    struct stat st;
-    int rc;
+    long long bytes = 0;
+    int rc, restored = 0;
 
-    snprintf(path, sizeof(path), "%s/trash/%s", g->s->root, name);
-    if (lstat(path, &st) || !S_ISREG(st.st_mode))
-        return STORE_OK;
-    if (trash_name(name, &d)) {
-        log_warn("'%s' is not a blob file: left alone", path);
-        return STORE_OK;
-    }
-    rc = store_blob_path(g->s, &d, blob, sizeof(blob), NULL);
-    if (rc)
-        return rc;
-    rc = store_blob_rec(g->s, txn, &d, &rec);
-    if (rc && rc != STORE_NOTFOUND)
-        return rc;
-    /* a record without its file: the crash came before the commit */
-    if (rc == STORE_OK && !(rec.flags & BLOB_INLINE) && access(blob, F_OK)) {
-        if (g->o->dry_run)
-            return STORE_OK;
-        if (rename(path, blob))
-            return store_map_errno(errno, "put back", path);
-        log_info("put '%s' back where it was", path);
-        return STORE_OK;
-    }
-    report(g, STORE_GC_TRASH, NULL, name, (long long)st.st_size, NULL);
-    if (!g->o->dry_run && unlink(path) && errno != ENOENT)
-        return store_map_errno(errno, "remove", path);
-    return STORE_OK;
+    rc = store_trash_settle(g->s, txn, name, g->o->dry_run, &restored, &bytes);
+    if (rc == STORE_NOTFOUND)
+        return STORE_OK; /* not a blob's: left alone */
+    if (rc == STORE_OK && !restored)
+        report(g, STORE_GC_TRASH, NULL, name, bytes, NULL);
+    return rc;
 }
 
 static int settle_trash(struct gc *g)

@@ -118,6 +118,55 @@ int store_trash(struct store *s, const struct digest *d)
     return STORE_OK;
 }
 
+/* "<alg>-<hex>" into d. */
+static int trash_name(const char *name, struct digest *d)
+{
+    char str[DIGEST_STR_MAX];
+    const char *dash = strchr(name, '-');
+    size_t len = strlen(name);
+
+    if (!dash || len >= sizeof(str))
+        return -1;
+    memcpy(str, name, len + 1);
+    str[dash - name] = ':';
+    return digest_parse(d, str, len);
+}
+
+int store_trash_settle(struct store *s, MDB_txn *txn, const char *name, int dry,
+                       int *restored, long long *bytes)
+{
+    char path[PATH_MAX], blob[PATH_MAX];
+    struct blob_rec rec;
+    struct digest d;
+    struct stat st;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/trash/%s", s->root, name);
+    if (trash_name(name, &d) || lstat(path, &st) || !S_ISREG(st.st_mode)) {
+        log_warn("'%s' is not a blob file: left alone", path);
+        return STORE_NOTFOUND;
+    }
+    rc = store_blob_path(s, &d, blob, sizeof(blob), NULL);
+    if (rc == STORE_OK)
+        rc = store_blob_rec(s, txn, &d, &rec);
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    /* a record without its file: the crash came before the commit */
+    *restored =
+        rc == STORE_OK && !(rec.flags & BLOB_INLINE) && access(blob, F_OK);
+    *bytes = *restored ? 0 : (long long)st.st_size;
+    if (dry)
+        return STORE_OK;
+    if (*restored) {
+        if (rename(path, blob))
+            return store_map_errno(errno, "put back", path);
+        log_info("put '%s' back where it was", path);
+    } else if (unlink(path) && errno != ENOENT) {
+        return store_map_errno(errno, "remove", path);
+    }
+    return STORE_OK;
+}
+
 /*
  * After the transaction: the files it moved to trash/ go for good when it
  * committed, and back where they were when it did not. A crash before

@@ -564,4 +564,66 @@ int store_gc(struct store *s, const struct store_gc_options *o,
  */
 int store_gc_last(struct store *s, long long *when);
 
+/* --- checking the store (store/fsck.c) --- */
+
+enum store_fsck_kind {
+    STORE_FSCK_BLOB_MISSING, /* a blob's record without its file or bytes */
+    STORE_FSCK_BLOB_CORRUPT, /* a blob whose content has another size, or
+                                hashes to another digest */
+    STORE_FSCK_ORPHAN,       /* a file in blobs/ without a record */
+    STORE_FSCK_STRAY,        /* a file in blobs/ that is no blob's */
+    STORE_FSCK_TRASH,        /* a file a crash left in trash/ */
+    STORE_FSCK_DANGLING,     /* a record or index entry that names what is
+                                not there, or an index entry missing */
+    STORE_FSCK_BROKEN,       /* a manifest that references what its
+                                repository lacks, or that cannot be read */
+    STORE_FSCK_COUNT,        /* a count that does not match what it counts */
+    STORE_FSCK_UPLOAD        /* a half-finished upload: a session without its
+                                file, or an old file without its session */
+};
+
+/* One problem found. Valid during the call. */
+struct store_fsck_event {
+    enum store_fsck_kind kind;
+    const char *repo;   /* NULL for what belongs to the whole store */
+    const char *what;   /* a digest, a tag, a file, a session id */
+    const char *detail; /* what is wrong, in words */
+    int repaired;       /* 1 if --repair set it right */
+};
+
+typedef void store_fsck_report_fn(void *ctx, const struct store_fsck_event *e);
+
+struct store_fsck_options {
+    /*
+     * Set right what can be set right without losing anything: remove
+     * what can never be reached (files without records, records and
+     * index entries that name what is not there, sessions without data,
+     * files a crash left) and correct counts. Missing or corrupt content
+     * and broken manifests are only reported: a push of the content
+     * mends them.
+     */
+    int repair;
+    store_fsck_report_fn *report;
+    store_progress_fn *progress; /* blobs checked of all blobs */
+    void *ctx;
+};
+
+struct store_fsck_stats {
+    long long blobs, bytes, manifests; /* checked */
+    long long problems, repaired;
+};
+
+/*
+ * Check the store: every blob's content against its digest and size,
+ * every record against the records it names, every file in blobs/ and
+ * trash/ against the records, the upload sessions against their files.
+ * Online: it reads one snapshot at a time, and a repair looks again in
+ * the write transaction that makes it. On STORE_OK *out (if not NULL)
+ * counts what was checked and found; problems remain if problems >
+ * repaired. Returns STORE_CORRUPT (a record cannot be read at all),
+ * STORE_FULL, STORE_IO, STORE_READONLY (repair of a read-only store).
+ */
+int store_fsck(struct store *s, const struct store_fsck_options *o,
+               struct store_fsck_stats *out);
+
 #endif

@@ -224,6 +224,23 @@ int store_link_get(struct store *s, MDB_txn *txn, const char *repo,
  */
 int store_trash(struct store *s, const struct digest *d);
 
+/*
+ * Settle the file name of trash/ that a crash left there, within txn
+ * (a write transaction, for the writer lock; read-only when dry): put it
+ * back when its blob's record is there without a file (*restored 1),
+ * else remove it (*bytes its size). A dry run changes nothing. Returns
+ * STORE_NOTFOUND (not a blob file: left alone), STORE_CORRUPT, STORE_IO.
+ */
+int store_trash_settle(struct store *s, MDB_txn *txn, const char *name, int dry,
+                       int *restored, long long *bytes);
+
+/*
+ * Drop the record of upload session id if its data file is gone, in a
+ * sessions transaction of its own (store/upload.c). STORE_NOTFOUND if the
+ * session is not there, or its file is.
+ */
+int store_upload_drop_lost(struct store *s, const char *id);
+
 /* Tags (store/tag.c), within txn. */
 int store_tag_get(struct store *s, MDB_txn *txn, const char *repo,
                   const char *tag, struct digest *out, long long *pushed);

@@ -595,3 +595,25 @@ out:
         *n = removed;
     return rc;
 }
+
+int store_upload_drop_lost(struct store *s, const char *id)
+{
+    char path[PATH_MAX];
+    MDB_txn *txn;
+    MDB_val key, val;
+    int rc;
+
+    if (upload_path(s, id, path))
+        return STORE_IO;
+    rc = store_utxn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    id_key(id, &key);
+    rc = store_get(txn, s->uploads, &key, &val, "mdb_get uploads");
+    /* look again: a session whose file is there is not lost */
+    if (rc == STORE_OK && access(path, F_OK) == 0)
+        rc = STORE_NOTFOUND;
+    if (rc == STORE_OK)
+        rc = store_del(txn, s->uploads, &key, NULL, "mdb_del uploads");
+    return store_txn_end(s, txn, rc);
+}
