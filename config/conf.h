@@ -27,6 +27,9 @@ extern const char config_default_path[];
 
 enum offload { OFFLOAD_NONE, OFFLOAD_XSENDFILE, OFFLOAD_XACCEL };
 
+/* a duration that may be "off" holds this when it is */
+#define CONFIG_OFF (-1LL)
+
 struct config {
     char file[PATH_MAX]; /* the file it was read from */
     char root[PATH_MAX];
@@ -40,6 +43,10 @@ struct config {
     int sync_data;         /* sync = data */
     char access[PATH_MAX]; /* "" when there is no access file */
     char auth_realm[128];
+    long long gc_grace;       /* seconds an unreachable object stays */
+    long long gc_interval;    /* seconds between GC runs, or CONFIG_OFF */
+    long long untagged_ttl;   /* seconds, or CONFIG_OFF: keep untagged */
+    char retention[PATH_MAX]; /* "" when there are no retention rules */
 };
 
 /*

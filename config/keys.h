@@ -21,6 +21,8 @@ enum config_type {
     CONFIG_ENUM,       /* an enum or int: the value of one of values[] */
     CONFIG_URI_PREFIX, /* char[]: '/' and more, at most max bytes */
     CONFIG_REALM,      /* char[]: 1 to max bytes, no '"' and no '\\' */
+    /* long long: as CONFIG_DURATION, or CONFIG_OFF, written "off" */
+    CONFIG_DURATION_OFF,
 };
 
 struct config_enum_value {
@@ -34,8 +36,8 @@ struct config_key {
     size_t offset; /* of the key's field in struct config */
     size_t size;   /* of that field: checked against the type at load */
     /*
-     * Sizes and durations: the values allowed. Strings: max is the
-     * longest value in bytes, less than size; min is unused.
+     * Sizes and durations: the values allowed ("off" aside). Strings:
+     * max is the longest value in bytes, less than size; min is unused.
      */
     unsigned long long min, max;
     const struct config_enum_value *values; /* CONFIG_ENUM: ends at NULL */

@@ -282,6 +282,36 @@ static void test_load_every_key(void **state)
     assert_contains(err, ":3: 'root' is set again (first set on line 1)");
 }
 
+/* The garbage collector's keys in C terms: "off" is CONFIG_OFF. */
+static void test_load_gc_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f, "root = /r\n", &c, err, sizeof(err)), 0);
+    assert_int_equal(c.gc_grace, 86400);
+    assert_int_equal(c.gc_interval, 3600);
+    assert_int_equal(c.untagged_ttl, CONFIG_OFF);
+    assert_string_equal(c.retention, "");
+
+    assert_int_equal(load(f,
+                          "root = /r\ngc_grace = 0\ngc_interval = off\n"
+                          "untagged_ttl = 30d\n"
+                          "retention = /etc/berth/retention.conf\n",
+                          &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.gc_grace, 0);
+    assert_int_equal(c.gc_interval, CONFIG_OFF);
+    assert_int_equal(c.untagged_ttl, 30 * 86400);
+    assert_string_equal(c.retention, "/etc/berth/retention.conf");
+
+    /* 0 is a duration, not "off" */
+    assert_int_equal(
+        load(f, "root = /r\nuntagged_ttl = 0\n", &c, err, sizeof(err)), 0);
+    assert_int_equal(c.untagged_ttl, 0);
+}
+
 /* The messages of every refused file are in data/config/invalid. */
 static void test_load_failure_keeps_out(void **state)
 {
@@ -727,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_key_table),
         T(test_load_defaults),
         T(test_load_every_key),
+        T(test_load_gc_keys),
         T(test_load_failure_keeps_out),
         T(test_valid),
         T(test_invalid),
