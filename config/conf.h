@@ -15,8 +15,8 @@ struct store_options;
  * and values is not part of them. Each key may be set once.
  *
  * The keys, their types, limits, defaults and one-line docs are the rows
- * of one table, config/keys.c; conf/berth.conf and the README's list of
- * keys are checked against it (tests/unit/test_config).
+ * of one table, config/keys.c; conf/berth.conf, the README's list of
+ * keys and man/berth.conf.5 are checked against it (tests/unit/test_config).
  */
 
 /*

@@ -6,12 +6,13 @@
 /*
  * The keys of berth.conf, one row each (as lighttpd's config_plugin_keys_t).
  * The parser, the defaults, config_print() and the tests that hold
- * conf/berth.conf and the README to the keys all work from config_keys[].
+ * conf/berth.conf, the README and man/berth.conf.5 to the keys all work
+ * from config_keys[].
  * Private to config/ and its tests: the rest of berth reads struct config.
  *
- * A new key is a field in struct config, a row in keys.c, and a line each
- * in conf/berth.conf and in the README's list; tests/unit/test_config
- * fails until all four agree.
+ * A new key is a field in struct config, a row in keys.c, a line each in
+ * conf/berth.conf and in the README's list, and an entry in
+ * man/berth.conf.5; tests/unit/test_config fails until all five agree.
  */
 
 enum config_type {
