@@ -165,7 +165,13 @@ static int set_value(struct config *c, const struct config_key *k,
         memcpy(field, &size, sizeof(size));
         return 0;
     case CONFIG_DURATION:
+    case CONFIG_DURATION_OFF:
         BUG_ON(k->size != sizeof(long long));
+        if (k->type == CONFIG_DURATION_OFF && !strcmp(v, "off")) {
+            secs = CONFIG_OFF;
+            memcpy(field, &secs, sizeof(secs));
+            return 0;
+        }
         if (config_parse_duration(v, &secs) ||
             (unsigned long long)secs < k->min ||
             (unsigned long long)secs > k->max)
@@ -202,6 +208,7 @@ static void describe(const struct config_key *k, char *buf, size_t len)
     const struct unit *units =
         k->type == CONFIG_SIZE ? size_units : duration_units;
     const char *what = k->type == CONFIG_SIZE ? "size" : "duration";
+    const char *off = k->type == CONFIG_DURATION_OFF ? ", or off" : "";
     unsigned long long top = k->type == CONFIG_SIZE ? SIZE_MAX : LLONG_MAX;
     const struct config_enum_value *e;
     char lo[32], hi[32];
@@ -210,12 +217,13 @@ static void describe(const struct config_key *k, char *buf, size_t len)
     switch (k->type) {
     case CONFIG_SIZE:
     case CONFIG_DURATION:
+    case CONFIG_DURATION_OFF:
         format_scaled(k->min, units, lo, sizeof(lo));
         format_scaled(k->max, units, hi, sizeof(hi));
         if (k->max == top)
-            snprintf(buf, len, "a %s of at least %s", what, lo);
+            snprintf(buf, len, "a %s of at least %s%s", what, lo, off);
         else
-            snprintf(buf, len, "a %s from %s to %s", what, lo, hi);
+            snprintf(buf, len, "a %s from %s to %s%s", what, lo, hi, off);
         return;
     case CONFIG_ENUM:
         buf[0] = '\0';
@@ -372,8 +380,12 @@ static void format_value(const struct config *c, const struct config_key *k,
         format_scaled(size, size_units, buf, len);
         return;
     case CONFIG_DURATION:
+    case CONFIG_DURATION_OFF:
         memcpy(&secs, field, sizeof(secs));
-        format_scaled((unsigned long long)secs, duration_units, buf, len);
+        if (k->type == CONFIG_DURATION_OFF && secs == CONFIG_OFF)
+            snprintf(buf, len, "off");
+        else
+            format_scaled((unsigned long long)secs, duration_units, buf, len);
         return;
     case CONFIG_ENUM:
         memcpy(&v, field, sizeof(v));

@@ -15,8 +15,8 @@ struct store_options;
  * and values is not part of them. Each key may be set once.
  *
  * The keys, their types, limits, defaults and one-line docs are the rows
- * of one table, config/keys.c; conf/berth.conf and the README's list of
- * keys are checked against it (tests/unit/test_config).
+ * of one table, config/keys.c; conf/berth.conf, the README's list of
+ * keys and man/berth.conf.5 are checked against it (tests/unit/test_config).
  */
 
 /*
@@ -26,6 +26,9 @@ struct store_options;
 extern const char config_default_path[];
 
 enum offload { OFFLOAD_NONE, OFFLOAD_XSENDFILE, OFFLOAD_XACCEL };
+
+/* a duration that may be "off" holds this when it is */
+#define CONFIG_OFF (-1LL)
 
 struct config {
     char file[PATH_MAX]; /* the file it was read from */
@@ -40,6 +43,10 @@ struct config {
     int sync_data;         /* sync = data */
     char access[PATH_MAX]; /* "" when there is no access file */
     char auth_realm[128];
+    long long gc_grace;       /* seconds an unreachable object stays */
+    long long gc_interval;    /* seconds between GC runs, or CONFIG_OFF */
+    long long untagged_ttl;   /* seconds, or CONFIG_OFF: keep untagged */
+    char retention[PATH_MAX]; /* "" when there are no retention rules */
 };
 
 /*

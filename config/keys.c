@@ -139,6 +139,45 @@ const struct config_key config_keys[] = {
         .def = "berth",
         .doc = "the realm of berth's own 401 challenges",
     },
+    {
+        .name = "gc_grace",
+        .type = CONFIG_DURATION,
+        FIELD(gc_grace),
+        .min = 0,
+        .max = LLONG_MAX,
+        .def = "1d",
+        .doc = "how long an unreachable blob or manifest stays before GC "
+               "removes it",
+    },
+    {
+        .name = "gc_interval",
+        .type = CONFIG_DURATION_OFF,
+        FIELD(gc_interval),
+        .min = 1,
+        .max = LLONG_MAX,
+        .def = "1h",
+        .doc = "how often berth runs garbage collection; off: only berthctl "
+               "gc does",
+    },
+    {
+        .name = "untagged_ttl",
+        .type = CONFIG_DURATION_OFF,
+        FIELD(untagged_ttl),
+        .min = 0,
+        .max = LLONG_MAX,
+        .def = "off",
+        .doc = "GC removes untagged manifests older than this; off: keeps "
+               "them",
+    },
+    {
+        .name = "retention",
+        .type = CONFIG_PATH,
+        FIELD(retention),
+        .max = LEN_MAX(retention),
+        .def = "",
+        .doc = "a retention rules file (tags GC drops per repository); "
+               "empty: none",
+    },
 };
 
 const size_t config_nkeys = ARRAY_SIZE(config_keys);

@@ -6,12 +6,13 @@
 /*
  * The keys of berth.conf, one row each (as lighttpd's config_plugin_keys_t).
  * The parser, the defaults, config_print() and the tests that hold
- * conf/berth.conf and the README to the keys all work from config_keys[].
+ * conf/berth.conf, the README and man/berth.conf.5 to the keys all work
+ * from config_keys[].
  * Private to config/ and its tests: the rest of berth reads struct config.
  *
- * A new key is a field in struct config, a row in keys.c, and a line each
- * in conf/berth.conf and in the README's list; tests/unit/test_config
- * fails until all four agree.
+ * A new key is a field in struct config, a row in keys.c, a line each in
+ * conf/berth.conf and in the README's list, and an entry in
+ * man/berth.conf.5; tests/unit/test_config fails until all five agree.
  */
 
 enum config_type {
@@ -21,6 +22,8 @@ enum config_type {
     CONFIG_ENUM,       /* an enum or int: the value of one of values[] */
     CONFIG_URI_PREFIX, /* char[]: '/' and more, at most max bytes */
     CONFIG_REALM,      /* char[]: 1 to max bytes, no '"' and no '\\' */
+    /* long long: as CONFIG_DURATION, or CONFIG_OFF, written "off" */
+    CONFIG_DURATION_OFF,
 };
 
 struct config_enum_value {
@@ -34,8 +37,8 @@ struct config_key {
     size_t offset; /* of the key's field in struct config */
     size_t size;   /* of that field: checked against the type at load */
     /*
-     * Sizes and durations: the values allowed. Strings: max is the
-     * longest value in bytes, less than size; min is unused.
+     * Sizes and durations: the values allowed ("off" aside). Strings:
+     * max is the longest value in bytes, less than size; min is unused.
      */
     unsigned long long min, max;
     const struct config_enum_value *values; /* CONFIG_ENUM: ends at NULL */

@@ -282,6 +282,36 @@ static void test_load_every_key(void **state)
     assert_contains(err, ":3: 'root' is set again (first set on line 1)");
 }
 
+/* The garbage collector's keys in C terms: "off" is CONFIG_OFF. */
+static void test_load_gc_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    char err[512];
+
+    assert_int_equal(load(f, "root = /r\n", &c, err, sizeof(err)), 0);
+    assert_int_equal(c.gc_grace, 86400);
+    assert_int_equal(c.gc_interval, 3600);
+    assert_int_equal(c.untagged_ttl, CONFIG_OFF);
+    assert_string_equal(c.retention, "");
+
+    assert_int_equal(load(f,
+                          "root = /r\ngc_grace = 0\ngc_interval = off\n"
+                          "untagged_ttl = 30d\n"
+                          "retention = /etc/berth/retention.conf\n",
+                          &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.gc_grace, 0);
+    assert_int_equal(c.gc_interval, CONFIG_OFF);
+    assert_int_equal(c.untagged_ttl, 30 * 86400);
+    assert_string_equal(c.retention, "/etc/berth/retention.conf");
+
+    /* 0 is a duration, not "off" */
+    assert_int_equal(
+        load(f, "root = /r\nuntagged_ttl = 0\n", &c, err, sizeof(err)), 0);
+    assert_int_equal(c.untagged_ttl, 0);
+}
+
 /* The messages of every refused file are in data/config/invalid. */
 static void test_load_failure_keeps_out(void **state)
 {
@@ -601,7 +631,10 @@ static void test_invalid(void **state)
     run_dir(*state, "invalid");
 }
 
-/* --- conf/berth.conf and the README name every key, as the table does --- */
+/*
+ * --- conf/berth.conf, the README and man/berth.conf.5 name every key, as
+ * the table does ---
+ */
 
 #define TOP_SRCDIR TEST_SRCDIR "/../.."
 
@@ -694,6 +727,116 @@ static void test_readme_keys(void **state)
     free(text);
 }
 
+/*
+ * The default a line of man/berth.conf.5 gives: "Required..." is a key
+ * without one, "Default: empty..." an empty one, "Default: \fBVALUE\fR..."
+ * VALUE. Return it in buf, or NULL (*none set) if line gives none.
+ */
+static const char *man_default(const char *line, char *buf, size_t len,
+                               int *none)
+{
+    const char *v, *end;
+
+    *none = 0;
+    if (!strncmp(line, "Required", 8)) {
+        *none = 1;
+        return NULL;
+    }
+    if (strncmp(line, "Default: ", 9))
+        return NULL;
+    if (!strncmp(line + 9, "empty", 5)) {
+        buf[0] = '\0';
+        return buf;
+    }
+    if (strncmp(line + 9, "\\fB", 3))
+        return NULL;
+    v = line + 12;
+    end = strstr(v, "\\fR");
+    if (!end || (size_t)(end - v) >= len)
+        return NULL;
+    memcpy(buf, v, (size_t)(end - v));
+    buf[end - v] = '\0';
+    return buf;
+}
+
+/*
+ * man/berth.conf.5, in its section KEYS: an entry per key, a ".TP" line
+ * then ".B <key>" (lists inside .RS/.RE are not entries), and in each
+ * entry a line that gives the default (man_default), which is the
+ * table's.
+ */
+static void test_man_page_keys(void **state)
+{
+    char *text = case_file(TOP_SRCDIR "/man", "berth.conf.5", NULL);
+    int *seen = calloc(config_nkeys, sizeof(*seen));
+    int in_keys = 0, depth = 0, tp = 0, none;
+    const struct config_key *k = NULL;
+    char *line, *rest = text, buf[256];
+    const char *def, *want;
+    size_t i, n;
+
+    assert_non_null(text);
+    assert_non_null(seen);
+    while ((line = strsep(&rest, "\n"))) {
+        if (!strncmp(line, ".SH ", 4)) {
+            if (in_keys)
+                break;
+            in_keys = !strcmp(line, ".SH KEYS");
+            continue;
+        }
+        if (!in_keys)
+            continue;
+        if (!strcmp(line, ".RS") || !strncmp(line, ".RS ", 4))
+            depth++;
+        else if (!strcmp(line, ".RE") && depth > 0)
+            depth--;
+        if (depth)
+            continue;
+        if (tp && !strncmp(line, ".B ", 3)) {
+            n = strspn(line + 3, "abcdefghijklmnopqrstuvwxyz_");
+            if (line[3 + n])
+                fail_msg("man/berth.conf.5: '%s' is not a key", line + 3);
+            k = key_named(line + 3, n);
+            if (!k)
+                fail_msg("man/berth.conf.5: '%s' is not a key", line + 3);
+            if (seen[k - config_keys]++)
+                fail_msg("man/berth.conf.5: '%s' has two entries", k->name);
+        } else if (!strcmp(line, ".TP") || !strncmp(line, ".SS ", 4)) {
+            if (k && seen[k - config_keys] == 1)
+                fail_msg("man/berth.conf.5: '%s' gives no default (a line "
+                         "'Default: \\fBVALUE\\fR.', 'Default: empty' or "
+                         "'Required')",
+                         k->name);
+            k = NULL;
+        } else if (k && seen[k - config_keys] == 1) {
+            def = man_default(line, buf, sizeof(buf), &none);
+            if (def || none) {
+                want = !k->def ? "(required)" : !k->def[0] ? "(empty)" : k->def;
+                if (!def)
+                    def = "(required)";
+                else if (!def[0])
+                    def = "(empty)";
+                if (strcmp(def, want))
+                    fail_msg("man/berth.conf.5: '%s' defaults to '%s' "
+                             "(config/keys.c), not '%s'",
+                             k->name, want, def);
+                seen[k - config_keys]++; /* the default is read */
+            }
+        }
+        tp = !strcmp(line, ".TP");
+    }
+    if (!in_keys)
+        fail_msg("man/berth.conf.5: no section KEYS");
+    if (k && seen[k - config_keys] == 1)
+        fail_msg("man/berth.conf.5: '%s' gives no default", k->name);
+    for (i = 0; i < config_nkeys; i++)
+        if (!seen[i])
+            fail_msg("man/berth.conf.5: '%s' has no entry under KEYS",
+                     config_keys[i].name);
+    free(seen);
+    free(text);
+}
+
 static void test_store_options(void **state)
 {
     struct fixture *f = *state;
@@ -727,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_key_table),
         T(test_load_defaults),
         T(test_load_every_key),
+        T(test_load_gc_keys),
         T(test_load_failure_keeps_out),
         T(test_valid),
         T(test_invalid),
@@ -737,6 +881,7 @@ int main(void)
         T(test_print_every_key),
         cmocka_unit_test(test_berth_conf_keys),
         cmocka_unit_test(test_readme_keys),
+        cmocka_unit_test(test_man_page_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
