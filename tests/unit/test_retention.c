@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -26,7 +27,8 @@
 #include "tests/unit/cases.h"
 #include "util/scaled.h"
 
-#define DATA TEST_SRCDIR "/data/retention"
+#define DATA       TEST_SRCDIR "/data/retention"
+#define TOP_SRCDIR TEST_SRCDIR "/../.."
 
 /* The cases' "now": the ages in tags files are counted back from it. */
 #define NOW 1700000000LL
@@ -545,6 +547,74 @@ static void test_too_many_lines(void **state)
     assert_string_equal(err, want);
 }
 
+/* Space runs as one space, no space at the ends; return s. */
+static char *squeeze(char *s)
+{
+    char *in = s, *out = s;
+
+    for (; *in; in++)
+        if (!isspace((unsigned char)*in) ||
+            (out > s && in[1] && !isspace((unsigned char)in[1])))
+            *out++ = isspace((unsigned char)*in) ? ' ' : *in;
+    *out = '\0';
+    return s;
+}
+
+/*
+ * conf/retention.conf's rule lines are the README's example, and load; the
+ * example does what the README says.
+ */
+static void test_example_file(void **state)
+{
+    char *conf = case_file(TOP_SRCDIR "/conf", "retention.conf", NULL);
+    char *readme = case_file(TOP_SRCDIR, "README", NULL);
+    char *line, *rest, err[512], names[60][8];
+    struct retention_tag tags[60];
+    struct lines want = {0}, got = {0};
+    struct retention *r = NULL;
+    unsigned char drop[60];
+    size_t i;
+
+    assert_non_null(conf);
+    assert_non_null(readme);
+    rest = conf;
+    while ((line = strsep(&rest, "\n"))) {
+        line[strcspn(line, "#")] = '\0';
+        if (*squeeze(line))
+            lines_add(&got, line);
+    }
+    rest = strstr(readme, "\n    # repositories    rules\n");
+    assert_non_null(rest);
+    rest += strlen("\n    # repositories    rules\n");
+    while ((line = strsep(&rest, "\n")) && *squeeze(line))
+        lines_add(&want, line);
+    assert_int_equal(got.n, want.n);
+    for (i = 0; i < got.n; i++)
+        assert_string_equal(got.v[i], want.v[i]);
+
+    if (retention_load(TOP_SRCDIR "/conf/retention.conf", &r, err, sizeof(err)))
+        fail_msg("%s", err);
+    for (i = 0; i < 60; i++) {
+        snprintf(names[i], sizeof(names[i]), "%s%zu", i % 2 ? "v" : "b", i);
+        tags[i].tag = names[i];
+        tags[i].pushed = NOW - 86400 * (long long)i;
+    }
+    /* team-a/: all 60 are younger than 90 days */
+    assert_int_equal(
+        retention_apply(r, "team-a/app", tags, 60, NOW, drop, NULL), 0);
+    /* cache/: the first 8 days */
+    assert_int_equal(retention_apply(r, "cache/x", tags, 60, NOW, drop, NULL),
+                     52);
+    /* anything else: the newest 50 */
+    assert_int_equal(
+        retention_apply(r, "team-b/app", tags, 60, NOW, drop, NULL), 10);
+    retention_free(r);
+    lines_release(&got);
+    lines_release(&want);
+    free(readme);
+    free(conf);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -559,6 +629,7 @@ int main(void)
         T(test_keep_last_shuffled),
         T(test_load_missing_file),
         T(test_too_many_lines),
+        cmocka_unit_test(test_example_file),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
