@@ -16,78 +16,26 @@
 #include "config/paths.h"
 #include "store/store.h"
 #include "util/fsutil.h"
+#include "util/scaled.h"
 #include "util/xalloc.h"
 
 const char config_default_path[] = CONFIG_SYSCONFDIR "/berth/berth.conf";
 
-/*
- * A number's unit suffixes, largest first: formatting writes a value with
- * the first unit that divides it, and the first of its suffixes.
- */
-struct unit {
-    const char *suffixes;
-    unsigned long long mult;
-};
-
-static const struct unit size_units[] = {
+/* berth.conf's units (util/scaled.h); durations have no weeks */
+static const struct scaled_unit size_units[] = {
     {"Tt", 1ULL << 40}, {"Gg", 1ULL << 30}, {"Mm", 1ULL << 20},
     {"Kk", 1ULL << 10}, {NULL, 0},
 };
 
-static const struct unit duration_units[] = {
+static const struct scaled_unit duration_units[] = {
     {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}, {NULL, 0},
 };
-
-/*
- * Parse decimal digits and at most one suffix of units (none: times 1)
- * into *out if the value is at most max. Return 0, or -1.
- */
-static int parse_scaled(const char *s, const struct unit *units,
-                        unsigned long long max, unsigned long long *out)
-{
-    const struct unit *u;
-    unsigned long long v, mult = 1;
-    char *end;
-
-    /* strtoull() would take a sign and leading space */
-    if (!isdigit((unsigned char)s[0]))
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    if (*end) {
-        for (u = units; u->suffixes && !strchr(u->suffixes, *end); u++)
-            ;
-        if (!u->suffixes || end[1])
-            return -1;
-        mult = u->mult;
-    }
-    if (v > max / mult)
-        return -1;
-    *out = v * mult;
-    return 0;
-}
-
-static void format_scaled(unsigned long long v, const struct unit *units,
-                          char *buf, size_t len)
-{
-    const struct unit *u;
-
-    for (u = units; v && u->suffixes; u++) {
-        if (v % u->mult == 0) {
-            snprintf(buf, len, "%llu%c", v / u->mult, u->suffixes[0]);
-            return;
-        }
-    }
-    snprintf(buf, len, "%llu", v);
-}
 
 int config_parse_size(const char *s, size_t *out)
 {
     unsigned long long v;
 
-    if (parse_scaled(s, size_units, SIZE_MAX, &v))
+    if (scaled_parse(s, size_units, SIZE_MAX, &v))
         return -1;
     *out = (size_t)v;
     return 0;
@@ -97,7 +45,7 @@ int config_parse_duration(const char *s, long long *out)
 {
     unsigned long long v;
 
-    if (parse_scaled(s, duration_units, LLONG_MAX, &v))
+    if (scaled_parse(s, duration_units, LLONG_MAX, &v))
         return -1;
     *out = (long long)v;
     return 0;
@@ -205,7 +153,7 @@ static int set_value(struct config *c, const struct config_key *k,
 /* What a value of k looks like, for "<key> must be <this>". */
 static void describe(const struct config_key *k, char *buf, size_t len)
 {
-    const struct unit *units =
+    const struct scaled_unit *units =
         k->type == CONFIG_SIZE ? size_units : duration_units;
     const char *what = k->type == CONFIG_SIZE ? "size" : "duration";
     const char *off = k->type == CONFIG_DURATION_OFF ? ", or off" : "";
@@ -218,8 +166,8 @@ static void describe(const struct config_key *k, char *buf, size_t len)
     case CONFIG_SIZE:
     case CONFIG_DURATION:
     case CONFIG_DURATION_OFF:
-        format_scaled(k->min, units, lo, sizeof(lo));
-        format_scaled(k->max, units, hi, sizeof(hi));
+        scaled_format(k->min, units, lo, sizeof(lo));
+        scaled_format(k->max, units, hi, sizeof(hi));
         if (k->max == top)
             snprintf(buf, len, "a %s of at least %s%s", what, lo, off);
         else
@@ -377,7 +325,7 @@ static void format_value(const struct config *c, const struct config_key *k,
     switch (k->type) {
     case CONFIG_SIZE:
         memcpy(&size, field, sizeof(size));
-        format_scaled(size, size_units, buf, len);
+        scaled_format(size, size_units, buf, len);
         return;
     case CONFIG_DURATION:
     case CONFIG_DURATION_OFF:
@@ -385,7 +333,7 @@ static void format_value(const struct config *c, const struct config_key *k,
         if (k->type == CONFIG_DURATION_OFF && secs == CONFIG_OFF)
             snprintf(buf, len, "off");
         else
-            format_scaled((unsigned long long)secs, duration_units, buf, len);
+            scaled_format((unsigned long long)secs, duration_units, buf, len);
         return;
     case CONFIG_ENUM:
         memcpy(&v, field, sizeof(v));

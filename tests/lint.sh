@@ -22,10 +22,10 @@ check() { # name, command...
 }
 banned() {
 	! grep -nE '(^|[^_a-z])(sprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets)\(' \
-		util/*.c store/*.c auth/*.c config/*.c fcgi-app/*.c 2>/dev/null | grep -v snprintf
+		util/*.c store/*.c auth/*.c retention/*.c config/*.c fcgi-app/*.c 2>/dev/null | grep -v snprintf
 }
 check "no banned functions" banned
-# HACKING, "Layers": util <- store, auth <- config <- front ends
+# HACKING, "Layers": util <- store, auth, retention <- config <- front ends
 includes() { # DIR ALLOWED-DIR...: what DIR's files include of berth's
 	_d=$1
 	shift
@@ -40,6 +40,7 @@ layers() {
 	includes util util &&
 		includes store util store &&
 		includes auth util auth &&
+		includes retention util retention &&
 		includes config util store config
 }
 check "each layer includes only the layers below it" layers
@@ -47,7 +48,7 @@ check "each layer includes only the layers below it" layers
 # request.h declares the opaque pointer, but includes nothing of libfcgi
 sealed() {
 	_bad=$(grep -nE 'fcgiapp\.h|FCGX_|->fcgx|\.fcgx' fcgi-app/*.[ch] \
-		util/*.[ch] store/*.[ch] auth/*.[ch] config/*.[ch] |
+		util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] config/*.[ch] |
 		grep -vE '^fcgi-app/(request|response)\.c:' |
 		grep -vE '^fcgi-app/request\.h:[0-9]+:[^#]*$')
 	[ -z "$_bad" ] || {
@@ -58,7 +59,7 @@ sealed() {
 check "only fcgi-app/request.c and response.c touch the FastCGI request" sealed
 if command -v clang-format >/dev/null 2>&1; then
 	fmt() {
-		for f in util/*.[ch] store/*.[ch] auth/*.[ch] config/*.[ch] fcgi-app/*.[ch]; do
+		for f in util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] config/*.[ch] fcgi-app/*.[ch]; do
 			clang-format --style=file "$f" | cmp -s - "$f" || {
 				echo "# not formatted: $f"
 				return 1
