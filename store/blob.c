@@ -223,6 +223,19 @@ static int touch(struct store *s, MDB_txn *txn, const char *repo,
     return put_link(s, txn, repo, d, &link, 0);
 }
 
+int store_link_touch(struct store *s, MDB_txn *txn, const char *repo,
+                     const struct digest *d)
+{
+    int rc = store_usedby(s, txn, repo, d, NULL);
+
+    if (rc == STORE_OK)
+        return STORE_OK; /* used: no grace needed */
+    if (rc != STORE_NOTFOUND)
+        return rc;
+    rc = touch(s, txn, repo, d);
+    return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
 int store_blob_open(struct store *s, const char *repo, const struct digest *d,
                     unsigned flags, struct store_blob **out)
 {

@@ -35,6 +35,12 @@
 
 #define BATCH 256
 
+/* A list of keys (or names) to look at again; grows. */
+struct keys {
+    char (*k)[LINK_KEY_MAX];
+    size_t n, cap;
+};
+
 struct gc {
     struct store *s;
     const struct store_gc_options *o;
@@ -42,6 +48,14 @@ struct gc {
     long long now;
     long long cutoff;      /* what was made, pushed or touched before goes */
     long long done, total; /* progress of the phase at work */
+    /*
+     * The tags of the repository at work that the retention rules dropped
+     * (or, dry, would drop), in name order: the manifests they leave
+     * untagged are not kept for being untagged.
+     */
+    struct keys dropped;
+    struct digest *untagged; /* the manifests those tags named */
+    size_t nuntagged, untagged_cap;
 };
 
 static void report(struct gc *g, enum store_gc_kind kind, const char *repo,
@@ -65,12 +79,6 @@ static void progress(struct gc *g, long long n)
     if (g->o->progress && g->total > 0)
         g->o->progress(g->o->ctx, g->done, g->total);
 }
-
-/* A list of keys (or names) to look at again; grows. */
-struct keys {
-    char (*k)[LINK_KEY_MAX];
-    size_t n, cap;
-};
 
 static void keys_add(struct keys *ks, const char *p, size_t len)
 {
@@ -240,8 +248,28 @@ static int retain_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
         rc = store_tag_drop(g->s, txn, rs->repo, tag);
     if (rc)
         return rc;
+    keys_add(&g->dropped, tag, strlen(tag));
+    if (g->nuntagged == g->untagged_cap) {
+        g->untagged_cap = g->untagged_cap ? 2 * g->untagged_cap : 64;
+        g->untagged =
+            xrealloc(g->untagged, g->untagged_cap * sizeof(*g->untagged));
+    }
+    g->untagged[g->nuntagged++] = d;
     report(g, STORE_GC_TAG, rs->repo, tag, 0, rs->why[i]);
     return STORE_OK;
+}
+
+/* Whether the retention rules dropped tag (len bytes) at this run. */
+static int dropped(const struct gc *g, const char *tag, size_t len)
+{
+    size_t i;
+
+    /* a repository's dropped tags are few next to its tags */
+    for (i = 0; i < g->dropped.n; i++)
+        if (strlen(g->dropped.k[i]) == len &&
+            !memcmp(g->dropped.k[i], tag, len))
+            return 1;
+    return 0;
 }
 
 static int retain_repo(struct gc *g, const char *repo)
@@ -292,7 +320,7 @@ out:
 struct mnode {
     struct digest d;
     long long pushed;
-    int tagged, live, gone;
+    int tagged, untagged_now, live, gone;
     long subject;  /* index of the subject, or -1 */
     long *parents; /* indexes of the manifests that list it */
     size_t nparents;
@@ -301,6 +329,7 @@ struct mnode {
 struct mgraph {
     struct mnode *m;
     size_t n, cap;
+    struct gc *g;
     struct store *s;
     MDB_txn *txn;
     const char *repo;
@@ -341,6 +370,32 @@ static long mfind(const struct mgraph *mg, const struct digest *d)
     return -1;
 }
 
+/*
+ * Whether manifest m (its mtags key) has tags other than those the
+ * retention rules dropped (which a dry run leaves there), and whether
+ * the rules untagged it just now.
+ */
+static int mark_tags(struct mgraph *mg, MDB_val *key, struct mnode *m)
+{
+    MDB_cursor *cur;
+    MDB_val val;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < mg->g->nuntagged && !m->untagged_now; i++)
+        m->untagged_now = digest_equal(&mg->g->untagged[i], &m->d);
+    rc = mdb_cursor_open(mg->txn, mg->s->mtags, &cur);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open mtags");
+    for (rc = mdb_cursor_get(cur, key, &val, MDB_SET_KEY); rc == 0;
+         rc = mdb_cursor_get(cur, key, &val, MDB_NEXT_DUP))
+        if (!dropped(mg->g, val.mv_data, val.mv_size))
+            m->tagged = 1;
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? STORE_OK
+                              : store_map_mdb_rc(rc, "mdb_cursor_get mtags");
+}
+
 /* Tags, subjects and parents of every manifest, within mg->txn. */
 static int mgraph_links(struct mgraph *mg)
 {
@@ -357,8 +412,9 @@ static int mgraph_links(struct mgraph *mg)
 
         digest_format(&m->d, dstr);
         store_pair_key(kbuf, mg->repo, dstr, &key);
-        m->tagged = mdb_get(mg->txn, mg->s->mtags, &key, &val) == 0;
-        rc = store_mrec_get(mg->s, mg->txn, mg->repo, &m->d, &r);
+        rc = mark_tags(mg, &key, m);
+        if (rc == STORE_OK)
+            rc = store_mrec_get(mg->s, mg->txn, mg->repo, &m->d, &r);
         if (rc)
             break;
         if (r.h.subject_len &&
@@ -397,9 +453,14 @@ static void mark(struct gc *g, struct mgraph *mg)
     size_t i, j;
     int changed = 1;
 
-    for (i = 0; i < mg->n; i++)
-        mg->m[i].live =
-            mg->m[i].tagged || mg->m[i].pushed >= g->now - g->o->untagged_ttl;
+    for (i = 0; i < mg->n; i++) {
+        struct mnode *m = &mg->m[i];
+
+        if (g->o->untagged_ttl >= 0)
+            m->live = m->tagged || m->pushed >= g->now - g->o->untagged_ttl;
+        else
+            m->live = m->tagged || !m->untagged_now;
+    }
     while (changed) {
         changed = 0;
         for (i = 0; i < mg->n; i++) {
@@ -483,6 +544,7 @@ static int manifests_repo(struct gc *g, const char *repo)
     int rc;
 
     memset(&mg, 0, sizeof(mg));
+    mg.g = g;
     mg.s = g->s;
     mg.repo = repo;
     memcpy(prefix, repo, plen);
@@ -839,10 +901,16 @@ int store_gc(struct store *s, const struct store_gc_options *o,
     rc = settle_trash(&g);
     if (rc == STORE_OK && (o->retain || o->untagged_ttl >= 0))
         rc = repo_names(s, &repos);
-    for (i = 0; rc == STORE_OK && o->retain && i < repos.n; i++)
-        rc = retain_repo(&g, repos.k[i]);
-    for (i = 0; rc == STORE_OK && o->untagged_ttl >= 0 && i < repos.n; i++)
-        rc = manifests_repo(&g, repos.k[i]);
+    for (i = 0; rc == STORE_OK && i < repos.n; i++) {
+        g.dropped.n = 0;
+        g.nuntagged = 0;
+        if (o->retain)
+            rc = retain_repo(&g, repos.k[i]);
+        if (rc == STORE_OK && (o->untagged_ttl >= 0 || g.dropped.n))
+            rc = manifests_repo(&g, repos.k[i]);
+    }
+    free(g.dropped.k);
+    free(g.untagged);
     if (rc == STORE_OK)
         rc = sweep_links(&g);
     if (rc == STORE_OK)

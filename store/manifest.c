@@ -99,6 +99,13 @@ static int usedby_set(struct store *s, MDB_txn *txn, const char *repo,
                                  "mdb_put usedby")
                  : store_dup_del(txn, s->usedby, repo, ref, dstr,
                                  "mdb_del usedby");
+        /*
+         * A blob nothing uses any more starts its grace now: a client
+         * that checked it while the manifest was there may be pushing a
+         * manifest that uses it.
+         */
+        if (rc == STORE_OK && !add && i < m->nblobs)
+            rc = store_link_touch(s, txn, repo, &m->blobs[i].digest);
     }
     return rc;
 }

@@ -537,10 +537,12 @@ struct store_gc_stats {
  * Reachable is what a tag names, what a reachable index lists, what a
  * reachable manifest references, and the referrers of a reachable
  * manifest; an untagged manifest is reachable too, unless untagged_ttl
- * says otherwise. Tags the retention rules drop go first. A manifest or a
- * blob link that is not reachable goes once grace has passed since it was
- * pushed, linked or last asked for (STORE_BLOB_TOUCH); a blob goes with
- * its last link. Each removal is checked again in the write transaction
+ * says otherwise, or the retention rules took its last tag in this run.
+ * Tags the retention rules drop go first. A manifest that is not
+ * reachable goes once grace has passed since it was pushed; a blob link
+ * that no manifest of its repository uses, once grace has passed since it
+ * was made, last asked for (STORE_BLOB_TOUCH), or last used; a blob goes
+ * with its last link. Each removal is checked again in the write transaction
  * that makes it, and a file is removed only after that commits, so a push
  * that references something between the look and the removal keeps it.
  * The work is done in write transactions of a few hundred changes each.

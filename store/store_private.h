@@ -209,6 +209,13 @@ int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
                       const struct digest *d, struct digest *user,
                       long long *freed);
 
+/*
+ * If no manifest of repo uses blob d, start the grace of repo's link to
+ * it now (a link that is not there is no error), within txn.
+ */
+int store_link_touch(struct store *s, MDB_txn *txn, const char *repo,
+                     const struct digest *d);
+
 /* The record of blob d, within txn; STORE_NOTFOUND if there is none. */
 int store_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,
                    struct blob_rec *out);

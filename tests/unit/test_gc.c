@@ -249,6 +249,35 @@ static void test_touch_protects(void **state)
     assert_int_equal(st.links, 1);
 }
 
+/*
+ * A blob's grace starts again when the last manifest that used it goes: a
+ * client that saw it while the manifest was there may be pushing one that
+ * uses it.
+ */
+static void test_grace_from_delete(void **state)
+{
+    struct fixture *f = *state;
+    struct digest cfg;
+    struct store_gc_stats st;
+    struct store_gc_options o;
+    struct seen sn;
+    struct tm t;
+
+    memset(&sn, 0, sizeof(sn));
+    put_blob(f, "r", cfg_data, strlen(cfg_data), &cfg);
+    tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
+    assert_int_equal(put_manifest(f, "r", "v1", &t, NULL), STORE_OK);
+    fake_now += 30 * 86400; /* pushed a month ago */
+    assert_int_equal(store_manifest_delete(f->s, "r", &t.d, NULL), STORE_OK);
+    o = opts(&sn, 86400);
+    assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+    assert_int_equal(st.links, 0);
+    fake_now += 86401;
+    assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+    assert_int_equal(st.links, 1);
+    tm_release(&t);
+}
+
 /* Between two batches of the sweep, a push uses two blobs that were to go. */
 static void push_between(struct seen *sn)
 {
@@ -412,11 +441,13 @@ static void test_retention(void **state)
     assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
     assert_int_equal(st.tags, 1);
     assert_non_null(strstr(sn.text, "tag r old"));
+    /* dry, the manifest the tag leaves is shown too */
+    assert_int_equal(st.manifests, 1);
     o.dry_run = 0;
-    o.untagged_ttl = 0;
+    /* untagged manifests stay, but not one the rules untagged now */
     assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
     assert_int_equal(st.tags, 1);
-    assert_int_equal(st.manifests, 1); /* a, untagged now */
+    assert_int_equal(st.manifests, 1); /* a */
     assert_int_equal(store_manifest_get(f->s, "r", "old", NULL, NULL, &info),
                      STORE_NOTFOUND);
     assert_int_equal(store_manifest_get(f->s, "r", "new", NULL, NULL, &info),
@@ -539,7 +570,8 @@ int main(void)
         T(test_shared_layers),  T(test_last_link),
         T(test_touch_protects), T(test_push_during_sweep),
         T(test_untagged),       T(test_retention),
-        T(test_leftovers),      T(test_lock_dry_last),
+        T(test_leftovers),      T(test_grace_from_delete),
+        T(test_lock_dry_last),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
