@@ -146,7 +146,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "berth-fcgi: %s\n", err);
         return 1;
     }
-    /* the access rules are read once, before the workers fork */
+    /*
+     * A bad access file stops the start; the workers read it again when
+     * it changes, and keep these rules while it does not read.
+     */
     if (cfg.access[0] &&
         auth_policy_load(cfg.access, &policy, err, sizeof(err))) {
         fprintf(stderr, "berth-fcgi: %s (config '%s')\n", err, cfg.file);

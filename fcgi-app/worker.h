@@ -26,9 +26,16 @@ extern volatile sig_atomic_t worker_stopping;
 /*
  * Open the store of cfg (after fork(), as LMDB wants), drop stale upload
  * sessions, and serve listen_fd until a stop signal; requests in flight
- * are finished first. policy is the access policy (NULL: none). Return
- * the exit status: 0, or 1 when the store or the socket cannot be used
- * (logged).
+ * are finished first. Return the exit status: 0, or 1 when the store or
+ * the socket cannot be used (logged).
+ *
+ * The access rules are those of cfg->access (none when it is ""), which
+ * the worker reads when it starts and again when the file changes: it
+ * looks at the file's stat() at most once a second, between requests,
+ * and a changed file is in force for the next request. policy, the rules
+ * of the caller (who read the same file before), stays in force while
+ * the worker cannot read the file; a file that does not read is logged
+ * once per change.
  */
 int worker_run(int listen_fd, const struct config *cfg,
                const struct auth_policy *policy);
