@@ -187,7 +187,7 @@ int main(int argc, char **argv)
     log_info("berth %s serving '%s' with %d worker%s", PACKAGE_VERSION,
              cfg.root, o.workers, o.workers == 1 ? "" : "s");
     if (o.workers == 1 && !o.listen && !o.activated)
-        rc = worker_run(listen_fd, &cfg, policy);
+        rc = worker_run(listen_fd, &cfg, policy, -1);
     else
         rc = prefork_run(listen_fd, o.workers, &cfg, policy);
     auth_policy_free(policy);

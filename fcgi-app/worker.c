@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fcgi-app/request.h"
 #include "fcgi-app/router.h"
@@ -16,11 +17,14 @@
 #include "util/log.h"
 
 volatile sig_atomic_t worker_stopping;
+volatile sig_atomic_t worker_reload;
 
-static void on_stop(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    worker_stopping = 1;
+    if (sig == SIGHUP)
+        worker_reload = 1;
+    else
+        worker_stopping = 1;
 }
 
 void worker_signals(void)
@@ -32,7 +36,7 @@ void worker_signals(void)
 
     /* no SA_RESTART: a blocked accept() or waitpid() returns on SIGTERM */
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
+    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigemptyset(&set);
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
@@ -197,7 +201,8 @@ static void access_release(struct access_watch *w)
  * while a request is handled waits until the worker is idle again, and
  * one that arrives while it is idle ends the wait. There is no window in
  * which the flag is set but the worker goes to sleep in accept(), which
- * a plain "check the flag, then accept()" loop has.
+ * a plain "check the flag, then accept()" loop has. SIGHUP, the same
+ * way, reads the access file between requests.
  *
  * The listen socket is non-blocking, so when several workers wake for
  * one connection the losers get EAGAIN from accept() and go back to
@@ -224,6 +229,10 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
     if (req_open(&r, listen_fd, st, cfg, access_policy(aw)))
         return -1;
     while (!worker_stopping) {
+        if (worker_reload) {
+            worker_reload = 0;
+            access_check(aw, 1);
+        }
         rc = ppoll(&pfd, 1, NULL, &idle);
         if (rc < 0 && errno != EINTR) {
             log_err("cannot wait for connections: %s", strerror(errno));
@@ -247,13 +256,14 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
 }
 
 int worker_run(int listen_fd, const struct config *cfg,
-               const struct auth_policy *policy)
+               const struct auth_policy *policy, int ready_fd)
 {
     struct access_watch aw;
     struct store_options opt;
     struct store *st = NULL;
     int rc, purged = 0;
 
+    log_level = cfg->log_level;
     config_store_options(cfg, &opt);
     /* LMDB must be opened after fork(), in the process that uses it */
     if (store_open(cfg->root, &opt, &st)) {
@@ -266,6 +276,12 @@ int worker_run(int listen_fd, const struct config *cfg,
                  cfg->upload_ttl);
     access_init(&aw, cfg, policy);
     log_debug("worker ready");
+    if (ready_fd >= 0) {
+        /* the one who waits sees the end of the pipe if this fails */
+        if (write(ready_fd, "", 1) != 1)
+            log_err("cannot say that the worker is ready: %s", strerror(errno));
+        close(ready_fd);
+    }
     rc = serve(listen_fd, st, cfg, &aw);
     access_release(&aw);
     store_close(st);

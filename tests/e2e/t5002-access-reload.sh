@@ -3,8 +3,9 @@
 # it at most once a second, between requests, so a second after an edit
 # in place or a rename over it, every worker has the new rules. A file
 # that does not read leaves the rules in force, and says so once per
-# worker, not at every look. Through lighttpd with the workers it spawns
-# (no prefork master), then with berth's own prefork workers.
+# worker, not at every look. SIGHUP to a worker reads the file at once
+# and does not stop it. Through lighttpd with the workers it spawns (no
+# prefork master), then with berth's own prefork workers.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 # shellcheck source=tests/e2e/lib-front.sh
@@ -52,14 +53,26 @@ reload_with() {
 	[ "$STATUS" = 201 ] || bail "cannot push the blob: $STATUS"
 	is "$1: alice may pull, bob may not" "$(answers)" "200 403;"
 
+	# SIGHUP: each worker reads the file at once, changed or not
+	pids=$(worker_pids | sort | tr '\n' ' ')
+	mark
+	# shellcheck disable=SC2086
+	kill -HUP $pids
+	sleep 0.3
+	is "$1: SIGHUP: every worker read the file" \
+		"$(log_lines "read the access rules again from '$T/access.conf'")" \
+		"$(echo "$pids" | wc -w | tr -d ' ')"
 	rules 'alice  push  team/*' 'bob  pull  team/*'
-	sleep 1.1
-	is "$1: an edit in place is in force a second later" "$(answers)" "200 200;"
+	# shellcheck disable=SC2086
+	kill -HUP $pids
+	sleep 0.3
+	is "$1: SIGHUP: an edit is in force at once" "$(answers)" "200 200;"
+	is "$1: SIGHUP: the workers serve on" "$(worker_pids | sort | tr '\n' ' ')" "$pids"
 
 	printf '%s\n' 'bob  push  team/*' >"$T/access.new"
 	mv "$T/access.new" "$T/access.conf"
 	sleep 1.1
-	is "$1: so is a rename over it" "$(answers)" "403 200;"
+	is "$1: a rename over it is in force a second later" "$(answers)" "403 200;"
 
 	mark
 	rules 'bob  push  team/*' 'carol  fly  team/*'
@@ -75,7 +88,7 @@ reload_with() {
 	mark
 	rules 'alice  pull  team/*'
 	sleep 1.1
-	is "$1: mended, it is in force" "$(answers)" "200 403;"
+	is "$1: mended in place, it is in force a second later" "$(answers)" "200 403;"
 	check "$1: which the workers say" test "$(log_lines "read the access rules again from '$T/access.conf'")" -ge 1
 	stop_front
 }
