@@ -37,10 +37,20 @@ track "$L1 $L2"
 workers() {
 	pgrep -P "$MASTER" | sort -n | tr '\n' ' '
 }
-# wait_workers: until the master has $BERTH_WORKERS children (5 s)
+# shellcheck disable=SC2317 # called through check
+none_of_old() { # PID...: none of them is in $OLD
+	for _p; do
+		case " $OLD " in *" $_p "*) return 1 ;; esac
+	done
+}
+# wait_workers: until the master has $BERTH_WORKERS children, none of
+# them in $OLD (10 s)
 wait_workers() {
 	_i=0
-	while [ "$(pgrep -c -P "$MASTER")" != "$BERTH_WORKERS" ] && [ $_i -lt 50 ]; do
+	# shellcheck disable=SC2046
+	until [ "$(pgrep -c -P "$MASTER")" = "$BERTH_WORKERS" ] &&
+		none_of_old $(workers); do
+		[ $_i -lt 100 ] || return 0
 		sleep 0.1
 		_i=$((_i + 1))
 	done
@@ -73,12 +83,6 @@ wait_workers
 NEW=$(workers)
 check "the master is still there" kill -0 "$MASTER"
 is "with $BERTH_WORKERS workers" "$(echo "$NEW" | wc -w | tr -d ' ')" "$BERTH_WORKERS"
-# shellcheck disable=SC2317 # called through check
-none_of_old() { # PID...: none of them is in $OLD
-	for _p; do
-		case " $OLD " in *" $_p "*) return 1 ;; esac
-	done
-}
 # shellcheck disable=SC2086
 check "all of them new ($OLD-> $NEW)" none_of_old $NEW
 check "the master said so" log_has "serving with the configuration of '$T/berth.conf' in $BERTH_WORKERS new workers"
