@@ -146,7 +146,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "berth-fcgi: %s\n", err);
         return 1;
     }
-    /* the access rules are read once, before the workers fork */
+    /*
+     * A bad access file stops the start; the workers read it again when
+     * it changes, and keep these rules while it does not read.
+     */
     if (cfg.access[0] &&
         auth_policy_load(cfg.access, &policy, err, sizeof(err))) {
         fprintf(stderr, "berth-fcgi: %s (config '%s')\n", err, cfg.file);
@@ -184,7 +187,7 @@ int main(int argc, char **argv)
     log_info("berth %s serving '%s' with %d worker%s", PACKAGE_VERSION,
              cfg.root, o.workers, o.workers == 1 ? "" : "s");
     if (o.workers == 1 && !o.listen && !o.activated)
-        rc = worker_run(listen_fd, &cfg, policy);
+        rc = worker_run(listen_fd, &cfg, policy, -1);
     else
         rc = prefork_run(listen_fd, o.workers, &cfg, policy);
     auth_policy_free(policy);

@@ -32,27 +32,37 @@ static const struct pattern {
     {"/v2/{name}/referrers/{ref}", 0, ROUTE_REFERRERS},  /* end-12a, 12b */
 };
 
-/* The handler of each endpoint and method, and the right it needs. */
+/*
+ * The handler of each endpoint and method, the right it needs, and
+ * whether it writes: maintenance mode (store_maintenance()) turns the
+ * rows that write away.
+ */
+enum effect { READS, WRITES };
+
 static const struct route {
     enum route_kind kind;
     unsigned methods;
     enum auth_action action;
+    enum effect effect;
     enum oci_err (*handle)(struct req *r);
 } routes[] = {
-    {ROUTE_BASE, M_GET | M_HEAD, AUTH_LOGIN, h_base_get}, /* end-1 */
-    {ROUTE_BLOB, M_GET | M_HEAD, AUTH_PULL, h_blob_get},  /* end-2 */
-    {ROUTE_BLOB, M_DELETE, AUTH_DELETE, h_blob_delete},   /* end-10 */
-    {ROUTE_UPLOADS, M_POST, AUTH_PUSH, h_upload_start},   /* end-4a/4b/11 */
-    {ROUTE_UPLOAD, M_PATCH, AUTH_PUSH, h_upload_patch},   /* end-5 */
-    {ROUTE_UPLOAD, M_PUT, AUTH_PUSH, h_upload_put},       /* end-6 */
-    {ROUTE_UPLOAD, M_GET, AUTH_PUSH, h_upload_status},    /* end-13 */
-    {ROUTE_UPLOAD, M_DELETE, AUTH_PUSH, h_upload_cancel},
-    {ROUTE_MANIFEST, M_GET | M_HEAD, AUTH_PULL, h_manifest_get}, /* end-3 */
-    {ROUTE_MANIFEST, M_PUT, AUTH_PUSH, h_manifest_put},          /* end-7 */
-    {ROUTE_MANIFEST, M_DELETE, AUTH_DELETE, h_manifest_delete},  /* end-9 */
-    {ROUTE_TAGS, M_GET, AUTH_PULL, h_tags_list}, /* end-8a, end-8b */
-    {ROUTE_CATALOG, M_GET, AUTH_CATALOG, h_catalog_list},
-    {ROUTE_REFERRERS, M_GET, AUTH_PULL, h_referrers_list}, /* end-12a/b */
+    {ROUTE_BASE, M_GET | M_HEAD, AUTH_LOGIN, READS, h_base_get}, /* end-1 */
+    {ROUTE_BLOB, M_GET | M_HEAD, AUTH_PULL, READS, h_blob_get},  /* end-2 */
+    {ROUTE_BLOB, M_DELETE, AUTH_DELETE, WRITES, h_blob_delete},  /* end-10 */
+    /* end-4a, end-4b, end-11 */
+    {ROUTE_UPLOADS, M_POST, AUTH_PUSH, WRITES, h_upload_start},
+    {ROUTE_UPLOAD, M_PATCH, AUTH_PUSH, WRITES, h_upload_patch}, /* end-5 */
+    {ROUTE_UPLOAD, M_PUT, AUTH_PUSH, WRITES, h_upload_put},     /* end-6 */
+    {ROUTE_UPLOAD, M_GET, AUTH_PUSH, READS, h_upload_status},   /* end-13 */
+    {ROUTE_UPLOAD, M_DELETE, AUTH_PUSH, WRITES, h_upload_cancel},
+    /* end-3, end-7, end-9 */
+    {ROUTE_MANIFEST, M_GET | M_HEAD, AUTH_PULL, READS, h_manifest_get},
+    {ROUTE_MANIFEST, M_PUT, AUTH_PUSH, WRITES, h_manifest_put},
+    {ROUTE_MANIFEST, M_DELETE, AUTH_DELETE, WRITES, h_manifest_delete},
+    {ROUTE_TAGS, M_GET, AUTH_PULL, READS, h_tags_list}, /* end-8a, end-8b */
+    {ROUTE_CATALOG, M_GET, AUTH_CATALOG, READS, h_catalog_list},
+    /* end-12a, end-12b */
+    {ROUTE_REFERRERS, M_GET, AUTH_PULL, READS, h_referrers_list},
 };
 
 #define NAME_VAR "{name}"
@@ -136,6 +146,19 @@ enum oci_err router_match(const char *path, unsigned method,
     return OCI_NOT_FOUND;
 }
 
+/* In maintenance mode the registry takes no writes. */
+static enum oci_err writable(struct req *r)
+{
+    int on, rc = store_maintenance(r->store, &on);
+
+    if (rc)
+        return req_fail_store(r, rc);
+    if (on)
+        return req_fail(r, OCI_UNSUPPORTED,
+                        "the registry is read-only for maintenance");
+    return OCI_OK;
+}
+
 static enum oci_err route(struct req *r)
 {
     struct route_match m;
@@ -163,6 +186,8 @@ static enum oci_err route(struct req *r)
         if (!(routes[i].methods & r->method))
             continue;
         if (req_authorize(r, r->name[0] ? r->name : NULL, routes[i].action))
+            return r->err;
+        if (routes[i].effect == WRITES && writable(r))
             return r->err;
         /* config "delete = off" turns the delete endpoints off */
         if (routes[i].action == AUTH_DELETE && !r->cfg->delete_enabled)

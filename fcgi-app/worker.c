@@ -2,9 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fcgi-app/request.h"
 #include "fcgi-app/router.h"
@@ -13,11 +17,14 @@
 #include "util/log.h"
 
 volatile sig_atomic_t worker_stopping;
+volatile sig_atomic_t worker_reload;
 
-static void on_stop(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    worker_stopping = 1;
+    if (sig == SIGHUP)
+        worker_reload = 1;
+    else
+        worker_stopping = 1;
 }
 
 void worker_signals(void)
@@ -29,7 +36,7 @@ void worker_signals(void)
 
     /* no SA_RESTART: a blocked accept() or waitpid() returns on SIGTERM */
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
+    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigemptyset(&set);
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
@@ -41,6 +48,151 @@ void worker_signals(void)
 }
 
 /*
+ * The access file as this worker has it. A worker reads the file itself
+ * when it starts, and again when the file changes: the rules of
+ * whoever started it are only the fallback, for a file that cannot be
+ * read. Whether it changed is told by stat(), at most once a second,
+ * between requests; a rename over it changes the inode, an edit in
+ * place the size or the times. A file whose times are as recent as the
+ * time stamps' granularity could change again without a new time stamp
+ * (git's "racily clean" index entries): it is read again at each look
+ * until it is older than that.
+ */
+struct file_id {
+    int err; /* stat()'s errno, 0 when it worked */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+};
+
+struct access_watch {
+    const char *path;                   /* NULL: no access file */
+    const struct auth_policy *fallback; /* the starter's, borrowed */
+    struct auth_policy *own;            /* read here; NULL: the fallback */
+    struct file_id id;                  /* the file when last read */
+    int racy;                           /* id may not show a change yet */
+    int failed;                         /* the last read failed */
+    struct timespec looked;             /* CLOCK_MONOTONIC */
+};
+
+/* Seconds within which a file's time stamp may not move on a change. */
+#define RACY_SECONDS 2
+
+static void file_id_get(const char *path, struct file_id *id)
+{
+    struct stat st;
+
+    memset(id, 0, sizeof(*id));
+    if (stat(path, &st)) {
+        id->err = errno;
+        return;
+    }
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    id->size = st.st_size;
+    id->mtime = st.st_mtim;
+    id->ctime = st.st_ctim;
+}
+
+static int ts_eq(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static int file_id_eq(const struct file_id *a, const struct file_id *b)
+{
+    return a->err == b->err && a->dev == b->dev && a->ino == b->ino &&
+           a->size == b->size && ts_eq(&a->mtime, &b->mtime) &&
+           ts_eq(&a->ctime, &b->ctime);
+}
+
+static int file_id_racy(const struct file_id *id)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return !id->err && (id->mtime.tv_sec >= now.tv_sec - RACY_SECONDS ||
+                        id->ctime.tv_sec >= now.tv_sec - RACY_SECONDS);
+}
+
+/*
+ * Read the access file again. A file that cannot be read leaves the
+ * rules in force; that is logged once, not at each look: when the file
+ * changed, when told to, or when the read before worked.
+ */
+static void access_read(struct access_watch *w, int tell)
+{
+    char err[PATH_MAX + 256];
+    struct auth_policy *p;
+
+    if (auth_policy_load(w->path, &p, err, sizeof(err))) {
+        if (tell || !w->failed)
+            log_err("%s; the access rules in force stay", err);
+        w->failed = 1;
+        return;
+    }
+    if (tell || w->failed)
+        log_info("read the access rules again from '%s'", w->path);
+    auth_policy_free(w->own);
+    w->own = p;
+    w->failed = 0;
+}
+
+static void access_init(struct access_watch *w, const struct config *cfg,
+                        const struct auth_policy *fallback)
+{
+    memset(w, 0, sizeof(*w));
+    w->fallback = fallback;
+    if (!cfg->access[0])
+        return;
+    w->path = cfg->access;
+    clock_gettime(CLOCK_MONOTONIC, &w->looked);
+    file_id_get(w->path, &w->id);
+    w->racy = file_id_racy(&w->id);
+    access_read(w, 0);
+}
+
+/*
+ * Read the access file again if it changed; look at most once a second,
+ * unless now (SIGHUP), which reads it whether it changed or not.
+ */
+static void access_check(struct access_watch *w, int now)
+{
+    struct timespec t;
+    struct file_id id;
+    long long ms;
+    int changed;
+
+    if (!w->path)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    ms = (long long)(t.tv_sec - w->looked.tv_sec) * 1000 +
+         (t.tv_nsec - w->looked.tv_nsec) / 1000000;
+    if (!now && ms < 1000)
+        return;
+    w->looked = t;
+    file_id_get(w->path, &id);
+    changed = !file_id_eq(&id, &w->id);
+    if (!changed && !w->racy && !now)
+        return;
+    w->id = id;
+    w->racy = file_id_racy(&id);
+    access_read(w, changed || now);
+}
+
+static const struct auth_policy *access_policy(const struct access_watch *w)
+{
+    return w->own ? w->own : w->fallback;
+}
+
+static void access_release(struct access_watch *w)
+{
+    auth_policy_free(w->own);
+    w->own = NULL;
+}
+
+/*
  * The accept loop.
  *
  * SIGTERM must let the request in flight finish, yet end a worker that
@@ -49,14 +201,15 @@ void worker_signals(void)
  * while a request is handled waits until the worker is idle again, and
  * one that arrives while it is idle ends the wait. There is no window in
  * which the flag is set but the worker goes to sleep in accept(), which
- * a plain "check the flag, then accept()" loop has.
+ * a plain "check the flag, then accept()" loop has. SIGHUP, the same
+ * way, reads the access file between requests.
  *
  * The listen socket is non-blocking, so when several workers wake for
  * one connection the losers get EAGAIN from accept() and go back to
  * ppoll() instead of blocking with the signals masked.
  */
 static int serve(int listen_fd, struct store *st, const struct config *cfg,
-                 const struct auth_policy *policy)
+                 struct access_watch *aw)
 {
     struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
     sigset_t idle;
@@ -73,9 +226,13 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
                 strerror(errno));
         return -1;
     }
-    if (req_open(&r, listen_fd, st, cfg, policy))
+    if (req_open(&r, listen_fd, st, cfg, access_policy(aw)))
         return -1;
     while (!worker_stopping) {
+        if (worker_reload) {
+            worker_reload = 0;
+            access_check(aw, 1);
+        }
         rc = ppoll(&pfd, 1, NULL, &idle);
         if (rc < 0 && errno != EINTR) {
             log_err("cannot wait for connections: %s", strerror(errno));
@@ -88,6 +245,8 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
             continue; /* another worker took it */
         if (rc < 0)
             break; /* logged */
+        access_check(aw, 0);
+        r.policy = access_policy(aw);
         router_dispatch(&r);
         req_finish(&r);
         store_trim(st);
@@ -97,12 +256,14 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
 }
 
 int worker_run(int listen_fd, const struct config *cfg,
-               const struct auth_policy *policy)
+               const struct auth_policy *policy, int ready_fd)
 {
+    struct access_watch aw;
     struct store_options opt;
     struct store *st = NULL;
     int rc, purged = 0;
 
+    log_level = cfg->log_level;
     config_store_options(cfg, &opt);
     /* LMDB must be opened after fork(), in the process that uses it */
     if (store_open(cfg->root, &opt, &st)) {
@@ -113,8 +274,16 @@ int worker_run(int listen_fd, const struct config *cfg,
     if (store_upload_purge(st, cfg->upload_ttl, &purged) == STORE_OK && purged)
         log_info("dropped %d upload sessions older than %llds", purged,
                  cfg->upload_ttl);
+    access_init(&aw, cfg, policy);
     log_debug("worker ready");
-    rc = serve(listen_fd, st, cfg, policy);
+    if (ready_fd >= 0) {
+        /* the one who waits sees the end of the pipe if this fails */
+        if (write(ready_fd, "", 1) != 1)
+            log_err("cannot say that the worker is ready: %s", strerror(errno));
+        close(ready_fd);
+    }
+    rc = serve(listen_fd, st, cfg, &aw);
+    access_release(&aw);
     store_close(st);
     return rc ? 1 : 0;
 }
