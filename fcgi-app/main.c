@@ -10,6 +10,7 @@
 
 #include "auth/auth.h"
 #include "config/conf.h"
+#include "fcgi-app/gc.h"
 #include "fcgi-app/prefork.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/worker.h"
@@ -23,6 +24,7 @@ struct options {
     int workers;        /* 0: the default for the mode */
     int check_only;
     int print;     /* -T: print the configuration */
+    int gc;        /* --gc: collect garbage once and exit */
     int activated; /* systemd passed the listen socket (fd 3) */
 };
 
@@ -65,6 +67,9 @@ static void usage(FILE *f)
             "  -T, --print-config  check it, print every key's value "
             "(defaults too)\n"
             "                      as a config file, and exit\n"
+            "      --gc            collect garbage once, as the workers do "
+            "every\n"
+            "                      gc_interval, and exit\n"
             "  -V, --version       print the version and exit\n",
             config_default_path);
 }
@@ -77,6 +82,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"workers", required_argument, NULL, 'w'},
         {"check-config", no_argument, NULL, 't'},
         {"print-config", no_argument, NULL, 'T'},
+        {"gc", no_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -109,6 +115,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'T':
             o->check_only = o->print = 1;
+            break;
+        case 'G':
+            o->gc = 1;
             break;
         case 'h':
             usage(stdout);
@@ -156,6 +165,10 @@ int main(int argc, char **argv)
         return 1;
     }
     log_level = cfg.log_level;
+    if (o.gc) {
+        auth_policy_free(policy);
+        return gc_run(&cfg);
+    }
     if (o.check_only) {
         auth_policy_free(policy);
         if (!o.print) {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fcgi-app/gc.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/router.h"
 #include "fcgi-app/worker.h"
@@ -212,9 +213,11 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
                  struct access_watch *aw)
 {
     struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
+    struct gc_schedule gc;
+    struct timespec wait;
     sigset_t idle;
     struct req r;
-    int rc, fl;
+    int rc, fl, ms;
 
     sigprocmask(SIG_BLOCK, NULL, &idle);
     sigdelset(&idle, SIGTERM);
@@ -228,16 +231,23 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
     }
     if (req_open(&r, listen_fd, st, cfg, access_policy(aw)))
         return -1;
+    gc_schedule_init(&gc, cfg);
     while (!worker_stopping) {
         if (worker_reload) {
             worker_reload = 0;
             access_check(aw, 1);
         }
-        rc = ppoll(&pfd, 1, NULL, &idle);
+        /* an idle worker wakes to look at the GC schedule too */
+        ms = gc_schedule_timeout(&gc);
+        wait.tv_sec = ms / 1000;
+        wait.tv_nsec = (long)(ms % 1000) * 1000000;
+        rc = ppoll(&pfd, 1, ms < 0 ? NULL : &wait, &idle);
         if (rc < 0 && errno != EINTR) {
             log_err("cannot wait for connections: %s", strerror(errno));
             break;
         }
+        if (rc == 0)
+            gc_schedule_check(&gc, st);
         if (rc <= 0)
             continue; /* a signal: the loop condition decides */
         rc = req_accept(&r);
@@ -250,6 +260,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
         router_dispatch(&r);
         req_finish(&r);
         store_trim(st);
+        gc_schedule_check(&gc, st);
     }
     req_close(&r);
     return 0;

@@ -301,7 +301,7 @@ static int retain_repo(struct gc *g, const char *repo)
     rs.tl = &tl;
     rs.drop = xcalloc(tl.names.n, 1);
     rs.why = xcalloc(tl.names.n, sizeof(*rs.why));
-    rc = g->o->retain(g->o->ctx, repo, tags, tl.names.n, g->now, rs.drop,
+    rc = g->o->retain(g->o->retain_ctx, repo, tags, tl.names.n, g->now, rs.drop,
                       rs.why);
     if (rc == STORE_OK)
         rc = in_batches(g, tl.names.n, retain_one, &rs);

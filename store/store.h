@@ -519,9 +519,10 @@ struct store_gc_options {
     long long upload_ttl;        /* upload sessions older than this go */
     int dry_run;                 /* report what would go; change nothing */
     store_retain_fn *retain;     /* retention rules; NULL: none */
+    void *retain_ctx;            /* for retain */
     store_gc_report_fn *report;  /* NULL: no reports */
     store_progress_fn *progress; /* NULL: no progress */
-    void *ctx;                   /* for the three callbacks */
+    void *ctx;                   /* for report and progress */
 };
 
 /* What a GC removed (or, dry, would remove). */

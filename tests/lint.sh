@@ -41,7 +41,7 @@ layers() {
 		includes store util store &&
 		includes auth util auth &&
 		includes retention util retention &&
-		includes config util store config
+		includes config util store retention config
 }
 check "each layer includes only the layers below it" layers
 # HACKING, "Layers": only request.c and response.c speak FastCGI;
