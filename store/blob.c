@@ -183,15 +183,18 @@ free_b:
     return rc;
 }
 
-/* A touch within this long of the last one is not written. */
-#define TOUCH_SLACK 60
+/*
+ * An ask within this long of the last one is not written: a tenth of the
+ * hold, so that a client that asks now and then holds a blob for good.
+ */
+#define ASK_SLACK (STORE_ASK_HOLD / 10)
 
 /*
- * Whether the grace of repo's link to d should start again: nothing of
- * repo references d, and it was last touched a while ago. Within txn.
+ * Whether a client's ask of repo's blob d should be written: nothing of
+ * repo uses d, and the last ask is a while ago. Within txn.
  */
-static int stale_link(struct store *s, MDB_txn *txn, const char *repo,
-                      const struct digest *d, int *stale)
+static int stale_ask(struct store *s, MDB_txn *txn, const char *repo,
+                     const struct digest *d, int *stale)
 {
     struct link_rec link;
     int rc;
@@ -205,13 +208,13 @@ static int stale_link(struct store *s, MDB_txn *txn, const char *repo,
         return rc;
     rc = store_link_get(s, txn, repo, d, &link);
     if (rc == STORE_OK)
-        *stale = link.touched < store_now(s) - TOUCH_SLACK;
+        *stale = link.asked < store_now(s) - ASK_SLACK;
     return rc;
 }
 
-/* Start the grace of repo's link to d again, within txn. */
-static int touch(struct store *s, MDB_txn *txn, const char *repo,
-                 const struct digest *d)
+/* A client asked for repo's blob d now, within txn. */
+static int ask(struct store *s, MDB_txn *txn, const char *repo,
+               const struct digest *d)
 {
     struct link_rec link;
     int rc;
@@ -219,21 +222,37 @@ static int touch(struct store *s, MDB_txn *txn, const char *repo,
     rc = store_link_get(s, txn, repo, d, &link);
     if (rc)
         return rc; /* gone meanwhile: STORE_NOTFOUND, as for the client */
-    link.touched = (int64_t)store_now(s);
+    link.asked = (int64_t)store_now(s);
     return put_link(s, txn, repo, d, &link, 0);
 }
 
-int store_link_touch(struct store *s, MDB_txn *txn, const char *repo,
-                     const struct digest *d)
+int store_link_release(struct store *s, MDB_txn *txn, const char *repo,
+                       const struct digest *d)
 {
+    struct link_rec link;
     int rc = store_usedby(s, txn, repo, d, NULL);
 
     if (rc == STORE_OK)
-        return STORE_OK; /* used: no grace needed */
+        return STORE_OK; /* still used */
     if (rc != STORE_NOTFOUND)
         return rc;
-    rc = touch(s, txn, repo, d);
-    return rc == STORE_NOTFOUND ? STORE_OK : rc;
+    rc = store_link_get(s, txn, repo, d, &link);
+    if (rc)
+        return rc == STORE_NOTFOUND ? STORE_OK : rc;
+    link.released = (int64_t)store_now(s);
+    return put_link(s, txn, repo, d, &link, 0);
+}
+
+int store_link_used(struct store *s, MDB_txn *txn, const char *repo,
+                    const struct digest *d)
+{
+    struct link_rec link;
+    int rc = store_link_get(s, txn, repo, d, &link);
+
+    if (rc || link.asked == 0)
+        return rc == STORE_NOTFOUND ? STORE_OK : rc;
+    link.asked = 0; /* the push it was asked for is done */
+    return put_link(s, txn, repo, d, &link, 0);
 }
 
 int store_blob_open(struct store *s, const char *repo, const struct digest *d,
@@ -249,21 +268,21 @@ int store_blob_open(struct store *s, const char *repo, const struct digest *d,
         return rc;
     rc = store_linked_rec(s, txn, repo, d, &rec);
     if (rc == STORE_OK && (flags & STORE_BLOB_TOUCH) && !s->rdonly)
-        rc = stale_link(s, txn, repo, d, &stale);
+        rc = stale_ask(s, txn, repo, d, &stale);
     if (rc == STORE_OK)
         rc = rec.flags & BLOB_INLINE ? open_inline(s, txn, d, &rec, &b)
                                      : open_file(s, d, &rec, &b);
     mdb_txn_abort(txn);
     /*
      * A client that asks for a blob nothing references may be about to
-     * push a manifest that does: its grace starts again, in a write
+     * push a manifest that does: its ask is written, in a write
      * transaction of its own, which also tells whether a GC took the link
      * away meanwhile (then the blob is not there for this client either).
      */
     if (rc == STORE_OK && stale) {
         rc = store_txn_begin(s, 0, &txn);
         if (rc == STORE_OK)
-            rc = store_txn_end(s, txn, touch(s, txn, repo, d));
+            rc = store_txn_end(s, txn, ask(s, txn, repo, d));
     }
     if (rc) {
         store_blob_close(b);
@@ -327,7 +346,8 @@ const char *store_blob_file(const struct store_blob *b, size_t *rel)
 static int link_add(struct store *s, MDB_txn *txn, const char *repo,
                     const struct digest *d)
 {
-    struct link_rec link = {(int64_t)store_now(s)}, old;
+    int64_t now = (int64_t)store_now(s);
+    struct link_rec link = {now, now}, old;
     struct blob_rec rec;
     int rc;
 
@@ -335,8 +355,13 @@ static int link_add(struct store *s, MDB_txn *txn, const char *repo,
     if (rc)
         return rc;
     rc = store_link_get(s, txn, repo, d, &old);
-    if (rc == STORE_OK)
+    if (rc == STORE_OK) {
+        /* asked for again: what a manifest uses needs no ask */
+        link.released = old.released;
+        if (store_usedby(s, txn, repo, d, NULL) == STORE_OK)
+            link.asked = 0;
         return put_link(s, txn, repo, d, &link, 0);
+    }
     if (rc != STORE_NOTFOUND)
         return rc;
     rc = put_link(s, txn, repo, d, &link, MDB_NOOVERWRITE);

@@ -68,11 +68,14 @@ static int each_entry(MDB_txn *txn, MDB_dbi dbi, const char *what,
     return rc;
 }
 
-/* A links entry: the empty value becomes a link_rec. */
+/*
+ * A links entry: the empty value becomes a link_rec, released now (not
+ * asked: usedby, built below, says what holds it).
+ */
 static int link_v2(struct store *s, MDB_txn *txn, MDB_val *key, MDB_val *val,
                    int64_t now)
 {
-    struct link_rec rec = {now};
+    struct link_rec rec = {0, now};
 
     if (val->mv_size != 0)
         return store_corrupt("format 1 link in", s->root);

@@ -577,7 +577,11 @@ struct link_scan {
     struct keys cand; /* "<repo>\0<digest>" as "<repo> <digest>" */
 };
 
-/* Whether the link of repo to d may go: unused, and untouched long enough. */
+/*
+ * Whether the link of repo to d may go: no manifest of repo uses it, the
+ * grace has passed since it was made or released, and since a client
+ * last asked for it.
+ */
 static int link_unused(struct gc *g, MDB_txn *txn, const char *repo,
                        const struct digest *d)
 {
@@ -587,7 +591,9 @@ static int link_unused(struct gc *g, MDB_txn *txn, const char *repo,
     rc = store_link_get(g->s, txn, repo, d, &link);
     if (rc)
         return rc;
-    if (link.touched >= g->cutoff)
+    /* a client's ask holds it a minute at least, whatever the grace */
+    if (link.released >= g->cutoff || link.asked >= g->cutoff ||
+        link.asked > g->now - STORE_ASK_HOLD)
         return STORE_IN_USE;
     rc = store_usedby(g->s, txn, repo, d, NULL);
     if (rc == STORE_OK)

@@ -102,10 +102,11 @@ static int usedby_set(struct store *s, MDB_txn *txn, const char *repo,
         /*
          * A blob nothing uses any more starts its grace now: a client
          * that checked it while the manifest was there may be pushing a
-         * manifest that uses it.
+         * manifest that uses it. One a manifest uses needs no ask.
          */
-        if (rc == STORE_OK && !add && i < m->nblobs)
-            rc = store_link_touch(s, txn, repo, &m->blobs[i].digest);
+        if (rc == STORE_OK && i < m->nblobs)
+            rc = add ? store_link_used(s, txn, repo, &m->blobs[i].digest)
+                     : store_link_release(s, txn, repo, &m->blobs[i].digest);
     }
     return rc;
 }

@@ -173,8 +173,8 @@ struct store_blob; /* opaque: an open blob */
 /*
  * Flag of store_blob_open(): a client asks for the blob (GET, HEAD), and
  * may be about to push a manifest that references it, so if nothing in
- * repo references it yet, its grace period before garbage collection
- * starts again (a write, when it last started over a minute ago).
+ * repo references it, its grace period before garbage collection starts
+ * again (a write, when the last ask is more than a few seconds old).
  */
 #define STORE_BLOB_TOUCH 1u
 
@@ -542,8 +542,10 @@ struct store_gc_stats {
  * Tags the retention rules drop go first. A manifest that is not
  * reachable goes once grace has passed since it was pushed; a blob link
  * that no manifest of its repository uses, once grace has passed since it
- * was made, last asked for (STORE_BLOB_TOUCH), or last used; a blob goes
- * with its last link. Each removal is checked again in the write transaction
+ * was made or its last user went, and since a client last asked for it
+ * (an upload, a mount, STORE_BLOB_TOUCH) while nothing used it, which
+ * holds it a minute at least even with a grace of 0; a blob goes with its
+ * last link. Each removal is checked again in the write transaction
  * that makes it, and a file is removed only after that commits, so a push
  * that references something between the look and the removal keeps it.
  * The work is done in write transactions of a few hundred changes each.

@@ -106,15 +106,28 @@ struct blob_rec {
     uint64_t flags;
 };
 
-/* The value of a links entry. */
+/*
+ * The value of a links entry: the two starts of the blob's grace period
+ * (store/gc.c), once no manifest of the repository uses it.
+ */
 struct link_rec {
     /*
-     * When the link was made, or an upload, a mount or a GET or HEAD of
-     * the blob in this repository last asked for it while no manifest
-     * referenced it: the start of its grace period (store/gc.c).
+     * When a client last asked for the blob while no manifest of the
+     * repository used it (an upload, a mount, a GET or HEAD): it may be
+     * about to push one that does. 0 once a manifest uses it: that push
+     * is done. A client's ask holds for at least STORE_ASK_HOLD, whatever
+     * the grace.
      */
-    int64_t touched;
+    int64_t asked;
+    /* When the link was made, or the last manifest that used it went. */
+    int64_t released;
 };
+
+/*
+ * How long a client's ask holds a blob against GC even with a grace of 0:
+ * the time a client takes from a HEAD to the PUT of its manifest.
+ */
+#define STORE_ASK_HOLD 60
 
 /* The value of a tags entry is this, then the digest string. */
 struct tag_rec {
@@ -210,11 +223,15 @@ int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
                       long long *freed);
 
 /*
- * If no manifest of repo uses blob d, start the grace of repo's link to
- * it now (a link that is not there is no error), within txn.
+ * Manifests of repo stopped using blob d (store_link_release()), or began
+ * to (store_link_used()), within txn: the first starts the link's grace
+ * when no manifest of repo uses it any more, the second ends the hold of
+ * a client's ask. A link that is not there is no error.
  */
-int store_link_touch(struct store *s, MDB_txn *txn, const char *repo,
-                     const struct digest *d);
+int store_link_release(struct store *s, MDB_txn *txn, const char *repo,
+                       const struct digest *d);
+int store_link_used(struct store *s, MDB_txn *txn, const char *repo,
+                    const struct digest *d);
 
 /* The record of blob d, within txn; STORE_NOTFOUND if there is none. */
 int store_blob_rec(struct store *s, MDB_txn *txn, const struct digest *d,

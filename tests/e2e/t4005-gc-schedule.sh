@@ -31,7 +31,7 @@ run() { # BACKEND
 	export BERTH_E2E_BACKEND
 	berth_conf "gc_interval = 1s" "gc_grace = 0" "log_level = info"
 	start_front
-	# a blob no manifest uses, and an image whose blobs one does
+	# an image whose blobs stay, and one deleted, whose layer goes
 	mkblob "$REG_TMP/loose" 40000
 	mkblob "$REG_TMP/layer" 40000
 	printf '{"architecture":"amd64","os":"linux"}' >"$REG_TMP/config"
@@ -43,6 +43,11 @@ run() { # BACKEND
 		>"$REG_TMP/m"
 	put_manifest "$1/x" v1 "$REG_TMP/m"
 	expect_status "$1: a manifest that uses two" 201
+	oci manifest --config "$REG_TMP/config" --layer "$REG_TMP/loose" \
+		>"$REG_TMP/gone"
+	put_manifest "$1/x" gone "$REG_TMP/gone"
+	req DELETE "/v2/$1/x/manifests/$(sha256 "$REG_TMP/gone")"
+	expect_status "$1: and one deleted" 202
 	# nobody asks for anything: the idle workers wake for the schedule
 	check "$1: the loose blob's file goes within 5s, no request coming" \
 		gone_within 5 "$(blob_file "$(sha256 "$REG_TMP/loose")")"

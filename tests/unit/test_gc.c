@@ -213,7 +213,7 @@ static void test_last_link(void **state)
     memset(&sn, 0, sizeof(sn));
     put_blob(f, "a", data, 4000, &d);
     put_blob(f, "b", data, 4000, &d);
-    fake_now += 10;
+    fake_now += STORE_ASK_HOLD; /* an upload holds it that long */
     o = opts(&sn, 5);
     assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
     assert_int_equal(st.links, 2);
@@ -222,6 +222,26 @@ static void test_last_link(void **state)
     assert_false(has_file(f, &d));
     assert_int_equal(store_repo_exists(f->s, "a"), STORE_NOTFOUND);
     free(data);
+}
+
+/* A client's upload holds a blob a minute, even with a grace of 0. */
+static void test_ask_holds(void **state)
+{
+    struct fixture *f = *state;
+    struct store_gc_stats st;
+    struct store_gc_options o;
+    struct seen sn;
+    struct digest d;
+
+    memset(&sn, 0, sizeof(sn));
+    put_blob(f, "r", "abc", 3, &d);
+    fake_now += STORE_ASK_HOLD - 1;
+    o = opts(&sn, 0);
+    assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+    assert_int_equal(st.links, 0);
+    fake_now += 1;
+    assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+    assert_int_equal(st.links, 1);
 }
 
 /* A GET or HEAD (STORE_BLOB_TOUCH) starts the grace again. */
@@ -319,7 +339,7 @@ static void test_push_during_sweep(void **state)
     sn.f = f;
     sn.arg = &late;
     o = opts(&sn, 0);
-    fake_now += 1;
+    fake_now += STORE_ASK_HOLD;
     assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
     assert_true(sn.batches >= 2);
     assert_int_equal(st.links, 298);
@@ -532,7 +552,7 @@ static void test_lock_dry_last(void **state)
 
     memset(&sn, 0, sizeof(sn));
     put_blob(f, "r", "x", 1, &d);
-    fake_now += 10;
+    fake_now += STORE_ASK_HOLD;
     assert_int_equal(store_gc_last(f->s, &when), STORE_OK);
     assert_int_equal(when, 0);
     o = opts(&sn, 0);
@@ -567,11 +587,11 @@ static int gc_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_shared_layers),  T(test_last_link),
-        T(test_touch_protects), T(test_push_during_sweep),
-        T(test_untagged),       T(test_retention),
-        T(test_leftovers),      T(test_grace_from_delete),
-        T(test_lock_dry_last),
+        T(test_shared_layers),     T(test_ask_holds),
+        T(test_last_link),         T(test_touch_protects),
+        T(test_push_during_sweep), T(test_untagged),
+        T(test_retention),         T(test_leftovers),
+        T(test_grace_from_delete), T(test_lock_dry_last),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

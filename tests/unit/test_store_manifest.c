@@ -494,49 +494,60 @@ static struct link_rec link_of(struct fixture *f, const char *repo,
 }
 
 /*
- * A GET or HEAD of a blob nothing references starts its grace again (not
- * more than once a minute); one a manifest references is left alone.
+ * The two times of a link: a client's ask (an upload, a mount, a GET or
+ * HEAD while no manifest uses the blob; written at most every few
+ * seconds), cleared once a manifest uses it; and its release, when it is
+ * made or the last manifest that used it goes.
  */
-static void test_touch(void **state)
+static void test_ask_release(void **state)
 {
     struct fixture *f = *state;
     struct store_blob *b = NULL;
     struct digest cfg;
     struct tm t;
+    long long t0 = 1700000000;
 
     f->s->clock = fake_clock;
-    fake_now = 1700000000;
+    fake_now = t0;
     config_blob(f, "r", &cfg);
-    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
-    fake_now += 30;
+    assert_int_equal(link_of(f, "r", &cfg).asked, t0);
+    assert_int_equal(link_of(f, "r", &cfg).released, t0);
+    fake_now += 3; /* within the slack: not written again */
     assert_int_equal(store_blob_open(f->s, "r", &cfg, STORE_BLOB_TOUCH, &b),
                      STORE_OK);
     store_blob_close(b);
-    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now - 30);
-    fake_now += 100;
+    assert_int_equal(link_of(f, "r", &cfg).asked, t0);
+    fake_now += 100; /* no flag: a read */
     assert_int_equal(store_blob_open(f->s, "r", &cfg, 0, &b), STORE_OK);
     store_blob_close(b);
-    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now - 130);
+    assert_int_equal(link_of(f, "r", &cfg).asked, t0);
     assert_int_equal(store_blob_open(f->s, "r", &cfg, STORE_BLOB_TOUCH, &b),
                      STORE_OK);
     store_blob_close(b);
-    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
-    /* a mount, an upload of the same content: touched too */
+    assert_int_equal(link_of(f, "r", &cfg).asked, fake_now);
+    /* a mount, an upload of the same content: asks too */
     fake_now += 1000;
     assert_int_equal(store_blob_mount(f->s, "r", "r", &cfg, &(long long){0}),
                      STORE_OK);
-    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
+    assert_int_equal(link_of(f, "r", &cfg).asked, fake_now);
     fake_now += 1000;
     config_blob(f, "r", &cfg);
-    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now);
-    /* referenced: no write */
+    assert_int_equal(link_of(f, "r", &cfg).asked, fake_now);
+    assert_int_equal(link_of(f, "r", &cfg).released, t0);
+    /* a manifest uses it: the ask is over, and asking writes nothing */
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
     assert_int_equal(put_manifest(f, "r", "v1", &t, NULL), STORE_OK);
+    assert_int_equal(link_of(f, "r", &cfg).asked, 0);
     fake_now += 1000;
     assert_int_equal(store_blob_open(f->s, "r", &cfg, STORE_BLOB_TOUCH, &b),
                      STORE_OK);
     store_blob_close(b);
-    assert_int_equal(link_of(f, "r", &cfg).touched, fake_now - 1000);
+    assert_int_equal(link_of(f, "r", &cfg).asked, 0);
+    /* the manifest goes: the blob is released */
+    fake_now += 1000;
+    assert_int_equal(store_manifest_delete(f->s, "r", &t.d, NULL), STORE_OK);
+    assert_int_equal(link_of(f, "r", &cfg).released, fake_now);
+    assert_int_equal(link_of(f, "r", &cfg).asked, 0);
     tm_release(&t);
 }
 
@@ -598,7 +609,7 @@ static void downgrade(const char *root)
     assert_int_equal(mdb_dbi_open(txn, "manifests", 0, &manifests), 0);
     assert_int_equal(mdb_dbi_open(txn, "usedby", MDB_DUPSORT, &usedby), 0);
     assert_int_equal(mdb_dbi_open(txn, "info", 0, &info), 0);
-    shrink_values(txn, links, 0, 8);               /* links were empty */
+    shrink_values(txn, links, 0, sizeof(struct link_rec)); /* empty */
     shrink_values(txn, tags, 0, 8);                /* tags the digest alone */
     shrink_values(txn, manifests, 16, 8);          /* headers had no pushed */
     assert_int_equal(mdb_drop(txn, usedby, 1), 0); /* and no usedby */
@@ -649,7 +660,8 @@ static void test_upgrade_from_1(void **state)
     assert_true(digest_equal(&user, &idx.d));
     /* what format 1 did not record is the time of the upgrade */
     gettimeofday(&tv, NULL);
-    assert_in_range(link_of(f, "r", &cfg).touched, before, tv.tv_sec);
+    assert_in_range(link_of(f, "r", &cfg).released, before, tv.tv_sec);
+    assert_int_equal(link_of(f, "r", &cfg).asked, 0);
     store_close(f->s);
     /* and once is enough: read-only opens take it now */
     f->s = NULL;
@@ -809,7 +821,7 @@ int main(void)
         T(test_catalog),         T(test_referrers),
         T(test_get_too_big),     T(test_map_full),
         T(test_in_use),          T(test_emptied_repo),
-        T(test_touch),           T(test_upgrade_from_1),
+        T(test_ask_release),     T(test_upgrade_from_1),
         T(test_inventory),       T(test_repo_delete),
     };
 
