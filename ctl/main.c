@@ -17,6 +17,8 @@ static const struct command commands[] = {
     {"ls", "ls [REPO]", "the repositories, or the tags of REPO", 0, cmd_ls},
     {"du", "du [REPO...]", "bytes per repository: total, and unique", 0,
      cmd_du},
+    {"rm", "rm [--yes] REF...",
+     "untag REPO:TAG, delete REPO@DIGEST, or all of REPO", 1, cmd_rm},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

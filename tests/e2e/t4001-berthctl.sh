@@ -1,7 +1,9 @@
 #!/bin/sh
 # berthctl on the live store while berth serves it behind lighttpd: two
 # images that share layers, pushed with skopeo, then ls and du (text and
-# --json) against what was pushed, --help, and the exit statuses.
+# --json) against what was pushed, rm of a tag, of a manifest an index
+# lists, of a blob a manifest uses, of a whole repository (on a terminal
+# too), --help, and the exit statuses.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
@@ -170,10 +172,120 @@ is "du REPO...: the others are measured" "$(js '[r["name"] for r in d["repositor
 check "du of an unknown repository: says so" \
 	grep -qx "berthctl: no repository 'ctl/none'" "$T/err"
 
+# --- rm ---
+ctl rm ctl/app:1
+is "rm off a terminal without --yes: exit 2" "$RC" 2
+ctl rm ctl/app
+is "rm REPO off a terminal without --yes: exit 2" "$RC" 2
+ctl ls
+is "and nothing was removed" "$(out | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" \
+	"ctl/app ctl/base ctl/tmp "
+ctl rm --yes 'ctl/app:bad:tag'
+is "rm of an invalid REF: exit 2" "$RC" 2
+
+ctl -q rm --yes ctl/app:1
+is "rm REPO:TAG: exit 0" "$RC" 0
+is "rm -q: only the summary line" "$(out)" "removed 1 of 1"
+req GET /v2/ctl/app/manifests/1
+expect_status "the tag is gone" 404
+req GET "/v2/ctl/app/manifests/$BB"
+expect_status "the image stays by digest" 200
+ctl ls ctl/app
+is "ls: the other tag stays" "$(out | awk 'NR > 1 { print $1 }')" multi
+ctl rm --yes ctl/app:1
+is "rm of a tag that is gone: exit 1" "$RC" 1
+is "rm of a tag that is gone: says so" "$(cat "$T/err")" "berthctl: no tag 'ctl/app:1'"
+
+ctl rm --yes "ctl/app@$BB"
+is "rm of a manifest an index lists: exit 1" "$RC" 1
+is "rm of a manifest an index lists: names the index" "$(cat "$T/err")" \
+	"berthctl: cannot remove 'ctl/app@$BB': the index 'ctl/app@$MULTI' lists it (remove the index first)"
+ctl --json rm --yes "ctl/app@$BB"
+is "rm --json of it: in use, by the index" \
+	"$RC $(js '[(r["what"], r["removed"], r["error"], r["used_by"]) for r in d["results"]]')" \
+	"1 [('manifest', False, 'in use', 'ctl/app@$MULTI')]"
+ctl rm --yes "ctl/app@$ARM_LAYER"
+is "rm of a blob a manifest uses: exit 1, naming the manifest" "$RC $(cat "$T/err")" \
+	"1 berthctl: cannot remove 'ctl/app@$ARM_LAYER': the manifest 'ctl/app@$ARM' references it (remove the manifest first)"
+req GET "/v2/ctl/app/manifests/$BB"
+expect_status "the refused manifest is there" 200
+
+# on a terminal: rm asks, and shows its progress on stderr
+onterm() { # ANSWER ARGS...: berthctl on a pty, answering; what it wrote and its status in $T/term
+	_answer=$1
+	shift
+	python3 -c '
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+seen = b""
+def read():
+    global seen
+    try:
+        b = os.read(fd, 4096)
+    except OSError:
+        return False
+    seen += b
+    return bool(b)
+while b"[y/N]" not in seen and read():
+    pass
+os.write(fd, sys.argv[1].encode() + b"\n")
+while read():
+    pass
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace").replace("\r\n", "\n"))
+print("status", os.waitstatus_to_exitcode(st))' "$_answer" "$CTL" -c "$T/berth.conf" "$@" \
+		>"$T/term" 2>>"$REG_RUN/berthctl.log"
+}
+onterm n rm ctl/tmp
+check "rm on a terminal asks; no is exit 1" sh -c \
+	"grep -q 'the whole repository ctl/tmp' '$T/term' && grep -q '^status 1\$' '$T/term'"
+ctl ls
+is "and removes nothing" "$(out | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" \
+	"ctl/app ctl/base ctl/tmp "
+onterm y rm ctl/tmp
+if grep -q "deleting 'ctl/tmp': [0-9]*/[0-9]*$(printf '\033')\[K" "$T/term" &&
+	grep -q 'deleted the repository ctl/tmp: 1 tag, 1 manifest, 2 blobs' "$T/term" &&
+	grep -q '^status 0$' "$T/term"; then
+	ok "rm on a terminal: yes removes, with progress"
+else
+	not_ok "rm on a terminal: yes removes, with progress"
+	sed 's/^/# /' "$T/term"
+fi
+
+ctl rm --yes ctl/app
+is "rm --yes REPO: exit 0" "$RC" 0
+is "rm --yes REPO: what it held" "$(out | head -n 1)" \
+	"deleted the repository ctl/app: 1 tag, 3 manifests, 4 blobs ($(human $((APP - SHARED))) freed)"
+is "rm --yes REPO: the summary line" "$(out | tail -n 1)" "removed 1 of 1"
+is "no progress off a terminal" "$(cat "$T/err")" ""
+req GET /v2/_catalog
+is "the repository has left the catalog" "$(tr -d ' \n' <"$T/body")" \
+	'{"repositories":["ctl/base"]}'
+ctl ls
+is "and berthctl ls" "$(out | awk 'NR > 1 { print $1 }')" ctl/base
+check "its own blob files went with it" sh -c \
+	"! find '$REG_STORE/blobs' -type f | grep -q '${ARM_LAYER#sha256:}'"
+ctl --json du
+is "du: what is left" "$(js '(d["store"]["total"], d["store"]["blobs"], d["store"]["manifests"])')" \
+	"($S1, 2, 1)"
+check "the other image still pulls" sk copy $SK_SRC --preserve-digests \
+	"docker://$R/ctl/base:1" "oci:$T/back:base"
+bad=0
+for d in "$BB" "$BB_CFG" "$BB_LAYER"; do
+	cmp -s "$T/back/blobs/sha256/${d#sha256:}" "$T/layout/blobs/sha256/${d#sha256:}" ||
+		bad=$((bad + 1))
+done
+is "byte for byte" "$bad" 0
+ctl rm --yes ctl/app
+is "rm of a repository that is gone: exit 1" "$RC $(cat "$T/err")" \
+	"1 berthctl: no repository 'ctl/app'"
+
 # --- what cannot be used: exit 3 ---
 mkdir "$T/nostore"
 printf 'root = %s\n' "$T/nostore" >"$T/nostore.conf"
-for cmd in ls du; do
+for cmd in ls du "rm --yes x"; do
 	# shellcheck disable=SC2086 # the command and its arguments
 	"$CTL" -c "$T/nostore.conf" $cmd >"$T/out" 2>"$T/err" </dev/null
 	is "$cmd on a root without a store: exit 3" "$?" 3
@@ -196,7 +308,7 @@ is "a config that is wrong: exit 3" "$?" 3
 is "--help: exit 0" "$?" 0
 check "--help: the usage and every command" sh -c \
 	"grep -q '^usage: berthctl \[-c FILE\] \[--json\] \[-q\] COMMAND \[ARGS\]$' '$T/out' &&
-	 for c in ls du; do grep -q \"^  \$c \" '$T/out' || exit 1; done"
+	 for c in ls du rm; do grep -q \"^  \$c \" '$T/out' || exit 1; done"
 "$CTL" du --help >"$T/out" 2>"$T/err"
 is "COMMAND --help: its usage" "$? $(head -n 1 "$T/out")" "0 usage: berthctl du [REPO...]"
 "$CTL" -V >"$T/out"
