@@ -19,6 +19,8 @@ static const struct command commands[] = {
      cmd_du},
     {"rm", "rm [--yes] REF...",
      "untag REPO:TAG, delete REPO@DIGEST, or all of REPO", 1, cmd_rm},
+    {"readonly", "readonly [on|off]",
+     "maintenance mode: print it, or turn it on or off", 1, cmd_readonly},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -3,7 +3,7 @@
 # images that share layers, pushed with skopeo, then ls and du (text and
 # --json) against what was pushed, rm of a tag, of a manifest an index
 # lists, of a blob a manifest uses, of a whole repository (on a terminal
-# too), --help, and the exit statuses.
+# too), readonly, --help, and the exit statuses.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
@@ -172,6 +172,25 @@ is "du REPO...: the others are measured" "$(js '[r["name"] for r in d["repositor
 check "du of an unknown repository: says so" \
 	grep -qx "berthctl: no repository 'ctl/none'" "$T/err"
 
+# --- readonly ---
+ctl readonly
+is "readonly: off at first" "$RC $(out)" "0 the registry is read-write"
+ctl readonly on
+is "readonly on" "$RC $(out)" "0 the registry is now read-only for maintenance"
+ctl --json readonly
+is "readonly --json" "$RC $(js '(d["readonly"], d["changed"])')" "0 (True, False)"
+req GET "/v2/ctl/app/manifests/$BB"
+expect_status "a pull while read-only" 200
+ctl readonly on
+is "readonly on, again: nothing changes" "$RC $(out)" \
+	"0 the registry is read-only for maintenance"
+ctl readonly off
+is "readonly off" "$RC $(out)" "0 the registry is now read-write"
+ctl readonly
+is "readonly: off again" "$RC $(out)" "0 the registry is read-write"
+ctl readonly maybe
+is "readonly with another word: exit 2" "$RC" 2
+
 # --- rm ---
 ctl rm ctl/app:1
 is "rm off a terminal without --yes: exit 2" "$RC" 2
@@ -285,7 +304,7 @@ is "rm of a repository that is gone: exit 1" "$RC $(cat "$T/err")" \
 # --- what cannot be used: exit 3 ---
 mkdir "$T/nostore"
 printf 'root = %s\n' "$T/nostore" >"$T/nostore.conf"
-for cmd in ls du "rm --yes x"; do
+for cmd in ls du "rm --yes x" "readonly on"; do
 	# shellcheck disable=SC2086 # the command and its arguments
 	"$CTL" -c "$T/nostore.conf" $cmd >"$T/out" 2>"$T/err" </dev/null
 	is "$cmd on a root without a store: exit 3" "$?" 3
@@ -308,7 +327,7 @@ is "a config that is wrong: exit 3" "$?" 3
 is "--help: exit 0" "$?" 0
 check "--help: the usage and every command" sh -c \
 	"grep -q '^usage: berthctl \[-c FILE\] \[--json\] \[-q\] COMMAND \[ARGS\]$' '$T/out' &&
-	 for c in ls du rm; do grep -q \"^  \$c \" '$T/out' || exit 1; done"
+	 for c in ls du rm readonly; do grep -q \"^  \$c \" '$T/out' || exit 1; done"
 "$CTL" du --help >"$T/out" 2>"$T/err"
 is "COMMAND --help: its usage" "$? $(head -n 1 "$T/out")" "0 usage: berthctl du [REPO...]"
 "$CTL" -V >"$T/out"
