@@ -55,7 +55,7 @@ struct command {
     command_fn *fn;
 };
 
-command_fn cmd_ls, cmd_du, cmd_rm, cmd_readonly;
+command_fn cmd_ls, cmd_du, cmd_rm, cmd_readonly, cmd_upgrade;
 
 struct store_repo_info;
 

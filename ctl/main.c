@@ -21,6 +21,8 @@ static const struct command commands[] = {
      "untag REPO:TAG, delete REPO@DIGEST, or all of REPO", 1, cmd_rm},
     {"readonly", "readonly [on|off]",
      "maintenance mode: print it, or turn it on or off", 1, cmd_readonly},
+    {"upgrade", "upgrade", "bring the storage root to this berth's format", 1,
+     cmd_upgrade},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

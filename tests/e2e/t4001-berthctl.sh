@@ -3,7 +3,7 @@
 # images that share layers, pushed with skopeo, then ls and du (text and
 # --json) against what was pushed, rm of a tag, of a manifest an index
 # lists, of a blob a manifest uses, of a whole repository (on a terminal
-# too), readonly, --help, and the exit statuses.
+# too), readonly, upgrade, --help, and the exit statuses.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
@@ -301,10 +301,17 @@ ctl rm --yes ctl/app
 is "rm of a repository that is gone: exit 1" "$RC $(cat "$T/err")" \
 	"1 berthctl: no repository 'ctl/app'"
 
+# --- upgrade ---
+ctl upgrade
+is "upgrade of a current root: nothing to do" "$RC $(out)" \
+	"0 the storage root '$REG_STORE' has format 2 already: nothing to do"
+ctl --json upgrade
+is "upgrade --json" "$RC $(js '(d["format"], d["upgraded"])')" "0 (2, False)"
+
 # --- what cannot be used: exit 3 ---
 mkdir "$T/nostore"
 printf 'root = %s\n' "$T/nostore" >"$T/nostore.conf"
-for cmd in ls du "rm --yes x" "readonly on"; do
+for cmd in ls du "rm --yes x" "readonly on" upgrade; do
 	# shellcheck disable=SC2086 # the command and its arguments
 	"$CTL" -c "$T/nostore.conf" $cmd >"$T/out" 2>"$T/err" </dev/null
 	is "$cmd on a root without a store: exit 3" "$?" 3
@@ -327,7 +334,7 @@ is "a config that is wrong: exit 3" "$?" 3
 is "--help: exit 0" "$?" 0
 check "--help: the usage and every command" sh -c \
 	"grep -q '^usage: berthctl \[-c FILE\] \[--json\] \[-q\] COMMAND \[ARGS\]$' '$T/out' &&
-	 for c in ls du rm readonly; do grep -q \"^  \$c \" '$T/out' || exit 1; done"
+	 for c in ls du rm readonly upgrade; do grep -q \"^  \$c \" '$T/out' || exit 1; done"
 "$CTL" du --help >"$T/out" 2>"$T/err"
 is "COMMAND --help: its usage" "$? $(head -n 1 "$T/out")" "0 usage: berthctl du [REPO...]"
 "$CTL" -V >"$T/out"
