@@ -86,8 +86,8 @@ int ctl_usage(const struct ctl *c, const char *fmt, ...)
 /*
  * After a store call failed with rc: say so ("berthctl: cannot <what>:
  * <reason>"), and return the exit status it means: CTL_REFUSED for
- * STORE_NOTFOUND and STORE_IN_USE, otherwise CTL_UNUSABLE (the store has
- * logged the details).
+ * STORE_NOTFOUND and STORE_IN_USE, CTL_LOCKED for STORE_LOCKED (another
+ * GC), otherwise CTL_UNUSABLE (the store has logged the details).
  */
 int ctl_store_error(int rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -88,8 +88,9 @@ int ctl_store_error(int rc, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     fprintf(stderr, "berthctl: cannot %s: %s\n", msg, store_strerror(rc));
-    return rc == STORE_NOTFOUND || rc == STORE_IN_USE ? CTL_REFUSED
-                                                      : CTL_UNUSABLE;
+    if (rc == STORE_NOTFOUND || rc == STORE_IN_USE)
+        return CTL_REFUSED;
+    return rc == STORE_LOCKED ? CTL_LOCKED : CTL_UNUSABLE;
 }
 
 /*
