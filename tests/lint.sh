@@ -44,6 +44,17 @@ layers() {
 		includes config util store retention config
 }
 check "each layer includes only the layers below it" layers
+# ctl/, berthctl, a front end beside fcgi-app/: it links libberth alone,
+# never fcgi-app/ (HACKING, "Layers"), and keeps the rules of the C above
+ctl_layers() {
+	includes ctl util store auth config ctl
+}
+check "ctl/ (berthctl) includes only libberth's layers and itself" ctl_layers
+ctl_banned() {
+	! grep -nE '(^|[^_a-z])(sprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets)\(' \
+		ctl/*.c | grep -v snprintf
+}
+check "ctl/: no banned functions" ctl_banned
 # HACKING, "Layers": only request.c and response.c speak FastCGI;
 # request.h declares the opaque pointer, but includes nothing of libfcgi
 sealed() {
@@ -67,6 +78,15 @@ if command -v clang-format >/dev/null 2>&1; then
 		done
 	}
 	check "clang-format" fmt
+	ctl_fmt() {
+		for f in ctl/*.[ch]; do
+			clang-format --style=file "$f" | cmp -s - "$f" || {
+				echo "# not formatted: $f"
+				return 1
+			}
+		done
+	}
+	check "clang-format of ctl/" ctl_fmt
 fi
 if command -v shellcheck >/dev/null 2>&1; then
 	# shellcheck disable=SC2046

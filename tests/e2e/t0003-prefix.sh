@@ -3,8 +3,8 @@
 # another prefix installs a berth-fcgi whose default config is X's: the
 # path reaches the code through a header that make rewrites when the
 # prefix changes (config/paths.h), and only what includes it is rebuilt.
-# Works on a copy of the distributed sources, builds berth-fcgi alone,
-# without sanitizers.
+# Works on a copy of the distributed sources, builds berth-fcgi and
+# berthctl alone, without sanitizers.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 MAKE=${MAKE:-make}
@@ -37,7 +37,7 @@ names_config() {
 	>"$REG_TMP/distdir.log" 2>&1 || bail "make distdir failed"
 chmod -R u+w "$SRC" # distcheck's sources are read-only, the copy must not be
 
-build "$REG_TMP/one" build-one berth-fcgi
+build "$REG_TMP/one" build-one berth-fcgi berthctl
 check "built for one prefix, berth-fcgi reads its config there" \
 	names_config "$SRC/berth-fcgi" "$REG_TMP/one"
 
@@ -45,6 +45,8 @@ check "built for one prefix, berth-fcgi reads its config there" \
 build "$REG_TMP/two" install-two install-sbinPROGRAMS
 check "configured for another and installed, it reads the other's" \
 	names_config "$REG_TMP/two/sbin/berth-fcgi" "$REG_TMP/two"
+check "and so does berthctl" \
+	names_config "$REG_TMP/two/sbin/berthctl" "$REG_TMP/two"
 rebuilt=$(cd "$SRC" && find . -name '*.o' -newer "$REG_TMP/configured" |
 	sort | tr '\n' ' ')
 is "only the config module was compiled again" "$rebuilt" \
