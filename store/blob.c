@@ -199,11 +199,10 @@ static int stale_ask(struct store *s, MDB_txn *txn, const char *repo,
     struct link_rec link;
     int rc;
 
+    *stale = 0;
     rc = store_usedby(s, txn, repo, d, NULL);
-    if (rc == STORE_OK) {
-        *stale = 0; /* a manifest keeps it: no grace needed */
-        return STORE_OK;
-    }
+    if (rc == STORE_OK)
+        return STORE_OK; /* a manifest keeps it: no grace needed */
     if (rc != STORE_NOTFOUND)
         return rc;
     rc = store_link_get(s, txn, repo, d, &link);

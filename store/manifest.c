@@ -288,13 +288,13 @@ int store_manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
     MDB_val key;
     int rc;
 
+    rc = store_mrec_get(s, txn, repo, d, &r);
+    if (rc)
+        return rc; /* a blob's digest too: STORE_NOTFOUND */
     rc = store_usedby(s, txn, repo, d, user);
     if (rc == STORE_OK)
         return STORE_IN_USE; /* an index of repo lists it */
     if (rc != STORE_NOTFOUND)
-        return rc;
-    rc = store_mrec_get(s, txn, repo, d, &r);
-    if (rc)
         return rc;
     if (r.h.subject_len >= sizeof(subject))
         return store_corrupt("manifest record in", repo);

@@ -314,7 +314,7 @@ const char *store_strerror(int rc)
     case STORE_MANIFEST_MISSING:
         return "a referenced manifest is not in the repository";
     case STORE_VERSION:
-        return "the storage format is newer than this build";
+        return "the storage format is not this build's";
     case STORE_READONLY:
         return "the store is open read-only";
     case STORE_IN_USE:

@@ -434,6 +434,9 @@ static void test_in_use(void **state)
     assert_int_equal(store_manifest_delete(f->s, "r", &a.d, &user),
                      STORE_IN_USE);
     assert_true(digest_equal(&user, &idx.d));
+    /* a used blob's digest is not a manifest: unknown, not in use */
+    assert_int_equal(store_manifest_delete(f->s, "r", &cfg, &user),
+                     STORE_NOTFOUND);
     /* the same digests in another repository are not in use there */
     config_blob(f, "s", &cfg);
     assert_int_equal(store_blob_delete(f->s, "s", &cfg, &user), STORE_OK);
