@@ -56,6 +56,12 @@ struct gc {
     struct keys dropped;
     struct digest *untagged; /* the manifests those tags named */
     size_t nuntagged, untagged_cap;
+    /*
+     * Dry: the manifests this run would remove ("<repo>\0<digest>"),
+     * sorted before the links are looked at, whose users they would stop
+     * being.
+     */
+    struct keys dry_gone;
 };
 
 static void report(struct gc *g, enum store_gc_kind kind, const char *repo,
@@ -445,8 +451,9 @@ static int mgraph_links(struct mgraph *mg)
 
 /*
  * Mark: the roots are the tagged manifests and the untagged ones younger
- * than untagged_ttl; what a live index lists is live, and so is a
- * referrer of a live manifest.
+ * than untagged_ttl (all of them while it is off), but not those whose
+ * last tag the retention rules took in this run; what a live index lists
+ * is live, and so is a referrer of a live manifest.
  */
 static void mark(struct gc *g, struct mgraph *mg)
 {
@@ -456,10 +463,10 @@ static void mark(struct gc *g, struct mgraph *mg)
     for (i = 0; i < mg->n; i++) {
         struct mnode *m = &mg->m[i];
 
-        if (g->o->untagged_ttl >= 0)
-            m->live = m->tagged || m->pushed >= g->now - g->o->untagged_ttl;
-        else
-            m->live = m->tagged || !m->untagged_now;
+        /* what the retention rules untagged in this run goes now */
+        m->live = m->tagged || (!m->untagged_now &&
+                                (g->o->untagged_ttl < 0 ||
+                                 m->pushed >= g->now - g->o->untagged_ttl));
     }
     while (changed) {
         changed = 0;
@@ -531,7 +538,14 @@ static int manifest_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
     }
     m->gone = 1;
     digest_format(&m->d, dstr);
-    report(g, STORE_GC_MANIFEST, mg->repo, dstr, 0, NULL);
+    if (g->o->dry_run) {
+        store_link_key(kbuf, mg->repo, &m->d, &key);
+        keys_add(&g->dry_gone, key.mv_data, key.mv_size);
+    }
+    /* not live (mark()): untagged, and no live index or subject keeps it */
+    report(g, STORE_GC_MANIFEST, mg->repo, dstr, 0,
+           m->untagged_now ? "the retention rules took its last tag"
+                           : "untagged for longer than untagged_ttl");
     return STORE_OK;
 }
 
@@ -577,28 +591,84 @@ struct link_scan {
     struct keys cand; /* "<repo>\0<digest>" as "<repo> <digest>" */
 };
 
+static int cmp_key(const void *a, const void *b)
+{
+    const char *ka = a, *kb = b;
+    size_t la = strlen(ka);
+    int c = strcmp(ka, kb);
+
+    /* "<repo>\0<digest>": the repository, then the digest */
+    return c ? c : strcmp(ka + la + 1, kb + la + 1);
+}
+
+/*
+ * Dry: whether every manifest of repo that uses d is one this run would
+ * remove; the real run would then release the link now.
+ */
+static int dry_users_gone(struct gc *g, MDB_txn *txn, const char *repo,
+                          const struct digest *d, int *gone)
+{
+    char kbuf[LINK_KEY_MAX], ubuf[LINK_KEY_MAX];
+    struct digest u;
+    MDB_cursor *cur;
+    MDB_val key, val, ukey;
+    int rc;
+
+    *gone = 1;
+    store_link_key(kbuf, repo, d, &key);
+    rc = mdb_cursor_open(txn, g->s->usedby, &cur);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open usedby");
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY); rc == 0 && *gone;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP)) {
+        if (digest_parse(&u, val.mv_data, val.mv_size))
+            continue;
+        memset(ubuf, 0, sizeof(ubuf));
+        store_link_key(ubuf, repo, &u, &ukey);
+        *gone =
+            g->dry_gone.n && bsearch(ubuf, g->dry_gone.k, g->dry_gone.n,
+                                     sizeof(*g->dry_gone.k), cmp_key) != NULL;
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        return STORE_OK;
+    return store_map_mdb_rc(rc, "mdb_cursor_get usedby");
+}
+
 /*
  * Whether the link of repo to d may go: no manifest of repo uses it, the
- * grace has passed since it was made or released, and since a client
- * last asked for it.
+ * grace has passed since it was made or released (at --grace 0, a
+ * release in this run counts as passed), and since a client last asked
+ * for it.
  */
 static int link_unused(struct gc *g, MDB_txn *txn, const char *repo,
                        const struct digest *d)
 {
     struct link_rec link;
-    int rc;
+    int rc, gone;
 
     rc = store_link_get(g->s, txn, repo, d, &link);
     if (rc)
         return rc;
+    rc = store_usedby(g->s, txn, repo, d, NULL);
+    if (rc == STORE_OK && g->o->dry_run) {
+        /* released now, by the manifests this run would remove */
+        rc = dry_users_gone(g, txn, repo, d, &gone);
+        if (rc)
+            return rc;
+        if (!gone)
+            return STORE_IN_USE;
+        link.released = g->now;
+    } else if (rc == STORE_OK) {
+        return STORE_IN_USE;
+    } else if (rc != STORE_NOTFOUND) {
+        return rc;
+    }
     /* a client's ask holds it a minute at least, whatever the grace */
-    if (link.released >= g->cutoff || link.asked >= g->cutoff ||
+    if (link.released > g->cutoff || link.asked > g->cutoff ||
         link.asked > g->now - STORE_ASK_HOLD)
         return STORE_IN_USE;
-    rc = store_usedby(g->s, txn, repo, d, NULL);
-    if (rc == STORE_OK)
-        return STORE_IN_USE;
-    return rc == STORE_NOTFOUND ? STORE_OK : rc;
+    return STORE_OK;
 }
 
 /* Split "<repo>\0<d>" (len bytes) into repo and d. */
@@ -667,6 +737,12 @@ static int sweep_links(struct gc *g)
 {
     struct link_scan ls = {g, NULL, {NULL, 0, 0}};
     int rc;
+
+    /* what the manifests removed released, it released before this */
+    g->now = store_now(g->s);
+    g->cutoff = g->now - g->o->grace;
+    if (g->dry_gone.n)
+        qsort(g->dry_gone.k, g->dry_gone.n, sizeof(*g->dry_gone.k), cmp_key);
 
     rc = store_txn_begin(g->s, MDB_RDONLY, &ls.txn);
     if (rc)
@@ -919,6 +995,7 @@ int store_gc(struct store *s, const struct store_gc_options *o,
     free(g.untagged);
     if (rc == STORE_OK)
         rc = sweep_links(&g);
+    free(g.dry_gone.k);
     if (rc == STORE_OK)
         rc = sweep_orphans(&g);
     if (rc == STORE_OK)

@@ -506,7 +506,8 @@ struct store_gc_event {
     const char *what; /* the tag, the digest, the file; the count of
                          sessions */
     long long bytes;  /* what it frees on disk, 0 if nothing */
-    const char *why;  /* for a tag: the rule's reason; else NULL */
+    const char *why;  /* for a tag: the rule's reason; for a manifest:
+                         why it is unreachable; else NULL */
 };
 
 typedef void store_gc_report_fn(void *ctx, const struct store_gc_event *e);
@@ -542,10 +543,13 @@ struct store_gc_stats {
  * Tags the retention rules drop go first. A manifest that is not
  * reachable goes once grace has passed since it was pushed; a blob link
  * that no manifest of its repository uses, once grace has passed since it
- * was made or its last user went, and since a client last asked for it
- * (an upload, a mount, STORE_BLOB_TOUCH) while nothing used it, which
- * holds it a minute at least even with a grace of 0; a blob goes with its
- * last link. Each removal is checked again in the write transaction
+ * was made or its last user went (a user this run removed went at the
+ * start of the link sweep: with a grace of 0 the link goes in the same
+ * run, else in a later one), and since a client last asked for it (an
+ * upload, a mount, STORE_BLOB_TOUCH) while nothing used it, which holds
+ * it a minute at least even with a grace of 0; a blob goes with its last
+ * link. A dry run reports what the real run would, its removals of
+ * manifests included. Each removal is checked again in the write transaction
  * that makes it, and a file is removed only after that commits, so a push
  * that references something between the look and the removal keeps it.
  * The work is done in write transactions of a few hundred changes each.

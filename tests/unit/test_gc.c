@@ -420,6 +420,56 @@ static void test_untagged(void **state)
     tm_release(&deadsig);
 }
 
+/*
+ * A manifest the GC removes releases its blobs then: at grace 0 they go
+ * in the same run, and a dry run says so; with a grace, in a run after it.
+ */
+static void test_released_by_gc(void **state)
+{
+    struct fixture *f = *state;
+    struct digest cfg, layer;
+    struct store_gc_stats st;
+    struct store_gc_options o;
+    struct seen sn;
+    size_t size = 5;
+    struct tm a, b;
+    const char *repo;
+    int grace;
+
+    for (grace = 0; grace <= 100; grace += 100) {
+        repo = grace ? "s" : "r";
+        memset(&sn, 0, sizeof(sn));
+        put_blob(f, repo, cfg_data, strlen(cfg_data), &cfg);
+        put_blob(f, repo, "layer", 5, &layer);
+        image(&a, &cfg, strlen(cfg_data), &layer, &size, 1, grace + 1);
+        tm_image(&b, &cfg, (long long)strlen(cfg_data), NULL, NULL, grace + 2);
+        assert_int_equal(put_manifest(f, repo, "a", &a, NULL), STORE_OK);
+        assert_int_equal(put_manifest(f, repo, "b", &b, NULL), STORE_OK);
+        fake_now += STORE_ASK_HOLD + 200;
+        assert_int_equal(store_tag_delete(f->s, repo, "a"), STORE_OK);
+        o = opts(&sn, grace);
+        o.untagged_ttl = 0;
+        o.dry_run = 1;
+        assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+        assert_int_equal(st.manifests, 1);
+        assert_int_equal(st.links, grace ? 0 : 1); /* the layer: b uses cfg */
+        o.dry_run = 0;
+        assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+        assert_int_equal(st.manifests, 1);
+        assert_int_equal(st.links, grace ? 0 : 1);
+        assert_int_equal(linked(f, repo, &layer), grace != 0);
+        assert_true(linked(f, repo, &cfg));
+        if (grace) {
+            fake_now += grace + 1;
+            assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+            assert_int_equal(st.links, 1);
+            assert_false(linked(f, repo, &layer));
+        }
+        tm_release(&a);
+        tm_release(&b);
+    }
+}
+
 /* Retention: drop what the callback says; a tag set again stays. */
 static int drop_old(void *ctx, const char *repo,
                     const struct store_gc_tag *tags, size_t n, long long now,
@@ -592,6 +642,7 @@ int main(void)
         T(test_push_during_sweep), T(test_untagged),
         T(test_retention),         T(test_leftovers),
         T(test_grace_from_delete), T(test_lock_dry_last),
+        T(test_released_by_gc),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
