@@ -35,7 +35,7 @@ struct ctl {
     struct config cfg;  /* read by ctl_open() */
     struct store *s;    /* opened by ctl_open(); closed by main() */
     /*
-     * ctl_open() of a command that writes found the storage root of
+     * ctl_open() for writing found the storage root of
      * another format, and the read-write open brought it to this build's
      */
     int upgraded;
@@ -51,11 +51,10 @@ struct command {
     const char *name;
     const char *usage; /* "rm [--yes] REF..." */
     const char *help;  /* one line for --help */
-    int write;         /* opens the store read-write; else STORE_RDONLY */
     command_fn *fn;
 };
 
-command_fn cmd_ls, cmd_du, cmd_rm, cmd_readonly, cmd_upgrade;
+command_fn cmd_ls, cmd_du, cmd_rm, cmd_gc, cmd_fsck, cmd_readonly, cmd_upgrade;
 
 struct store_repo_info;
 
@@ -67,11 +66,11 @@ struct store_repo_info;
 int ls_repos(struct store *s, struct store_repo_info **out, size_t *n);
 
 /*
- * Read the configuration and open its store, read-write if the command
- * writes, else STORE_RDONLY. A command that writes never makes a store
+ * Read the configuration and open its store, read-write if write is
+ * non-zero, else STORE_RDONLY. A read-write open never makes a store
  * where there is none. Returns CTL_OK, or CTL_UNUSABLE after saying why.
  */
-int ctl_open(struct ctl *c);
+int ctl_open(struct ctl *c, int write);
 
 /* "berthctl: <message>" on stderr. */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -81,7 +81,7 @@ int cmd_du(struct ctl *c, int argc, char **argv)
     for (i = optind; i < (size_t)argc; i++)
         if (!name_valid(argv[i], strlen(argv[i])))
             return ctl_usage(c, "invalid repository name '%s'", argv[i]);
-    rc = ctl_open(c);
+    rc = ctl_open(c, 0);
     if (rc)
         return rc;
     if (optind == argc) {

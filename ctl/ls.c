@@ -166,7 +166,7 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
     repo = argv[optind];
     if (repo && !name_valid(repo, strlen(repo)))
         return ctl_usage(c, "invalid repository name '%s'", repo);
-    rc = ctl_open(c);
+    rc = ctl_open(c, 0);
     if (rc)
         return rc;
     return repo ? list_tags(c, repo) : list_repos(c);

@@ -47,7 +47,7 @@ int cmd_readonly(struct ctl *c, int argc, char **argv)
         want = 0;
     else if (arg)
         return ctl_usage(c, "readonly takes on or off, not '%s'", arg);
-    rc = ctl_open(c);
+    rc = ctl_open(c, want >= 0); /* only a change writes */
     if (rc)
         return rc;
     rc = store_maintenance(c->s, &on);

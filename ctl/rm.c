@@ -232,7 +232,7 @@ int cmd_rm(struct ctl *c, int argc, char **argv)
         free(refs);
         return ctl_usage(c, "not on a terminal, rm removes only with --yes");
     }
-    status = ctl_open(c);
+    status = ctl_open(c, 1);
     if (status) {
         free(refs);
         return status;

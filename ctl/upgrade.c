@@ -21,7 +21,7 @@ int cmd_upgrade(struct ctl *c, int argc, char **argv)
         return ctl_usage(c, NULL);
     if (optind != argc)
         return ctl_usage(c, "upgrade takes no arguments");
-    rc = ctl_open(c);
+    rc = ctl_open(c, 1);
     if (rc)
         return rc;
     if (c->json)

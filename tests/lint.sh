@@ -22,10 +22,12 @@ check() { # name, command...
 }
 banned() {
 	! grep -nE '(^|[^_a-z])(sprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets)\(' \
-		util/*.c store/*.c auth/*.c retention/*.c config/*.c fcgi-app/*.c 2>/dev/null | grep -v snprintf
+		util/*.c store/*.c auth/*.c retention/*.c config/*.c fcgi-app/*.c \
+		ctl/*.c 2>/dev/null | grep -v snprintf
 }
 check "no banned functions" banned
 # HACKING, "Layers": util <- store, auth, retention <- config <- front ends
+# (fcgi-app/, and ctl/ which never includes fcgi-app/)
 includes() { # DIR ALLOWED-DIR...: what DIR's files include of berth's
 	_d=$1
 	shift
@@ -41,20 +43,10 @@ layers() {
 		includes store util store &&
 		includes auth util auth &&
 		includes retention util retention &&
-		includes config util store retention config
+		includes config util store retention config &&
+		includes ctl util store auth retention config ctl
 }
 check "each layer includes only the layers below it" layers
-# ctl/, berthctl, a front end beside fcgi-app/: it links libberth alone,
-# never fcgi-app/ (HACKING, "Layers"), and keeps the rules of the C above
-ctl_layers() {
-	includes ctl util store auth config ctl
-}
-check "ctl/ (berthctl) includes only libberth's layers and itself" ctl_layers
-ctl_banned() {
-	! grep -nE '(^|[^_a-z])(sprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets)\(' \
-		ctl/*.c | grep -v snprintf
-}
-check "ctl/: no banned functions" ctl_banned
 # HACKING, "Layers": only request.c and response.c speak FastCGI;
 # request.h declares the opaque pointer, but includes nothing of libfcgi
 sealed() {
@@ -70,7 +62,8 @@ sealed() {
 check "only fcgi-app/request.c and response.c touch the FastCGI request" sealed
 if command -v clang-format >/dev/null 2>&1; then
 	fmt() {
-		for f in util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] config/*.[ch] fcgi-app/*.[ch]; do
+		for f in util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] config/*.[ch] \
+			fcgi-app/*.[ch] ctl/*.[ch]; do
 			clang-format --style=file "$f" | cmp -s - "$f" || {
 				echo "# not formatted: $f"
 				return 1
@@ -78,15 +71,6 @@ if command -v clang-format >/dev/null 2>&1; then
 		done
 	}
 	check "clang-format" fmt
-	ctl_fmt() {
-		for f in ctl/*.[ch]; do
-			clang-format --style=file "$f" | cmp -s - "$f" || {
-				echo "# not formatted: $f"
-				return 1
-			}
-		done
-	}
-	check "clang-format of ctl/" ctl_fmt
 fi
 if command -v shellcheck >/dev/null 2>&1; then
 	# shellcheck disable=SC2046
