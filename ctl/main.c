@@ -14,14 +14,17 @@
 
 /* The commands, in the order of --help. */
 static const struct command commands[] = {
-    {"ls", "ls [REPO]", "the repositories, or the tags of REPO", 0, cmd_ls},
-    {"du", "du [REPO...]", "bytes per repository: total, and unique", 0,
-     cmd_du},
+    {"ls", "ls [REPO]", "the repositories, or the tags of REPO", cmd_ls},
+    {"du", "du [REPO...]", "bytes per repository: total, and unique", cmd_du},
     {"rm", "rm [--yes] REF...",
-     "untag REPO:TAG, delete REPO@DIGEST, or all of REPO", 1, cmd_rm},
+     "untag REPO:TAG, delete REPO@DIGEST, or all of REPO", cmd_rm},
+    {"gc", "gc [--dry-run] [--grace DURATION]",
+     "collect garbage now: what nothing reachable uses", cmd_gc},
+    {"fsck", "fsck [--repair]", "check the store; repair what can be set right",
+     cmd_fsck},
     {"readonly", "readonly [on|off]",
-     "maintenance mode: print it, or turn it on or off", 1, cmd_readonly},
-    {"upgrade", "upgrade", "bring the storage root to this berth's format", 1,
+     "maintenance mode: print it, or turn it on or off", cmd_readonly},
+    {"upgrade", "upgrade", "bring the storage root to this berth's format",
      cmd_upgrade},
 };
 
@@ -49,8 +52,9 @@ static void usage(FILE *f)
     fprintf(f, "\n"
                "REF is REPO:TAG, REPO@DIGEST or REPO. Exit status: 0 done, "
                "1 refused or not\n"
-               "found, 2 usage, 3 the configuration or the store cannot be "
-               "used.\n");
+               "found (fsck: problems left), 2 usage, 3 the configuration or "
+               "the store\ncannot be used, 4 another garbage collection is "
+               "running.\n");
 }
 
 void ctl_error(const char *fmt, ...)
@@ -142,7 +146,7 @@ static int open_store(const struct ctl *c, const struct store_options *o,
     return CTL_UNUSABLE;
 }
 
-int ctl_open(struct ctl *c)
+int ctl_open(struct ctl *c, int write)
 {
     char err[PATH_MAX + 256];
     struct store_options o, ro;
@@ -172,7 +176,7 @@ int ctl_open(struct ctl *c)
                   c->cfg.file);
         return CTL_UNUSABLE;
     }
-    if (!c->cmd->write)
+    if (!write)
         return probe == STORE_OK ? CTL_OK : open_store(c, &ro, &c->s);
     store_close(c->s);
     c->s = NULL;

@@ -13,38 +13,12 @@
 . "$srcdir/lib-http.sh"
 # shellcheck source=tests/e2e/lib-clients.sh
 . "$srcdir/lib-clients.sh"
+# shellcheck source=tests/e2e/lib-ctl.sh
+. "$srcdir/lib-ctl.sh"
 need skopeo
-CTL=$top_builddir/berthctl
-if [ ! -f "$CTL" ] || [ ! -x "$CTL" ]; then
-	bail "$CTL is not built"
-fi
 start_front
 R=$(reg)
 T=$REG_TMP
-sk() { # shellcheck disable=SC2317 # called through check
-	skopeo --tmpdir "$REG_TMP" "$@" >>"$REG_TMP/skopeo.out" 2>&1
-}
-# ctl ARGS...: berthctl with the test's config and no terminal; its
-# stdout in $T/out, stderr in $T/err (and in a log that done_testing
-# checks for sanitizer reports), its status in $RC
-RC=
-ctl() {
-	"$CTL" -c "$T/berth.conf" "$@" >"$T/out" 2>"$T/err" </dev/null
-	RC=$?
-	cat "$T/err" >>"$REG_RUN/berthctl.log"
-}
-out() {
-	cat "$T/out"
-}
-# js EXPR...: Python expressions of d, the JSON document berthctl printed,
-# a line each (one python for them all: it is slow to start)
-js() {
-	python3 -c '
-import calendar, json, sys, time
-d = json.load(open(sys.argv[1]))
-for e in sys.argv[2:]:
-    print(eval(e))' "$T/out" "$@"
-}
 # line N FILE: its Nth line
 line() {
 	sed -n "$1p" "$2"
@@ -291,12 +265,7 @@ is "du: what is left" "$(js '(d["store"]["total"], d["store"]["blobs"], d["store
 	"($S1, 2, 1)"
 check "the other image still pulls" sk copy $SK_SRC --preserve-digests \
 	"docker://$R/ctl/base:1" "oci:$T/back:base"
-bad=0
-for d in "$BB" "$BB_CFG" "$BB_LAYER"; do
-	cmp -s "$T/back/blobs/sha256/${d#sha256:}" "$T/layout/blobs/sha256/${d#sha256:}" ||
-		bad=$((bad + 1))
-done
-is "byte for byte" "$bad" 0
+is "byte for byte" "$(same_blobs "$T/back" "$BB" "$BB_CFG" "$BB_LAYER")" 0
 ctl rm --yes ctl/app
 is "rm of a repository that is gone: exit 1" "$RC $(cat "$T/err")" \
 	"1 berthctl: no repository 'ctl/app'"
@@ -311,7 +280,7 @@ is "upgrade --json" "$RC $(js '(d["format"], d["upgraded"])')" "0 (2, False)"
 # --- what cannot be used: exit 3 ---
 mkdir "$T/nostore"
 printf 'root = %s\n' "$T/nostore" >"$T/nostore.conf"
-for cmd in ls du "rm --yes x" "readonly on" upgrade; do
+for cmd in ls du "rm --yes x" gc fsck "readonly on" upgrade; do
 	# shellcheck disable=SC2086 # the command and its arguments
 	"$CTL" -c "$T/nostore.conf" $cmd >"$T/out" 2>"$T/err" </dev/null
 	is "$cmd on a root without a store: exit 3" "$?" 3
@@ -334,7 +303,7 @@ is "a config that is wrong: exit 3" "$?" 3
 is "--help: exit 0" "$?" 0
 check "--help: the usage and every command" sh -c \
 	"grep -q '^usage: berthctl \[-c FILE\] \[--json\] \[-q\] COMMAND \[ARGS\]$' '$T/out' &&
-	 for c in ls du rm readonly upgrade; do grep -q \"^  \$c \" '$T/out' || exit 1; done"
+	 for c in ls du rm gc fsck readonly upgrade; do grep -q \"^  \$c \" '$T/out' || exit 1; done"
 "$CTL" du --help >"$T/out" 2>"$T/err"
 is "COMMAND --help: its usage" "$? $(head -n 1 "$T/out")" "0 usage: berthctl du [REPO...]"
 "$CTL" -V >"$T/out"

@@ -10,11 +10,8 @@
 # shellcheck source=tests/e2e/lib-http.sh
 . "$srcdir/lib-http.sh"
 
-# blob_file DIGEST: its file under the storage root
-blob_file() {
-	_hex=${1#sha256:}
-	echo "$REG_STORE/blobs/sha256/$(echo "$_hex" | cut -c1-2)/$_hex"
-}
+# shellcheck source=tests/e2e/lib-ctl.sh
+. "$srcdir/lib-ctl.sh"
 
 # gone_within SECONDS FILE: the file goes within that many seconds
 gone_within() {
