@@ -130,6 +130,84 @@ static struct blob_ent *blob_find(struct blobs *bs, const struct digest *d)
     return NULL;
 }
 
+/* Whether blob e went since the look (a GC, a delete): then all is well. */
+static int gone_since(struct fsck *k, const struct blob_ent *e)
+{
+    struct blob_rec rec;
+    MDB_txn *txn;
+    int rc;
+
+    if (store_txn_begin(k->s, MDB_RDONLY, &txn))
+        return 0;
+    rc = store_blob_rec(k->s, txn, &e->d, &rec);
+    mdb_txn_abort(txn);
+    return rc == STORE_NOTFOUND;
+}
+
+/* A blob file found corrupt, for quarantine(). */
+struct bad_file {
+    const struct blob_ent *e;
+    const char *path;
+    struct stat st; /* of the file that was checked */
+    char moved[PATH_MAX];
+};
+
+/*
+ * Move a blob file whose content is not its digest's to <root>/damaged/:
+ * berth then answers 404 for the blob, and the next push of it puts the
+ * right content in place (store_blob_adopt). The write transaction only
+ * holds the writer lock, which an upload holds while it renames its file
+ * into place: the file moved is the one that was checked.
+ */
+static int quarantine(struct fsck *k, MDB_txn *txn, void *arg)
+{
+    struct bad_file *bf = arg;
+    char dir[PATH_MAX];
+    struct blob_rec rec;
+    struct stat now;
+    int rc;
+
+    rc = store_blob_rec(k->s, txn, &bf->e->d, &rec);
+    if (rc)
+        return rc; /* gone since: STORE_NOTFOUND, nothing to do */
+    if (stat(bf->path, &now) || now.st_ino != bf->st.st_ino ||
+        now.st_dev != bf->st.st_dev)
+        return STORE_NOTFOUND; /* put right since */
+    if (snprintf(dir, sizeof(dir), "%s/damaged", k->s->root) >=
+            (int)sizeof(dir) ||
+        snprintf(bf->moved, sizeof(bf->moved), "%s/%s-%s", dir,
+                 digest_alg_name(bf->e->d.alg),
+                 bf->e->d.hex) >= (int)sizeof(bf->moved))
+        return STORE_IO;
+    if (mkdir(dir, 0755) && errno != EEXIST)
+        return store_map_errno(errno, "create directory", dir);
+    if (rename(bf->path, bf->moved))
+        return store_map_errno(errno, "move aside", bf->path);
+    return STORE_OK;
+}
+
+/*
+ * A blob file that is not its digest's: reported, and with repair moved
+ * aside. It stays a problem (its content is missing) until a push of it.
+ */
+static void bad_file(struct fsck *k, const struct blob_ent *e, const char *path,
+                     const struct stat *st, const char *why)
+{
+    char dstr[DIGEST_STR_MAX], msg[PATH_MAX + 256];
+    struct bad_file bf = {e, path, *st, ""};
+
+    if (gone_since(k, e))
+        return;
+    digest_format(&e->d, dstr);
+    if (repair(k, quarantine, &bf) == 1) {
+        snprintf(msg, sizeof(msg),
+                 "%s; moved to '%s': a push of the blob puts it back", why,
+                 bf.moved);
+        why = msg;
+    }
+    problem(k, STORE_FSCK_BLOB_CORRUPT, NULL, dstr, why, 0);
+}
+
 /* Whether the content of e hashes to its digest and has its size. */
 static void check_content(struct fsck *k, const struct blob_ent *e)
 {
@@ -162,16 +240,23 @@ static void check_content(struct fsck *k, const struct blob_ent *e)
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             /* deleted since the look, or lost */
-            problem(k, STORE_FSCK_BLOB_MISSING, NULL, dstr,
-                    errno == ENOENT ? "its file is missing" : strerror(errno),
-                    0);
+            if (!gone_since(k, e))
+                problem(k, STORE_FSCK_BLOB_MISSING, NULL, dstr,
+                        errno == ENOENT ? "its file is missing"
+                                        : strerror(errno),
+                        0);
             return;
         }
-        if (fstat(fd, &st) || (long long)st.st_size != (long long)e->rec.size) {
+        if (fstat(fd, &st)) {
+            problem(k, STORE_FSCK_BLOB_CORRUPT, NULL, dstr, strerror(errno), 0);
+            close(fd);
+            return;
+        }
+        if ((long long)st.st_size != (long long)e->rec.size) {
+            close(fd);
             snprintf(why, sizeof(why), "its file has %lld bytes, not %llu",
                      (long long)st.st_size, (unsigned long long)e->rec.size);
-            problem(k, STORE_FSCK_BLOB_CORRUPT, NULL, dstr, why, 0);
-            close(fd);
+            bad_file(k, e, path, &st, why);
             return;
         }
         rc = hasher_update_fd(&h, fd, (long long)e->rec.size);
@@ -184,9 +269,13 @@ static void check_content(struct fsck *k, const struct blob_ent *e)
     }
     hasher_final(&h, &got);
     k->st.bytes += (long long)e->rec.size;
-    if (!digest_equal(&got, &e->d))
+    if (digest_equal(&got, &e->d))
+        return;
+    if (e->rec.flags & BLOB_INLINE)
         problem(k, STORE_FSCK_BLOB_CORRUPT, NULL, dstr,
-                "its content hashes to another digest", 0);
+                "its bytes in the database hash to another digest", 0);
+    else
+        bad_file(k, e, path, &st, "its content hashes to another digest");
 }
 
 /* --- records against each other --- */

@@ -607,9 +607,11 @@ struct store_fsck_options {
      * Set right what can be set right without losing anything: remove
      * what can never be reached (files without records, records and
      * index entries that name what is not there, sessions without data,
-     * files a crash left) and correct counts. Missing or corrupt content
-     * and broken manifests are only reported: a push of the content
-     * mends them.
+     * files a crash left) and correct counts. A blob file whose content
+     * is not its digest's is moved to <root>/damaged/ (and stays a
+     * problem): berth then answers 404 for the blob, so that the next
+     * push of it puts the right content back, as it does for a missing
+     * file. Broken manifests are only reported.
      */
     int repair;
     store_fsck_report_fn *report;

@@ -89,7 +89,10 @@ static void test_clean(void **state)
     tm_release(&t);
 }
 
-/* Content: corrupt and missing are reported, never "repaired". */
+/*
+ * Content: corrupt and missing are reported, never "repaired"; repair
+ * moves a corrupt file aside, and a push of either blob mends it.
+ */
 static void test_content(void **state)
 {
     struct fixture *f = *state;
@@ -114,6 +117,24 @@ static void test_content(void **state)
     assert_int_equal(st.repaired, 0);
     assert_non_null(strstr(fd.text, "corrupt -"));
     assert_non_null(strstr(fd.text, "missing -"));
+    /* the corrupt file went aside, and is not served */
+    snprintf(path, sizeof(path), "%s/damaged/sha256-%s", f->s->root, a.hex);
+    assert_int_equal(access(path, F_OK), 0);
+    {
+        struct store_blob *sb = NULL;
+
+        assert_int_equal(store_blob_open(f->s, "r", &a, 0, &sb),
+                         STORE_NOTFOUND);
+    }
+    st = fsck(f, 0, &fd);
+    assert_int_equal(st.problems, 2);
+    assert_null(strstr(fd.text, "corrupt -"));
+    /* a push of each puts the content back */
+    put_blob(f, "r", data, 3000, &a);
+    put_blob(f, "r", data + 1, 2000, &b);
+    st = fsck(f, 0, &fd);
+    assert_string_equal(fd.text, "");
+    assert_int_equal(st.problems, 0);
     free(data);
 }
 
