@@ -771,6 +771,22 @@ static int fix_orphan(struct fsck *k, MDB_txn *txn, void *arg)
     return STORE_OK;
 }
 
+/*
+ * Whether blob d has a file record now: txn (read-only) moves on to the
+ * newest snapshot, which the rest of the walk then reads.
+ */
+static int file_recorded_now(struct fsck *k, MDB_txn *txn,
+                             const struct digest *d)
+{
+    struct blob_rec rec;
+
+    mdb_txn_reset(txn);
+    if (mdb_txn_renew(txn))
+        return 0;
+    return store_blob_rec(k->s, txn, d, &rec) == STORE_OK &&
+           !(rec.flags & BLOB_INLINE);
+}
+
 /* Check the files of blobs/<alg>/<h2>/ against the records. */
 static int check_dir(struct fsck *k, MDB_txn *txn, const char *alg,
                      const char *h2)
@@ -809,6 +825,8 @@ static int check_dir(struct fsck *k, MDB_txn *txn, const char *alg,
         if (rc && rc != STORE_NOTFOUND)
             break;
         rc = STORE_OK;
+        if (file_recorded_now(k, txn, &o.d))
+            continue; /* an upload that committed after the snapshot */
         problem(k, STORE_FSCK_ORPHAN, NULL, o.path,
                 "a blob file without a record", repair(k, fix_orphan, &o) > 0);
     }
