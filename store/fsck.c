@@ -77,6 +77,7 @@ struct blob_ent {
     struct digest d;
     struct blob_rec rec;
     long long links; /* counted in the links pass */
+    int gone;        /* no record in the records pass' snapshot */
 };
 
 struct blobs {
@@ -280,10 +281,15 @@ static void check_content(struct fsck *k, const struct blob_ent *e)
 
 /* --- records against each other --- */
 
-/* A repository's entries, counted to compare with its record. */
+/*
+ * A repository's entries, counted to compare with its record; both are
+ * of one snapshot, and a repair adds the difference to the record as it
+ * is then, so that pushes since the snapshot keep their counts.
+ */
 struct repo_tally {
     char name[NAME_MAX_LEN + 1];
-    long long n[3];
+    long long n[3];   /* the entries there are */
+    long long rec[3]; /* what the record counted */
 };
 
 struct records {
@@ -393,9 +399,9 @@ static int fix_link(struct fsck *k, MDB_txn *txn, void *arg)
 static int each_link_entry(void *ctx, const MDB_val *key, const MDB_val *val)
 {
     struct records *r = ctx;
+    struct blob_rec rec;
     struct pair p;
     struct blob_ent *e;
-    int fixed;
 
     (void)val;
     memset(&p, 0, sizeof(p));
@@ -408,19 +414,30 @@ static int each_link_entry(void *ctx, const MDB_val *key, const MDB_val *val)
         count_of(r, p.repo)->n[REPO_LINKS]++;
         return STORE_OK;
     }
-    fixed = repair(r->k, fix_link, &p) > 0;
-    problem(r->k, STORE_FSCK_DANGLING, p.repo, p.from,
-            "a link to a blob that has no record", fixed);
-    /* what the repository counts: the links there are now */
-    if (!fixed)
+    /* the blob came after the first look: it is there */
+    if (store_blob_rec(r->k->s, r->txn, &p.d, &rec) == STORE_OK) {
         count_of(r, p.repo)->n[REPO_LINKS]++;
+        return STORE_OK;
+    }
+    /*
+     * Counted as the snapshot has it: the repair drops the link as a
+     * delete does, count and all, and each_repo_rec() then mends a
+     * record that never counted it.
+     */
+    count_of(r, p.repo)->n[REPO_LINKS]++;
+    problem(r->k, STORE_FSCK_DANGLING, p.repo, p.from,
+            "a link to a blob that has no record",
+            repair(r->k, fix_link, &p) > 0);
     return STORE_OK;
 }
 
-/* Set the reference count of blob d to n, if it is still off. */
+/*
+ * Add to blob d's reference count what it counted wrong in the
+ * snapshot, so that links made since keep their counts.
+ */
 struct refs_fix {
     struct digest d;
-    long long n;
+    long long delta;
 };
 
 static int fix_refs(struct fsck *k, MDB_txn *txn, void *arg)
@@ -434,9 +451,9 @@ static int fix_refs(struct fsck *k, MDB_txn *txn, void *arg)
     rc = store_blob_rec(k->s, txn, &f->d, &rec);
     if (rc)
         return rc;
-    if ((long long)rec.refs == f->n)
-        return STORE_NOTFOUND;
-    rec.refs = (uint64_t)f->n;
+    if ((long long)rec.refs + f->delta < 0)
+        return STORE_NOTFOUND; /* links went meanwhile: leave it */
+    rec.refs = (uint64_t)((long long)rec.refs + f->delta);
     digest_format(&f->d, dstr);
     store_str_val(dstr, &key);
     val.mv_data = &rec;
@@ -467,7 +484,7 @@ static int each_tag_entry(void *ctx, const MDB_val *key, const MDB_val *val)
     struct records *r = ctx;
     struct pair p;
     struct mrec m;
-    int rc, fixed;
+    int rc;
 
     memset(&p, 0, sizeof(p));
     if (split(key, p.repo, p.from, sizeof(p.from)) ||
@@ -475,16 +492,14 @@ static int each_tag_entry(void *ctx, const MDB_val *key, const MDB_val *val)
         digest_parse(&p.d, (char *)val->mv_data + sizeof(struct tag_rec),
                      val->mv_size - sizeof(struct tag_rec)))
         return STORE_CORRUPT;
+    /* counted as the snapshot has it, as in each_link_entry() */
+    count_of(r, p.repo)->n[REPO_TAGS]++;
     rc = store_mrec_get(r->k->s, r->txn, p.repo, &p.d, &m);
-    if (rc == STORE_OK)
-        count_of(r, p.repo)->n[REPO_TAGS]++;
     if (rc != STORE_NOTFOUND)
         return rc;
-    fixed = repair(r->k, fix_tag, &p) > 0;
     problem(r->k, STORE_FSCK_DANGLING, p.repo, p.from,
-            "a tag of a manifest that is not there", fixed);
-    if (!fixed)
-        count_of(r, p.repo)->n[REPO_TAGS]++;
+            "a tag of a manifest that is not there",
+            repair(r->k, fix_tag, &p) > 0);
     return STORE_OK;
 }
 
@@ -634,25 +649,16 @@ static int each_index_entry(void *ctx, const MDB_val *key, const MDB_val *val)
     return STORE_OK;
 }
 
-/* Set the counts of repository record c, if they are still off. */
+/* Add to repository record c what it counted wrong in the snapshot. */
 static int fix_counts(struct fsck *k, MDB_txn *txn, void *arg)
 {
     const struct repo_tally *c = arg;
-    struct store_repo_info ri;
-    int rc, i;
+    int rc = STORE_OK, i;
 
-    rc = store_repo_info(k->s, txn, c->name, &ri);
-    if (rc)
-        return rc;
-    for (i = 0; rc == STORE_OK && i < 3; i++) {
-        long long have = i == REPO_LINKS       ? ri.links
-                         : i == REPO_MANIFESTS ? ri.manifests
-                                               : ri.tags;
-
-        if (have != c->n[i])
+    for (i = 0; rc == STORE_OK && i < 3; i++)
+        if (c->n[i] != c->rec[i])
             rc = store_repo_count(k->s, txn, c->name, (enum repo_count)i,
-                                  (int)(c->n[i] - have));
-    }
+                                  (int)(c->n[i] - c->rec[i]));
     return rc;
 }
 
@@ -673,6 +679,9 @@ static int each_repo_rec(void *ctx, const MDB_val *key, const MDB_val *val)
     if (rc)
         return rc;
     c = count_of(r, name);
+    c->rec[REPO_LINKS] = ri.links;
+    c->rec[REPO_MANIFESTS] = ri.manifests;
+    c->rec[REPO_TAGS] = ri.tags;
     if (ri.links == c->n[REPO_LINKS] && ri.manifests == c->n[REPO_MANIFESTS] &&
         ri.tags == c->n[REPO_TAGS])
         return STORE_OK;
@@ -714,6 +723,14 @@ static int check_records(struct fsck *k, struct blobs *bs)
         rc = store_each(r.txn, iw[i].dbi, "", 0, each_index_entry, &iw[i]);
     if (rc == STORE_OK)
         rc = store_each(r.txn, k->s->repos, "", 0, each_repo_rec, &r);
+    /* the blobs' counts of the snapshot the links were counted in */
+    for (i = 0; rc == STORE_OK && i < bs->n; i++) {
+        struct blob_rec rec;
+
+        bs->b[i].gone = store_blob_rec(k->s, r.txn, &bs->b[i].d, &rec) != 0;
+        if (!bs->b[i].gone)
+            bs->b[i].rec.refs = rec.refs;
+    }
     mdb_txn_abort(r.txn);
     /* a repository with entries but no record */
     for (i = r.nsorted; rc == STORE_OK && i < r.nrc; i++) {
@@ -733,9 +750,10 @@ static int check_records(struct fsck *k, struct blobs *bs)
     }
     /* every blob's count of links */
     for (i = 0; rc == STORE_OK && i < bs->n; i++) {
-        struct refs_fix f = {bs->b[i].d, bs->b[i].links};
+        struct refs_fix f = {bs->b[i].d,
+                             bs->b[i].links - (long long)bs->b[i].rec.refs};
 
-        if ((long long)bs->b[i].rec.refs == bs->b[i].links)
+        if (bs->b[i].gone || f.delta == 0)
             continue;
         digest_format(&bs->b[i].d, dstr);
         snprintf(why, sizeof(why), "it counts %llu links; there are %lld",
@@ -802,9 +820,12 @@ static int check_dir(struct fsck *k, MDB_txn *txn, const char *alg,
     if (snprintf(dir, sizeof(dir), "%s/blobs/%s/%s", k->s->root, alg, h2) >=
         (int)sizeof(dir))
         return STORE_OK;
-    d = opendir(dir);
-    if (!d)
+    d = strlen(h2) == 2 ? opendir(dir) : NULL;
+    if (!d) {
+        problem(k, STORE_FSCK_STRAY, NULL, dir,
+                "not a blob directory: left alone", 0);
         return STORE_OK;
+    }
     while (rc == STORE_OK && (de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
