@@ -4,7 +4,9 @@
 # workloads, alternating, each figure the median of $RUNS runs; and the
 # ceilings of this machine in the same run: nginx sending a file itself,
 # sha256 in OpenSSL, and a minimal FastCGI responder behind the same
-# nginx. Prints a table and `metric NAME VALUE UNIT` lines.
+# nginx. Then berth's garbage collector on a store of its own, mostly
+# garbage (bench/gcstore.c): a sweep alone, and manifest PUTs while one
+# sweeps. Prints a table and `metric NAME VALUE UNIT` lines.
 #
 #   make bench                  (or: sh bench/bench.sh [BERTH-BINARY])
 #   BENCH_SMOKE=1 sh bench/bench.sh    tiny sizes, one run, for make check
@@ -31,9 +33,11 @@ BERTH_WORKERS=2
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	RUNS=1 BIG_MB=8 MID_MB=2 CHUNKED_MB=4 CHUNK_MB=1 SMALL=50 DURATION=1
 	TAGS=20 REPOS=120 STREAMS=2
+	GC_BLOBS=300 GC_MANIFESTS=30 GC_REPOS=3
 else
 	RUNS=3 BIG_MB=1024 MID_MB=64 CHUNKED_MB=256 CHUNK_MB=8 SMALL=1000
 	DURATION=10 TAGS=1000 REPOS=5000 STREAMS=8
+	GC_BLOBS=100000 GC_MANIFESTS=10000 GC_REPOS=100
 fi
 nm "$BERTH_BIN" 2>/dev/null | grep -q __asan_init &&
 	echo "# warning: $BERTH_BIN is built with sanitizers; its numbers are not berth's"
@@ -42,6 +46,16 @@ nm "$BERTH_BIN" 2>/dev/null | grep -q __asan_init &&
 
 cc -O2 -o "$T/minimal-fcgi" "$B/minimal-fcgi.c" -lfcgi || bail "cannot build minimal-fcgi"
 cc -O2 -o "$T/copy-cost" "$B/copy-cost.c" || bail "cannot build copy-cost"
+# gcstore links the build's libberth.a, with the build's compiler, flags
+# (sanitizers too) and libraries, as the Makefile has them
+mkvar() { sed -n "s/^$1 = *//p" "$top_builddir/Makefile"; }
+[ -f "$top_builddir/libberth.a" ] || bail "no libberth.a in $top_builddir: build berth first"
+# shellcheck disable=SC2046 # lists of flags
+"$(mkvar CC)" -O2 $(mkvar SAN_CFLAGS) $(mkvar LMDB_CFLAGS) $(mkvar JANSSON_CFLAGS) \
+	$(mkvar CRYPTO_CFLAGS) -I"$top_builddir" -I"$top_srcdir" -o "$T/gcstore" \
+	"$B/gcstore.c" "$top_builddir/libberth.a" $(mkvar LMDB_LIBS) \
+	$(mkvar JANSSON_LIBS) $(mkvar CRYPTO_LIBS) $(mkvar SAN_LDFLAGS) ||
+	bail "cannot build gcstore"
 mkdir -p "$T/minimal"
 "$T/minimal-fcgi" 2 "$REG_RUN/minimal.sock" "$T/minimal" &
 MIN_PID=$!
@@ -299,6 +313,11 @@ wrk_run() {
 		;;
 	esac
 	wrk -t2 -c16 -d"${DURATION}s" --latency "$@" >"$T/wrk.out" 2>&1
+	wrk_result
+}
+# wrk_result: req/s and p99 ms of the run in $T/wrk.out, which must have
+# had no failed request
+wrk_result() {
 	if grep -q 'Non-2xx' "$T/wrk.out"; then
 		cat "$T/wrk.out" >&2
 		bail "wrk: requests failed"
@@ -362,11 +381,88 @@ BERTH_RSS_SUM=$({
 } | awk '{ s += $1 } END { print s }')
 REF_RSS=$(awk '/VmHWM/ { print $2 }' "/proc/$REF_PID/status")
 
+# --- garbage collection ---
+# The reference registry has no online GC (its garbage-collect wants the
+# registry stopped or read-only): these figures are berth's alone.
+# Each run makes a store of $GC_BLOBS blobs and $GC_MANIFESTS manifests,
+# most of them garbage (bench/gcstore.c), and sweeps it with grace 0, as
+# `berthctl gc --grace 0` with untagged_ttl 0 does: the seconds, and what
+# went per second. Then it makes the store again, serves it with berth
+# behind nginx as above, and runs the manifest PUT load into a repository
+# of its own, for as long as that sweep took: once alone, then while a
+# sweep of the store runs, started just before the load. A sweep under
+# load takes longer than alone, so every request of the second load is
+# made while it sweeps (a note says when not).
+echo "# garbage collection"
+GC_ROOT=$T/gc
+gc_fill() {
+	rm -rf "$GC_ROOT"
+	mkdir -p "$GC_ROOT"
+	"$T/gcstore" fill "$GC_ROOT" "$GC_BLOBS" "$GC_MANIFESTS" "$GC_REPOS" ||
+		bail "gcstore fill failed"
+	sync
+	# with grace 0 a sweep still spares what changed in its first second
+	sleep 1
+}
+gc_metric() { # NAME FILE: a metric gcstore printed
+	awk -v m="$1" '$1 == "metric" && $2 == m { print $3 }' "$2"
+}
+gc_put() { # SECONDS: req/s and p99 ms of manifest PUTs for SECONDS s
+	wrk -t2 -c16 -d"$1s" --latency -s "$B/wrk-put.lua" \
+		"$BB/v2/gc/put/manifests/" -- "$T/manifest.gc" >"$T/wrk.out" 2>&1
+	wrk_result
+}
+stop_front
+# the site and berth.conf name the storage root
+REG_STORE=$GC_ROOT
+berth_conf "offload = x-accel-redirect" "log_level = error"
+run=0
+while [ $run -lt "$RUNS" ]; do
+	gc_fill
+	"$T/gcstore" gc "$GC_ROOT" >"$T/gc.$run" || bail "gcstore gc failed"
+	gc_metric gc_seconds "$T/gc.$run" >>"$T/gc.s"
+	awk -v b="$(gc_metric gc_blobs "$T/gc.$run")" -v s="$(gc_metric gc_seconds "$T/gc.$run")" \
+		'BEGIN { printf "%.0f\n", (s > 0) ? b / s : 0 }' >>"$T/gc.rate"
+	# whole seconds, at least one, at least as long as the sweep
+	_d=$(awk -v s="$(gc_metric gc_seconds "$T/gc.$run")" 'BEGIN { print int(s) + 1 }')
+
+	gc_fill
+	start_front
+	BB=$BASE
+	load manifest "$BB" gc/put >"$T/manifest.gc"
+	# tagged, so that the sweep keeps its config blob
+	c -f -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary "@$T/manifest.gc" -o /dev/null "$BB/v2/gc/put/manifests/base" ||
+		bail "cannot push the manifest of the GC's PUT load"
+	gc_put "$_d" >>"$T/gcput.alone"
+	"$T/gcstore" gc "$GC_ROOT" >"$T/gcload.$run" &
+	_gc=$!
+	gc_put "$_d" >>"$T/gcput.sweep"
+	kill -0 $_gc 2>/dev/null ||
+		echo "# note: the sweep ended before the PUT load of ${_d}s did"
+	wait $_gc || bail "gcstore gc failed under the PUT load"
+	gc_metric gc_seconds "$T/gcload.$run" >>"$T/gcload.s"
+	stop_front
+	run=$((run + 1))
+done
+GC_S=$(median <"$T/gc.s")
+GC_RATE=$(median <"$T/gc.rate")
+GC_LOAD_S=$(median <"$T/gcload.s")
+PUT_ALONE=$(awk '{ print $2 }' "$T/gcput.alone" | median)
+PUT_SWEEP=$(awk '{ print $2 }' "$T/gcput.sweep" | median)
+# what the last sweep alone removed (each run makes the same store)
+for m in gc_manifests gc_links gc_blobs gc_bytes; do
+	echo "metric berth_${m}_removed $(gc_metric $m "$T/gc.$((RUNS - 1))") $(awk -v m=$m '$2 == m { print $4 }' "$T/gc.$((RUNS - 1))")"
+done
+echo "metric berth_manifest_put_no_gc $(awk '{ print $1 }' "$T/gcput.alone" | median) req/s"
+echo "metric berth_manifest_put_gc $(awk '{ print $1 }' "$T/gcput.sweep" | median) req/s"
+
 # --- the table ---
 v() { awk '{ print $1 }' "$T/$1"; }
 cpu() { awk '{ print $2 }' "$T/$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "MISSED" }'; }
+below() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b) ? "met" : "MISSED" }'; }
 
 : >"$T/figures"
 fig upload_1g MB/s "$(v big.berth)" "$(v big.reference)" "$SHA" ">=1.5x ref" "$(at_least "$(ratio "$(v big.berth)" "$(v big.reference)")" 1.5)"
@@ -401,6 +497,13 @@ fig cpu_per_1000_manifest_get s "$(awk -v c="$(cpu get.berth)" -v r="$(v get.ber
 	"$(awk -v c="$(cpu get.reference)" -v r="$(v get.reference)" -v d="$DURATION" 'BEGIN { printf "%.3f", c / (r * d) * 1000 }')" - "-" "-"
 fig cpu_per_1000_small_blobs s "$(awk -v c="$(cpu small16.berth)" -v n="$SMALL" 'BEGIN { printf "%.3f", c / n * 1000 }')" \
 	"$(awk -v c="$(cpu small16.reference)" -v n="$SMALL" 'BEGIN { printf "%.3f", c / n * 1000 }')" - "-" "-"
+# the reference registry has no online GC: "-" in its column
+fig gc_sweep_100k s "$GC_S" - - "<30 s" "$(below "$GC_S" 30)"
+fig gc_blobs_freed blobs/s "$GC_RATE" - - "-" "-"
+fig gc_sweep_100k_under_put s "$GC_LOAD_S" - - "-" "-"
+fig manifest_put_p99_no_gc ms "$PUT_ALONE" - - "-" "-"
+fig manifest_put_p99_gc ms "$PUT_SWEEP" - - "<2x without GC" "$(below "$(ratio "$PUT_SWEEP" "$PUT_ALONE")" 2)"
+echo "metric berth_manifest_put_p99_gc_ratio $(ratio "$PUT_SWEEP" "$PUT_ALONE") x"
 echo "metric sha256_openssl $SHA MB/s"
 echo "metric minimal_fcgi_upload_1g $(awk '{ print $1 }' "$T/big.minimal") MB/s"
 echo "metric minimal_fcgi_cpu_per_gib_upload $COPY s"
