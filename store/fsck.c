@@ -24,6 +24,7 @@
 
 /* An upload file this young without its session may be starting. */
 #define UPLOAD_YOUNG 3600
+#define TRASH_YOUNG 60
 
 struct fsck {
     struct store *s;
@@ -145,6 +146,16 @@ static int gone_since(struct fsck *k, const struct blob_ent *e)
     return rc == STORE_NOTFOUND;
 }
 
+/* Whether the file of blob e is in trash/ (store_trash). */
+static int in_trash(struct fsck *k, const struct blob_ent *e)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/trash/%s-%s", k->s->root,
+             digest_alg_name(e->d.alg), e->d.hex);
+    return access(path, F_OK) == 0;
+}
+
 /* A blob file found corrupt, for quarantine(). */
 struct bad_file {
     const struct blob_ent *e;
@@ -240,11 +251,15 @@ static void check_content(struct fsck *k, const struct blob_ent *e)
             return;
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            /* deleted since the look, or lost */
-            if (!gone_since(k, e))
+            int err = errno;
+
+            /*
+             * Deleted since the look; or in trash/, on its way out or
+             * back (check_trash() looks at that); or lost.
+             */
+            if (!gone_since(k, e) && !in_trash(k, e))
                 problem(k, STORE_FSCK_BLOB_MISSING, NULL, dstr,
-                        errno == ENOENT ? "its file is missing"
-                                        : strerror(errno),
+                        err == ENOENT ? "its file is missing" : strerror(err),
                         0);
             return;
         }
@@ -905,11 +920,22 @@ static int check_trash(struct fsck *k)
     d = opendir(dir);
     if (!d)
         return STORE_OK;
-    while ((de = readdir(d)))
-        if (de->d_name[0] != '.')
-            problem(k, STORE_FSCK_TRASH, NULL, de->d_name,
-                    "a blob file a crash left on its way out",
-                    repair(k, fix_trash, de->d_name) > 0);
+    while ((de = readdir(d))) {
+        char path[PATH_MAX + 256];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        /*
+         * A file moved here (its ctime) within TRASH_YOUNG may be a
+         * transaction's at work, which settles it when it ends.
+         */
+        if (de->d_name[0] == '.' || lstat(path, &st) ||
+            (long long)st.st_ctime > store_now(k->s) - TRASH_YOUNG)
+            continue;
+        problem(k, STORE_FSCK_TRASH, NULL, de->d_name,
+                "a blob file a crash left on its way out",
+                repair(k, fix_trash, de->d_name) > 0);
+    }
     closedir(d);
     return STORE_OK;
 }
