@@ -1,6 +1,5 @@
 #!/bin/sh
-# Maintenance mode: while the store's flag is on (berthctl readonly on;
-# here tests/e2e/set-maintenance), every write (POST, PUT, PATCH, DELETE)
+# Maintenance mode: while it is on (berthctl readonly on), every write (POST, PUT, PATCH, DELETE)
 # answers 405 UNSUPPORTED saying the registry is read-only, after the
 # access rules have had their say (401 and 403 stay); reads go on, an
 # upload session opened before it can be looked at, and a request in
@@ -14,8 +13,8 @@
 . "$srcdir/lib-http.sh"
 need openssl
 T=$REG_TMP
-SET=$top_builddir/tests/e2e/set-maintenance
-[ -x "$SET" ] || bail "$SET is not built (make check builds it)"
+# shellcheck source=tests/e2e/lib-ctl.sh
+. "$srcdir/lib-ctl.sh"
 add_user alice pw-alice
 add_user bob pw-bob
 printf '%s\n' '*  pull  *' 'alice  push,delete  *' >"$T/access.conf"
@@ -58,8 +57,8 @@ c $A -o /dev/null -w '%{http_code}' -X PATCH --limit-rate 300K \
 	--data-binary "@$T/slow" "$BASE$SLOW" >"$T/slow.status" &
 slow=$!
 sleep 0.5
-"$SET" "$T/berth.conf" on
-is "set-maintenance on" $? 0
+ctl readonly on
+is "berthctl readonly on" "$RC" 0
 wait $slow
 is "a PATCH in flight when maintenance began finished" "$(cat "$T/slow.status")" 202
 
@@ -117,8 +116,8 @@ req GET /v2/ -u bob:pw-bob
 expect_status "GET /v2/" 200
 
 # off again
-"$SET" "$T/berth.conf" off
-is "set-maintenance off" $? 0
+ctl readonly off
+is "berthctl readonly off" "$RC" 0
 # shellcheck disable=SC2086
 {
 	req PUT "$LOC?digest=$D2" $A
