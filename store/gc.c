@@ -499,7 +499,8 @@ static int manifest_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
     struct mrec r;
     int rc;
 
-    if (m->live || m->gone || m->pushed >= g->cutoff)
+    /* the grace is for a push under way; the rules' decision is made */
+    if (m->live || m->gone || (m->pushed >= g->cutoff && !m->untagged_now))
         return STORE_OK;
     if (!g->o->dry_run) {
         rc = store_mrec_get(g->s, txn, mg->repo, &m->d, &r);
