@@ -78,8 +78,9 @@ static void report(void *ctx, const struct store_gc_event *e)
     json_t *o;
 
     if (r->list) {
-        o = json_pack("{s:s, s:s, s:I}", "kind", kind_names[e->kind], "what",
-                      e->what, "bytes", (json_int_t)e->bytes);
+        o = json_pack("{s:s, s:s, s:I, s:I}", "kind", kind_names[e->kind],
+                      "what", e->what, "count", (json_int_t)e->count, "bytes",
+                      (json_int_t)e->bytes);
         if (e->repo)
             json_object_set_new(o, "repository", json_string(e->repo));
         if (e->why)

@@ -143,10 +143,10 @@ int gc_run(const struct config *cfg)
         return 1;
     }
     log_info("garbage collection: %lld tags, %lld manifests, %lld links, "
-             "%lld blobs, %lld orphan files, %lld upload sessions; %lld "
-             "bytes freed in %.1fs",
-             st.tags, st.manifests, st.links, st.blobs, st.orphans, st.sessions,
-             st.bytes,
+             "%lld blobs, %lld orphan files, %lld trash files, %lld upload "
+             "sessions; %lld bytes freed in %.1fs",
+             st.tags, st.manifests, st.links, st.blobs, st.orphans, st.trash,
+             st.sessions, st.bytes,
              (double)(t1.tv_sec - t0.tv_sec) +
                  (double)(t1.tv_usec - t0.tv_usec) / 1e6);
     return 0;

@@ -24,7 +24,7 @@
 
 /* An upload file this young without its session may be starting. */
 #define UPLOAD_YOUNG 3600
-#define TRASH_YOUNG 60
+#define TRASH_YOUNG  60
 
 struct fsck {
     struct store *s;
@@ -519,6 +519,23 @@ static int each_tag_entry(void *ctx, const MDB_val *key, const MDB_val *val)
 }
 
 /*
+ * Add the usedby entry "<repo>\0<from>" -> to of manifest d, if d is
+ * still there.
+ */
+static int fix_usedby(struct fsck *k, MDB_txn *txn, void *arg)
+{
+    struct pair *p = arg;
+    struct mrec m;
+    int rc;
+
+    rc = store_mrec_get(k->s, txn, p->repo, &p->d, &m);
+    if (rc)
+        return rc; /* STORE_NOTFOUND: deleted since, nothing to add */
+    return store_dup_put(txn, k->s->usedby, p->repo, p->from, p->to,
+                         "fsck usedby");
+}
+
+/*
  * What a manifest references must be in its repository (blobs linked,
  * children there), and in usedby.
  */
@@ -591,19 +608,10 @@ static int each_manifest_entry(void *ctx, const MDB_val *key,
             memcpy(p.repo, repo, sizeof(p.repo));
             memcpy(p.from, ref, sizeof(p.from));
             memcpy(p.to, dstr, sizeof(p.to));
+            p.d = d;
             snprintf(why, sizeof(why), "usedby lacks its reference to %s", ref);
-            problem(r->k, STORE_FSCK_DANGLING, repo, dstr, why, 0);
-            if (r->k->o->repair) {
-                /* adding an index entry is always right: the manifest is */
-                MDB_txn *txn;
-
-                if (store_txn_begin(r->k->s, 0, &txn) == STORE_OK &&
-                    store_txn_end(r->k->s, txn,
-                                  store_dup_put(txn, r->k->s->usedby, repo, ref,
-                                                dstr, "fsck usedby")) ==
-                        STORE_OK)
-                    r->k->st.repaired++;
-            }
+            problem(r->k, STORE_FSCK_DANGLING, repo, dstr, why,
+                    repair(r->k, fix_usedby, &p) > 0);
         }
         rc = rc == MDB_NOTFOUND ? STORE_OK : store_map_mdb_rc(rc, "usedby");
     }

@@ -64,19 +64,26 @@ struct gc {
     struct keys dry_gone;
 };
 
-static void report(struct gc *g, enum store_gc_kind kind, const char *repo,
-                   const char *what, long long bytes, const char *why)
+/* Count what went (n things: n > 1 only for sessions) and say so. */
+static void report_n(struct gc *g, enum store_gc_kind kind, const char *repo,
+                     const char *what, long long n, long long bytes,
+                     const char *why)
 {
-    struct store_gc_event e = {kind, repo, what, bytes, why};
+    struct store_gc_event e = {kind, repo, what, n, bytes, why};
     long long *counts[] = {&g->st.tags,    &g->st.manifests, &g->st.links,
                            &g->st.blobs,   &g->st.orphans,   &g->st.trash,
                            &g->st.sessions};
 
-    *counts[kind] += kind == STORE_GC_SESSION ? bytes : 1;
-    if (kind != STORE_GC_SESSION)
-        g->st.bytes += bytes;
+    *counts[kind] += n;
+    g->st.bytes += bytes;
     if (g->o->report)
         g->o->report(g->o->ctx, &e);
+}
+
+static void report(struct gc *g, enum store_gc_kind kind, const char *repo,
+                   const char *what, long long bytes, const char *why)
+{
+    report_n(g, kind, repo, what, 1, bytes, why);
 }
 
 static void progress(struct gc *g, long long n)
@@ -942,7 +949,7 @@ static int sessions(struct gc *g)
     rc = store_upload_purge(g->s, g->o->upload_ttl, &count);
     if (rc == STORE_OK && count) {
         snprintf(n, sizeof(n), "%d", count);
-        report(g, STORE_GC_SESSION, NULL, n, count, NULL);
+        report_n(g, STORE_GC_SESSION, NULL, n, count, 0, NULL);
     }
     return rc;
 }

@@ -505,7 +505,9 @@ struct store_gc_event {
     const char *repo; /* NULL for what belongs to the whole store */
     const char *what; /* the tag, the digest, the file; the count of
                          sessions */
-    long long bytes;  /* what it frees on disk, 0 if nothing */
+    long long count;  /* how many it stands for: 1, or the sessions */
+    long long bytes;  /* what it frees on disk, 0 if nothing or not
+                         known (sessions) */
     const char *why;  /* for a tag: the rule's reason; for a manifest:
                          why it is unreachable; else NULL */
 };

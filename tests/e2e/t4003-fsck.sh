@@ -30,7 +30,7 @@ kinds() {
 }
 
 BB=$(mkimage busybox busybox)
-BIG=$(mkimage random big 2 1)
+mkimage random big 2 1 >/dev/null
 python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1] + "/blobs/sha256/" + sys.argv[2][7:]))

@@ -48,6 +48,7 @@ is "the pushers ran to the end" $RACE_RC 0
 check "they pushed hundreds of images" test "$PUSHES" -ge 200
 is "no push saw a wrong answer" "$FAILURES" 0
 is "every GC run ended well" "$(awk '$1 != 0' "$T/gc.runs" | head -n 3)" ""
+# shellcheck disable=SC2016 # awk's fields
 check "and the runs removed what the pushers deleted" \
 	awk '$2 == "removed" && $10 > 0 { found = 1 } END { exit !found }' "$T/gc.runs"
 
