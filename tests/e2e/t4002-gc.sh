@@ -78,8 +78,13 @@ ctl rm --yes gc/app:multi
 is "untag the index with berthctl rm" "$RC" 0
 # what goes at --grace 0 is what became unused before this second
 sleep 1
+# what an operator sees, in the log
+ctl du
+is "du: exit 0" "$RC" 0
+sed 's/^/# berthctl du: /' "$T/out"
 ctl gc --dry-run --grace 0
 is "gc --dry-run: exit 0" "$RC" 0
+sed 's/^/# berthctl gc --dry-run --grace 0: /' "$T/out"
 is "gc --dry-run: r1's two blob links and blobs would go" "$(summary)" "0 0 2 2"
 check "gc --dry-run: a line for each, with the bytes a blob would free" sh -c "
 	grep -qx 'would remove the link of gc/app to the blob $R1_LAYER (no manifest uses it)' '$T/out' &&
