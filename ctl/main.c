@@ -48,7 +48,12 @@ static void usage(FILE *f)
             "commands:\n",
             config_default_path);
     for (i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-20s %s\n", commands[i].usage, commands[i].help);
+        /* a usage too long for its column gets a line of its own */
+        if (strlen(commands[i].usage) > 20)
+            fprintf(f, "  %s\n  %-20s %s\n", commands[i].usage, "",
+                    commands[i].help);
+        else
+            fprintf(f, "  %-20s %s\n", commands[i].usage, commands[i].help);
     fprintf(f, "\n"
                "REF is REPO:TAG, REPO@DIGEST or REPO. Exit status: 0 done, "
                "1 refused or not\n"
