@@ -40,7 +40,7 @@
  * transaction at most, and have the writer lock at least half the time
  * while it sweeps (make bench: manifest PUT p99 during a sweep).
  */
-#define BATCH 32
+#define BATCH 128
 
 /* A list of keys (or names) to look at again; grows. */
 struct keys {

@@ -554,7 +554,7 @@ struct store_gc_stats {
  * manifests included. Each removal is checked again in the write transaction
  * that makes it, and a file is removed only after that commits, so a push
  * that references something between the look and the removal keeps it.
- * The work is done in write transactions of a few dozen changes each,
+ * The work is done in write transactions of at most 128 changes each,
  * each followed by a pause as long as it took: a GC holds the writer
  * lock at most half the time, and pushes go on beside it.
  * Files that a crash left in blobs/ without a record go after grace too,
