@@ -19,7 +19,9 @@
  * (here "[*]" stands for a plain '*', which cannot follow '/' in C) *
  * who: a user name, "anonymous" (no REMOTE_USER), "authenticated" (any
  * user), or "*" (anyone). actions: pull, push (which includes pull),
- * delete, catalog (list every repository), or all, comma-separated.
+ * delete, catalog (list the repositories: the catalog lists those the
+ * user may pull, whatever rule allowed the listing), or all,
+ * comma-separated.
  * repositories: a shell pattern (fnmatch(3); '*' also matches '/').
  * A request is allowed when any rule allows it. Without an access file
  * everything is allowed and the front server alone decides.

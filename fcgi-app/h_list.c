@@ -142,10 +142,35 @@ static int walk_tags(struct req *r, const char *last, long n, struct page *p,
     return store_tags_list(r->store, r->name, last, n, add_entry, p, more);
 }
 
+/*
+ * A catalog entry, if the client may pull it: the catalog lists exactly
+ * the repositories the client may pull, whatever rule let it list.
+ */
+struct catalog_page {
+    struct page *p;
+    struct req *r;
+};
+
+static int add_pullable(void *ctx, const char *s, size_t len)
+{
+    struct catalog_page *c = ctx;
+    char name[NAME_MAX_LEN + 1];
+
+    if (len >= sizeof(name))
+        return STORE_LIST_SKIP; /* no valid name is this long */
+    memcpy(name, s, len);
+    name[len] = '\0';
+    if (!req_may(c->r, name, AUTH_PULL))
+        return STORE_LIST_SKIP;
+    return add_entry(c->p, s, len);
+}
+
 static int walk_catalog(struct req *r, const char *last, long n, struct page *p,
                         int *more)
 {
-    return store_catalog_list(r->store, last, n, add_entry, p, more);
+    struct catalog_page c = {p, r};
+
+    return store_catalog_list(r->store, last, n, add_pullable, &c, more);
 }
 
 /* GET /v2/<name>/tags/list[?n=<int>&last=<tag>]  (end-8a, end-8b) */

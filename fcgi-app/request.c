@@ -217,6 +217,12 @@ void req_finish(struct req *r)
     FCGX_Finish_r(r->fcgx);
 }
 
+int req_may(struct req *r, const char *repo, enum auth_action action)
+{
+    return auth_check(r->policy, req_param(r, "REMOTE_USER"), repo, action) ==
+           AUTH_OK;
+}
+
 enum oci_err req_authorize(struct req *r, const char *repo,
                            enum auth_action action)
 {

@@ -150,6 +150,12 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
     __attribute__((warn_unused_result));
 
 /*
+ * Whether the rules let the client do action to repo, as req_authorize()
+ * decides, without answering: 1 or 0.
+ */
+int req_may(struct req *r, const char *repo, enum auth_action action);
+
+/*
  * May the client (REMOTE_USER, or anonymous) do action to repo? On no,
  * record UNAUTHORIZED (with a Basic challenge) or DENIED and return it.
  */

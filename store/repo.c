@@ -197,9 +197,10 @@ int store_list_keys(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t plen,
             break;
         }
         rc = fn(ctx, (const char *)key.mv_data + plen, key.mv_size - plen);
-        if (rc)
+        if (rc < 0)
             goto cursor_close;
-        got++;
+        if (rc != STORE_LIST_SKIP)
+            got++;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
     rc = rc == 0 || rc == MDB_NOTFOUND ? STORE_OK

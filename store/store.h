@@ -356,9 +356,12 @@ int store_tag_delete(struct store *s, const char *repo, const char *tag);
 /*
  * Called once per listed entry with its bytes (not NUL-terminated). It
  * runs inside a read transaction: copy, do no I/O. It returns STORE_OK to
- * go on, or a negative STORE_* code (STORE_TOOBIG, say), which stops the
- * walk and is returned by the list function.
+ * go on, STORE_LIST_SKIP to leave the entry out of the page (it does not
+ * count toward n; store_tags_list and store_catalog_list only), or a
+ * negative STORE_* code (STORE_TOOBIG, say), which stops the walk and is
+ * returned by the list function.
  */
+#define STORE_LIST_SKIP 1
 typedef int store_list_fn(void *ctx, const char *s, size_t len);
 
 /*
@@ -371,8 +374,10 @@ int store_tags_list(struct store *s, const char *repo, const char *last, long n,
                     store_list_fn *fn, void *ctx, int *more);
 
 /*
- * The repositories of the catalog, as store_tags_list() lists tags.
- * Returns STORE_IO, or what fn returned.
+ * The repositories of the catalog, as store_tags_list() lists tags; the
+ * ones fn leaves out (STORE_LIST_SKIP) do not count toward n, so *more
+ * may announce a page that fn then leaves empty. Returns STORE_IO, or
+ * what fn returned.
  */
 int store_catalog_list(struct store *s, const char *last, long n,
                        store_list_fn *fn, void *ctx, int *more);

@@ -13,11 +13,12 @@
 . "$srcdir/lib-http.sh"
 need openssl
 T=$REG_TMP
-for u in alice bob dave admin; do add_user "$u" "pw-$u"; done
+for u in alice bob carol dave admin; do add_user "$u" "pw-$u"; done
 cat >"$T/access.conf" <<RULES
 *       pull            public/*
 bob     pull,catalog    *
 alice   push,delete     team-a/*
+carol   all             carol/*
 dave    push            dave/*
 admin   all             *
 RULES
@@ -82,12 +83,40 @@ expect_error "dave pulls nothing outside his own" 403 DENIED
 req GET /v2/team-a/x/tags/list $(as dave)
 expect_error "not even tags" 403 DENIED
 
-# catalog
+# catalog: exactly the repositories the client may pull, whatever rule
+# lets it list; an image in each of three repositories first
+printf '{"architecture":"amd64","os":"linux"}' >"$T/config"
+mkblob "$T/layer" 2000
+oci manifest --config "$T/config" --layer "$T/layer" >"$T/m"
+for ru in public/x:admin team-a/x:alice carol/app:carol; do
+	# shellcheck disable=SC2046
+	push_blob "${ru%:*}" "$T/config" $(as "${ru#*:}")
+	# shellcheck disable=SC2046
+	push_blob "${ru%:*}" "$T/layer" $(as "${ru#*:}")
+	# shellcheck disable=SC2046
+	req PUT "/v2/${ru%:*}/manifests/1" --data-binary "@$T/m" $(as "${ru#*:}") \
+		-H 'Content-Type: application/vnd.oci.image.manifest.v1+json'
+	expect_status "${ru#*:} pushes an image to ${ru%:*}" 201
+done
 req GET /v2/_catalog
 expect_error "anonymous catalog" 401 UNAUTHORIZED
 # shellcheck disable=SC2046
 req GET /v2/_catalog $(as bob)
 expect_status "bob lists the catalog" 200
+is "all of it: bob may pull everything" "$(body)" \
+	'{"repositories":["carol/app","public/x","team-a/x"]}'
+# shellcheck disable=SC2046
+req GET /v2/_catalog $(as carol)
+expect_status "carol lists the catalog ('all', on carol/*)" 200
+is "and sees what she may pull: carol/app and public/x" "$(body)" \
+	'{"repositories":["carol/app","public/x"]}'
+# shellcheck disable=SC2046
+req GET "/v2/_catalog?n=1&last=carol/app" $(as carol)
+is "a page of one after carol/app: public/x, team-a/x left out" "$(body)" \
+	'{"repositories":["public/x"]}'
+# shellcheck disable=SC2046
+req GET "/v2/_catalog?n=1&last=public/x" $(as carol)
+is "after public/x: nothing for carol" "$(body)" '{"repositories":[]}'
 # shellcheck disable=SC2046
 req GET /v2/_catalog $(as alice)
 expect_error "alice may not" 403 DENIED

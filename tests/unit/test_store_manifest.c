@@ -69,6 +69,14 @@ static int collect(void *ctx, const char *s, size_t len)
     return 0;
 }
 
+/* collect(), leaving "a" out */
+static int skip_a(void *ctx, const char *s, size_t len)
+{
+    if (len == 1 && s[0] == 'a')
+        return STORE_LIST_SKIP;
+    return collect(ctx, s, len);
+}
+
 static const char *tags(struct fixture *f, const char *repo, const char *last,
                         long n, int *more)
 {
@@ -285,6 +293,21 @@ static void test_catalog(void **state)
     assert_int_equal(more, 1);
     assert_string_equal(catalog(f, "b", 2, &more), "c/d");
     assert_int_equal(more, 0);
+    /* what the callback leaves out does not count toward n */
+    {
+        static struct list l;
+
+        memset(&l, 0, sizeof(l));
+        assert_int_equal(store_catalog_list(f->s, NULL, 1, skip_a, &l, &more),
+                         STORE_OK);
+        assert_string_equal(l.s, "b");
+        assert_int_equal(more, 1);
+        memset(&l, 0, sizeof(l));
+        assert_int_equal(store_catalog_list(f->s, "b", 1, skip_a, &l, &more),
+                         STORE_OK);
+        assert_string_equal(l.s, "c/d");
+        assert_int_equal(more, 0);
+    }
 
     /* b gets a manifest, then loses it: b leaves the catalog */
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
