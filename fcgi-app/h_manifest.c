@@ -23,17 +23,26 @@ struct ref {
     struct digest d; /* when by digest */
 };
 
-static enum oci_err parse_ref(struct req *r, struct ref *ref)
+/*
+ * The reference of a manifest request. One that is no valid tag is
+ * TAG_INVALID for a PUT (put), which would make it one; for GET, HEAD and
+ * DELETE no manifest has it: MANIFEST_UNKNOWN, as the OCI conformance
+ * suite wants.
+ */
+static enum oci_err parse_ref(struct req *r, struct ref *ref, int put)
 {
     memset(ref, 0, sizeof(*ref));
     if (strchr(r->ref, ':'))
         return req_digest(r, r->ref, &ref->d);
-    if (!tag_valid(r->ref, strlen(r->ref)))
-        return req_fail(r, OCI_TAG_INVALID,
-                        "'%s': tags are [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}",
-                        r->ref);
-    ref->tag = r->ref;
-    return OCI_OK;
+    if (tag_valid(r->ref, strlen(r->ref))) {
+        ref->tag = r->ref;
+        return OCI_OK;
+    }
+    if (!put)
+        return req_fail(r, OCI_MANIFEST_UNKNOWN,
+                        "'%s' in '%s': no tag has that name", r->ref, r->name);
+    return req_fail(r, OCI_TAG_INVALID,
+                    "'%s': tags are [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}", r->ref);
 }
 
 /* Map a store error of a manifest request. */
@@ -55,7 +64,7 @@ enum oci_err h_manifest_get(struct req *r)
     enum oci_err err;
     int rc;
 
-    if (parse_ref(r, &ref))
+    if (parse_ref(r, &ref, 0))
         return r->err;
     buf_init(&body, MANIFEST_GET_MAX);
     rc = store_manifest_get(r->store, r->name, ref.tag, ref.tag ? NULL : &ref.d,
@@ -121,7 +130,7 @@ enum oci_err h_manifest_put(struct req *r)
     char *referrer = NULL;
     int rc;
 
-    if (parse_ref(r, &ref))
+    if (parse_ref(r, &ref, 1))
         return r->err;
     buf_init(&body, r->cfg->max_manifest_size);
     if (req_read_body(r, &body, r->cfg->max_manifest_size)) {
@@ -178,7 +187,7 @@ enum oci_err h_manifest_delete(struct req *r)
     struct ref ref;
     int rc;
 
-    if (parse_ref(r, &ref))
+    if (parse_ref(r, &ref, 0))
         return r->err;
     if (ref.tag)
         rc = store_tag_delete(r->store, r->name, ref.tag);

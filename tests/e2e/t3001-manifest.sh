@@ -290,8 +290,14 @@ put_manifest m/img v1 "$T/m1"
 put_manifest m/img multi "$T/i1"
 expect_status "an index pushed again" 201
 
+# a reference that is no valid tag names no manifest: 404 for all but
+# PUT (the OCI conformance suite v1.1)
 req DELETE /v2/m/img/manifests/-bad
-expect_error "DELETE with an invalid tag" 400 TAG_INVALID
+expect_error "DELETE with an invalid tag" 404 MANIFEST_UNKNOWN
+req GET /v2/m/img/manifests/.bad
+expect_error "GET with an invalid tag" 404 MANIFEST_UNKNOWN
+req HEAD /v2/m/img/manifests/.bad
+expect_status "HEAD with an invalid tag" 404
 req DELETE /v2/m/img/manifests/sha256:nope
 expect_error "DELETE with a malformed digest" 400 DIGEST_INVALID
 
