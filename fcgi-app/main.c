@@ -140,31 +140,69 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/*
+ * Open the socket to serve: --listen's, systemd's (fd 3), or the one the
+ * web server or spawn-fcgi passed as fd 0. Returns it, or -1 (said).
+ */
+static int listen_socket(const struct options *o)
+{
+    int fd;
+
+    if (o->listen) {
+        fd = req_listen(o->listen);
+        if (fd < 0)
+            fprintf(stderr, "berth-fcgi: cannot listen on '%s'\n", o->listen);
+        return fd;
+    }
+    if (o->activated) {
+        fcntl(3, F_SETFD, FD_CLOEXEC); /* SD_LISTEN_FDS_START */
+        return 3;
+    }
+    if (!req_fd0_listens()) {
+        fprintf(stderr,
+                "berth-fcgi: fd 0 is not a FastCGI socket: start me from "
+                "the web server or spawn-fcgi, or give --listen\n");
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct auth_policy *policy = NULL;
     char err[PATH_MAX + 256];
     struct config cfg;
     struct options o;
-    int listen_fd = 0, rc;
+    int listen_fd, rc, broken;
 
     if (parse_options(argc, argv, &o))
         return 2;
-    if (config_load(o.config, &cfg, err, sizeof(err)) ||
-        config_check_root(&cfg, err, sizeof(err))) {
+    /*
+     * A bad access file stops the start as a bad config does; the workers
+     * read it again when it changes, and keep these rules while it does
+     * not read.
+     */
+    broken = config_load(o.config, &cfg, err, sizeof(err)) ||
+             config_check_root(&cfg, err, sizeof(err));
+    if (!broken && cfg.access[0] &&
+        auth_policy_load(cfg.access, &policy, err, sizeof(err))) {
+        size_t len = strlen(err);
+
+        snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);
+        broken = 1;
+    }
+    /*
+     * Serving fd 0 (a web server or spawn-fcgi started it), berth serves
+     * the error instead of exiting, which a web server would answer with
+     * a respawn twice a second; with --listen or under systemd it says it
+     * and exits, and whoever started it sees that.
+     */
+    if (broken && (o.gc || o.check_only || o.listen || o.activated)) {
         fprintf(stderr, "berth-fcgi: %s\n", err);
         return 1;
     }
-    /*
-     * A bad access file stops the start; the workers read it again when
-     * it changes, and keep these rules while it does not read.
-     */
-    if (cfg.access[0] &&
-        auth_policy_load(cfg.access, &policy, err, sizeof(err))) {
-        fprintf(stderr, "berth-fcgi: %s (config '%s')\n", err, cfg.file);
-        return 1;
-    }
-    log_level = cfg.log_level;
+    if (!broken)
+        log_level = cfg.log_level;
     if (o.gc) {
         auth_policy_free(policy);
         return gc_run(&cfg);
@@ -180,23 +218,22 @@ int main(int argc, char **argv)
         config_print(&cfg, stdout);
         return fflush(stdout) || ferror(stdout) ? 1 : 0;
     }
-    if (o.listen) {
-        listen_fd = req_listen(o.listen);
-        if (listen_fd < 0) {
-            fprintf(stderr, "berth-fcgi: cannot listen on '%s'\n", o.listen);
-            return 1;
-        }
-    } else if (o.activated) {
-        listen_fd = 3; /* SD_LISTEN_FDS_START */
-        fcntl(listen_fd, F_SETFD, FD_CLOEXEC);
-    } else if (!req_fd0_listens()) {
-        fprintf(stderr,
-                "berth-fcgi: fd 0 is not a FastCGI socket: start me from "
-                "the web server or spawn-fcgi, or give --listen\n");
+    listen_fd = listen_socket(&o);
+    if (listen_fd < 0) {
+        if (broken)
+            fprintf(stderr, "berth-fcgi: %s\n", err);
+        auth_policy_free(policy);
         return 1;
     }
-
     worker_signals();
+    if (broken) {
+        /*
+         * Said once, then every request says it: a web server that spawns
+         * berth would respawn it twice a second if it exited.
+         */
+        log_err("%s: every request gets 503 until the config is fixed", err);
+        return worker_unavailable(listen_fd, err, o.config, argv);
+    }
     log_info("berth %s serving '%s' with %d worker%s", PACKAGE_VERSION,
              cfg.root, o.workers, o.workers == 1 ? "" : "s");
     if (o.workers == 1 && !o.listen && !o.activated)

@@ -12,6 +12,7 @@
 
 #include "fcgi-app/gc.h"
 #include "fcgi-app/request.h"
+#include "fcgi-app/response.h"
 #include "fcgi-app/router.h"
 #include "fcgi-app/worker.h"
 #include "store/store.h"
@@ -297,4 +298,75 @@ int worker_run(int listen_fd, const struct config *cfg,
     access_release(&aw);
     store_close(st);
     return rc ? 1 : 0;
+}
+
+/* What stat() says of a file, to tell that it changed; all 0 if none. */
+static void file_id(const char *path, struct stat *st)
+{
+    if (stat(path, st))
+        memset(st, 0, sizeof(*st));
+}
+
+static int file_changed(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino != b->st_ino || a->st_dev != b->st_dev ||
+           a->st_size != b->st_size || a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
+           a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
+}
+
+int worker_unavailable(int listen_fd, const char *why, const char *config_path,
+                       char *const argv[])
+{
+    /* no store, no rules, no settings: nothing but the error is sent */
+    static const struct config none;
+    struct pollfd pfd = {listen_fd, POLLIN, 0};
+    struct timespec second = {1, 0};
+    struct stat was, now;
+    struct req r;
+    sigset_t idle;
+    int fl, rc;
+
+    sigprocmask(SIG_SETMASK, NULL, &idle);
+    sigdelset(&idle, SIGTERM);
+    sigdelset(&idle, SIGINT);
+    sigdelset(&idle, SIGHUP);
+    fl = fcntl(listen_fd, F_GETFL);
+    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        log_err("cannot use the listen socket (fd %d): %s", listen_fd,
+                strerror(errno));
+        return 1;
+    }
+    if (req_open(&r, listen_fd, NULL, &none, NULL))
+        return 1;
+    file_id(config_path, &was);
+    while (!worker_stopping) {
+        file_id(config_path, &now);
+        if (worker_reload || file_changed(&was, &now)) {
+            log_info("config '%s' changed: starting again", config_path);
+            req_close(&r);
+            if (fcntl(listen_fd, F_SETFL, fl) < 0)
+                log_err("cannot reset the listen socket: %s", strerror(errno));
+            execv("/proc/self/exe", argv);
+            log_err("cannot start again: %s", strerror(errno));
+            return 1;
+        }
+        rc = ppoll(&pfd, 1, &second, &idle);
+        if (rc < 0 && errno != EINTR) {
+            log_err("cannot wait for connections: %s", strerror(errno));
+            break;
+        }
+        if (rc <= 0)
+            continue;
+        rc = req_accept(&r);
+        if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+            continue;
+        if (rc < 0)
+            break; /* logged */
+        req_fail(&r, OCI_UNAVAILABLE, "berth cannot serve: %s", why);
+        if (resp_error(&r))
+            log_debug("the error answer did not go out");
+        req_finish(&r);
+    }
+    req_close(&r);
+    return 0;
 }

@@ -48,4 +48,18 @@ extern volatile sig_atomic_t worker_reload;
 int worker_run(int listen_fd, const struct config *cfg,
                const struct auth_policy *policy, int ready_fd);
 
+/*
+ * Serve listen_fd without a configuration: berth could not start, for
+ * why (one line, which the caller has logged). Every request gets 503
+ * UNAVAILABLE with why in its message, so that the registry's users see
+ * what is wrong and a web server that spawns berth does not respawn it
+ * twice a second. When the file config_path changes (its stat(), looked
+ * at once a second) or SIGHUP comes, the process starts again: it
+ * execs argv, and the listen socket stays open across unless it is
+ * close-on-exec. Returns 0 on a stop signal, 1 when the socket cannot be
+ * used or the exec fails (logged).
+ */
+int worker_unavailable(int listen_fd, const char *why, const char *config_path,
+                       char *const argv[]);
+
 #endif

@@ -31,6 +31,7 @@ static const struct oci_err_desc descs[OCI_ERR_COUNT] = {
     [OCI_TAG_INVALID] = {"TAG_INVALID", "invalid tag", 400},
     [OCI_PAGINATION_INVALID] = {"PAGINATION_NUMBER_INVALID",
                                 "invalid number of results requested", 400},
+    [OCI_UNAVAILABLE] = {"UNAVAILABLE", "service unavailable", 503},
     [OCI_RANGE_INVALID] = {"BLOB_UPLOAD_INVALID",
                            "blob upload invalid: chunk out of order", 416},
     [OCI_NOT_FOUND] = {"UNSUPPORTED", "no such endpoint", 404},

@@ -28,6 +28,7 @@ enum oci_err {
     /* codes of the Docker Registry HTTP API V2 that clients know too */
     OCI_TAG_INVALID,        /* TAG_INVALID, 400 */
     OCI_PAGINATION_INVALID, /* PAGINATION_NUMBER_INVALID, 400 */
+    OCI_UNAVAILABLE,        /* UNAVAILABLE, 503: berth cannot serve */
     /* same codes, other statuses */
     OCI_RANGE_INVALID,  /* BLOB_UPLOAD_INVALID, 416: chunk out of order */
     OCI_NOT_FOUND,      /* UNSUPPORTED, 404: no such endpoint */
