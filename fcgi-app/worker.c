@@ -300,20 +300,6 @@ int worker_run(int listen_fd, const struct config *cfg,
     return rc ? 1 : 0;
 }
 
-/* What stat() says of a file, to tell that it changed; all 0 if none. */
-static void file_id(const char *path, struct stat *st)
-{
-    if (stat(path, st))
-        memset(st, 0, sizeof(*st));
-}
-
-static int file_changed(const struct stat *a, const struct stat *b)
-{
-    return a->st_ino != b->st_ino || a->st_dev != b->st_dev ||
-           a->st_size != b->st_size || a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
-           a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
-}
-
 int worker_unavailable(int listen_fd, const char *why, const char *config_path,
                        char *const argv[])
 {
@@ -321,7 +307,7 @@ int worker_unavailable(int listen_fd, const char *why, const char *config_path,
     static const struct config none;
     struct pollfd pfd = {listen_fd, POLLIN, 0};
     struct timespec second = {1, 0};
-    struct stat was, now;
+    struct file_id was, now;
     struct req r;
     sigset_t idle;
     int fl, rc;
@@ -338,10 +324,10 @@ int worker_unavailable(int listen_fd, const char *why, const char *config_path,
     }
     if (req_open(&r, listen_fd, NULL, &none, NULL))
         return 1;
-    file_id(config_path, &was);
+    file_id_get(config_path, &was);
     while (!worker_stopping) {
-        file_id(config_path, &now);
-        if (worker_reload || file_changed(&was, &now)) {
+        file_id_get(config_path, &now);
+        if (worker_reload || !file_id_eq(&was, &now)) {
             log_info("config '%s' changed: starting again", config_path);
             req_close(&r);
             if (fcntl(listen_fd, F_SETFL, fl) < 0)
