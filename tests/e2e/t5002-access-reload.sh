@@ -74,6 +74,12 @@ reload_with() {
 	sleep 1.1
 	is "$1: a rename over it is in force a second later" "$(answers)" "403 200;"
 
+	# a worker that no request reached since has not looked yet: make
+	# every worker read it, so that the rules in force are the same
+	# everywhere before the file stops reading
+	# shellcheck disable=SC2086
+	kill -HUP $pids
+	sleep 0.3
 	mark
 	rules 'bob  push  team/*' 'carol  fly  team/*'
 	sleep 1.1
