@@ -195,6 +195,25 @@ static void access_release(struct access_watch *w)
 }
 
 /*
+ * Make listen_fd non-blocking (its flags before in *fl) and put in *idle
+ * the signal mask to wait with: the stop signals and SIGHUP come in.
+ */
+static int wait_setup(int listen_fd, sigset_t *idle, int *fl)
+{
+    sigprocmask(SIG_BLOCK, NULL, idle);
+    sigdelset(idle, SIGTERM);
+    sigdelset(idle, SIGINT);
+    sigdelset(idle, SIGHUP);
+    *fl = fcntl(listen_fd, F_GETFL);
+    if (*fl < 0 || fcntl(listen_fd, F_SETFL, *fl | O_NONBLOCK) < 0) {
+        log_err("cannot use the listen socket (fd %d): %s", listen_fd,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * The accept loop.
  *
  * SIGTERM must let the request in flight finish, yet end a worker that
@@ -220,16 +239,8 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
     struct req r;
     int rc, fl, ms;
 
-    sigprocmask(SIG_BLOCK, NULL, &idle);
-    sigdelset(&idle, SIGTERM);
-    sigdelset(&idle, SIGINT);
-    sigdelset(&idle, SIGHUP);
-    fl = fcntl(listen_fd, F_GETFL);
-    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        log_err("cannot use the listen socket (fd %d): %s", listen_fd,
-                strerror(errno));
+    if (wait_setup(listen_fd, &idle, &fl))
         return -1;
-    }
     if (req_open(&r, listen_fd, st, cfg, access_policy(aw)))
         return -1;
     gc_schedule_init(&gc, cfg);
@@ -312,16 +323,8 @@ int worker_unavailable(int listen_fd, const char *why, const char *config_path,
     sigset_t idle;
     int fl, rc;
 
-    sigprocmask(SIG_SETMASK, NULL, &idle);
-    sigdelset(&idle, SIGTERM);
-    sigdelset(&idle, SIGINT);
-    sigdelset(&idle, SIGHUP);
-    fl = fcntl(listen_fd, F_GETFL);
-    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        log_err("cannot use the listen socket (fd %d): %s", listen_fd,
-                strerror(errno));
+    if (wait_setup(listen_fd, &idle, &fl))
         return 1;
-    }
     if (req_open(&r, listen_fd, NULL, &none, NULL))
         return 1;
     file_id_get(config_path, &was);

@@ -891,6 +891,10 @@ static int check_files(struct fsck *k)
     if (!da)
         return store_map_errno(errno, "open directory", dir);
     rc = store_txn_begin(k->s, MDB_RDONLY, &txn);
+    if (rc) {
+        closedir(da);
+        return rc;
+    }
     while (rc == STORE_OK && (a = readdir(da))) {
         if (a->d_name[0] == '.')
             continue;
@@ -903,8 +907,7 @@ static int check_files(struct fsck *k)
                 rc = check_dir(k, txn, a->d_name, h->d_name);
         closedir(dh);
     }
-    if (rc == STORE_OK || txn)
-        mdb_txn_abort(txn);
+    mdb_txn_abort(txn);
     closedir(da);
     return rc;
 }

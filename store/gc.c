@@ -1036,17 +1036,5 @@ int store_gc(struct store *s, const struct store_gc_options *o,
 
 int store_gc_last(struct store *s, long long *when)
 {
-    long long v = 0;
-    MDB_txn *txn;
-    int rc;
-
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
-    if (rc)
-        return rc;
-    rc = store_info_get(s, txn, "gc_last", &v);
-    mdb_txn_abort(txn);
-    if (rc && rc != STORE_NOTFOUND)
-        return rc;
-    *when = rc == STORE_OK ? v : 0;
-    return STORE_OK;
+    return store_info_read(s, "gc_last", when);
 }

@@ -55,7 +55,7 @@ int store_info_put(struct store *s, MDB_txn *txn, const char *name, long long v)
                             "mdb_put info");
 }
 
-int store_maintenance(struct store *s, int *on)
+int store_info_read(struct store *s, const char *name, long long *out)
 {
     long long v = 0;
     MDB_txn *txn;
@@ -64,12 +64,22 @@ int store_maintenance(struct store *s, int *on)
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    rc = store_info_get(s, txn, "maintenance", &v);
+    rc = store_info_get(s, txn, name, &v);
     mdb_txn_abort(txn);
     if (rc && rc != STORE_NOTFOUND)
         return rc;
-    *on = rc == STORE_OK && v != 0; /* no record: off */
+    *out = rc == STORE_OK ? v : 0;
     return STORE_OK;
+}
+
+int store_maintenance(struct store *s, int *on)
+{
+    long long v;
+    int rc = store_info_read(s, "maintenance", &v);
+
+    if (rc == STORE_OK)
+        *on = v != 0; /* no record: off */
+    return rc;
 }
 
 /* Set or clear the maintenance record, within txn. */

@@ -179,6 +179,8 @@ struct mrec {
  */
 int store_info_get(struct store *s, MDB_txn *txn, const char *name,
                    long long *out);
+/* The same in a read transaction of its own; *out 0 when it is not there. */
+int store_info_read(struct store *s, const char *name, long long *out);
 /* Set one, v >= 0, within txn. */
 int store_info_put(struct store *s, MDB_txn *txn, const char *name,
                    long long v);
