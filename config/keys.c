@@ -119,7 +119,7 @@ const struct config_key config_keys[] = {
         .type = CONFIG_ENUM,
         FIELD(sync_data),
         .values = syncs,
-        .def = "data",
+        .def = "full",
         .doc = "full | data: whether a commit waits for LMDB's meta page too",
     },
     {

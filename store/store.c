@@ -193,7 +193,12 @@ static void settle_trash(struct store *s, int committed)
 int store_txn_end(struct store *s, MDB_txn *txn, int rc)
 {
     if (rc == STORE_OK) {
+        uint64_t id = mdb_txn_id(txn);
+        int meta = mdb_txn_env(txn) == s->env;
+
         rc = store_txn_commit(txn);
+        if (rc == STORE_OK && meta)
+            rc = store_durable(s, id);
     } else {
         mdb_txn_abort(txn);
     }
@@ -538,13 +543,11 @@ static int open_sessions(struct store *s)
 static int open_meta(struct store *s, const struct store_options *opt)
 {
     char path[PATH_MAX];
-    unsigned flags = 0;
+    /* the meta page is flushed by store_durable(), outside the write
+     * lock, or not at all with STORE_SYNC_DATA (store/durable.c) */
+    unsigned flags = s->rdonly ? MDB_RDONLY : MDB_NOMETASYNC;
 
     snprintf(path, sizeof(path), "%s/meta", s->root);
-    if (s->rdonly)
-        flags |= MDB_RDONLY;
-    else if (opt->flags & STORE_SYNC_DATA)
-        flags |= MDB_NOMETASYNC;
     return open_env(path, opt->map_size, flags, &s->env);
 }
 
@@ -568,6 +571,7 @@ int store_open(const char *root, const struct store_options *opt,
     s->inline_max = opt->inline_max;
     s->rdonly = !!(opt->flags & STORE_RDONLY);
     s->trim.statm = -1;
+    s->synced_fd = -1;
     for (i = 0; i < ARRAY_SIZE(subdirs) && !s->rdonly; i++) {
         snprintf(path, sizeof(path), "%s/%s", root, subdirs[i]);
         rc = make_dir(path);
@@ -581,6 +585,8 @@ int store_open(const char *root, const struct store_options *opt,
         rc = open_sessions(s);
     if (rc == STORE_OK)
         rc = open_dbis(s);
+    if (rc == STORE_OK && !s->rdonly && !(opt->flags & STORE_SYNC_DATA))
+        rc = store_durable_open(s);
     if (rc)
         goto fail;
     store_map_find(s);
@@ -596,6 +602,7 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    store_durable_close(s);
     if (s->env)
         mdb_env_close(s->env);
     if (s->uenv)

@@ -75,11 +75,12 @@ struct store; /* opaque */
 /*
  * Flags of struct store_options.
  *
- * STORE_SYNC_DATA: flush a commit's data but not LMDB's meta page
- * (MDB_NOMETASYNC). By default every commit is on disk, meta page
- * included, before the call returns; with this flag half the flushes are
- * made, the database stays intact, and a power loss may undo the last
- * commit before it.
+ * STORE_SYNC_DATA: flush a commit's data but not LMDB's meta page. By
+ * default every commit is on disk, meta page included, before the call
+ * that made it returns (the meta page by one flush that covers the
+ * commits of every process before it: store/durable.c); with this flag
+ * the database stays intact, but a power loss may undo the last commit
+ * before it.
  *
  * STORE_RDONLY: open for reading only, for tools that must not change the
  * store. Nothing is created, nothing is removed (sessions/ included), and

@@ -89,6 +89,10 @@ struct store {
     int rdonly;           /* opened with STORE_RDONLY */
     struct store_map map, umap;
     struct store_trim trim;
+    /* the shared "on disk up to" transaction id (store/durable.c), or
+     * NULL: sync = data, or read-only */
+    uint64_t *synced;
+    int synced_fd;
     /* blob files the write transaction in progress moved to trash/ */
     struct digest *moved;
     size_t nmoved, moved_cap;
@@ -334,6 +338,18 @@ int store_utxn_begin(struct store *s, unsigned flags, MDB_txn **txn);
 
 /* Commit txn (always consumed), mapping and logging failure. */
 int store_txn_commit(MDB_txn *txn);
+
+/*
+ * Durable commits (store/durable.c). store_durable_open() maps
+ * <root>/meta/synced, which makes every commit of the metadata durable
+ * before store_txn_end() returns; without it (sync = data, read-only)
+ * store_durable() does nothing. store_durable(s, id) returns once
+ * transaction id, committed, is on disk: STORE_OK, or STORE_IO when the
+ * flush failed (the commit stands, but may not survive a power loss).
+ */
+int store_durable_open(struct store *s);
+void store_durable_close(struct store *s);
+int store_durable(struct store *s, uint64_t id);
 
 /*
  * End write transaction txn with the result rc of the work done in it:

@@ -257,7 +257,7 @@ static void test_load_every_key(void **state)
                      0);
     assert_int_equal(c.offload, OFFLOAD_NONE);
     assert_int_equal(c.log_level, LOG_LVL_WARN);
-    assert_int_equal(c.sync_data, 1); /* the default */
+    assert_int_equal(c.sync_data, 0); /* the default: full */
     assert_string_equal(c.access, "");
     assert_string_equal(c.auth_realm, "berth");
 
@@ -848,15 +848,15 @@ static void test_store_options(void **state)
     memset(&opt, 0x5a, sizeof(opt));
     config_store_options(&c, &opt);
     assert_int_equal(opt.map_size, (size_t)1 << 30);
-    assert_int_equal(opt.flags, STORE_SYNC_DATA); /* sync = data */
+    assert_int_equal(opt.flags, 0); /* sync = full */
     assert_int_equal(opt.inline_max, STORE_INLINE_MAX_DEFAULT);
 
-    assert_int_equal(load(f, "root = /r\nmap_size = 3M\nsync = full\n", &c, err,
+    assert_int_equal(load(f, "root = /r\nmap_size = 3M\nsync = data\n", &c, err,
                           sizeof(err)),
                      0);
     config_store_options(&c, &opt);
     assert_int_equal(opt.map_size, (size_t)3 << 20);
-    assert_int_equal(opt.flags, 0);
+    assert_int_equal(opt.flags, STORE_SYNC_DATA);
     assert_int_equal(opt.inline_max, STORE_INLINE_MAX_DEFAULT);
 }
 

@@ -1418,6 +1418,99 @@ static void test_maintenance(void **state)
     assert_int_equal(on, 0);
 }
 
+/* The shared mark of durable commits (store/durable.c), and the last
+ * transaction of the store's environment. */
+static uint64_t synced_mark(const char *root)
+{
+    char path[PATH_MAX];
+    uint64_t v = 0;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/meta/synced", root);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, &v, sizeof(v)), sizeof(v));
+    close(fd);
+    return v;
+}
+
+static uint64_t last_txn(struct store *s)
+{
+    MDB_envinfo info;
+
+    assert_int_equal(mdb_env_info(s->env, &info), 0);
+    return info.me_last_txnid;
+}
+
+/*
+ * sync = full: once a write returns, the shared mark names its commit,
+ * whichever process flushed it; a mark above the environment's last
+ * transaction (an environment restored under an old file) goes back to
+ * 0 at open; sync = data keeps no mark.
+ */
+static void test_durable(void **state)
+{
+    static const struct store_options data = {MAP_SIZE, STORE_SYNC_DATA, -1};
+    struct fixture *f = *state;
+    char path[PATH_MAX];
+    uint64_t big = UINT64_MAX / 2;
+    int i, fd, st;
+    pid_t pid[3];
+
+    assert_int_equal(store_set_maintenance(f->s, 1), STORE_OK);
+    assert_true(last_txn(f->s) > 0);
+    assert_int_equal(synced_mark(f->root), last_txn(f->s));
+
+    /* three processes, each with its store, each write durable */
+    for (i = 0; i < 3; i++) {
+        pid[i] = fork();
+        assert_true(pid[i] >= 0);
+        if (pid[i] == 0) {
+            struct store *c = NULL;
+            int n, bad = 0;
+
+            if (store_open(f->root, &file_blobs, &c) != STORE_OK)
+                _exit(2);
+            for (n = 0; n < 40; n++) {
+                if (store_set_maintenance(c, n % 2) != STORE_OK)
+                    bad = 1;
+                /* this write is covered, by whoever flushed; the two
+                 * others may each have one commit on the way since */
+                else if (synced_mark(f->root) + 2 < last_txn(c))
+                    bad = 1;
+            }
+            store_close(c);
+            _exit(bad);
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    assert_int_equal(store_set_maintenance(f->s, 0), STORE_OK);
+    assert_int_equal(synced_mark(f->root), last_txn(f->s));
+
+    store_close(f->s);
+    f->s = NULL;
+    snprintf(path, sizeof(path), "%s/meta/synced", f->root);
+    fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, &big, sizeof(big)), sizeof(big));
+    close(fd);
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
+    assert_true(synced_mark(f->root) <= last_txn(f->s));
+    assert_int_equal(store_set_maintenance(f->s, 1), STORE_OK);
+    assert_int_equal(synced_mark(f->root), last_txn(f->s));
+    store_close(f->s);
+    f->s = NULL;
+
+    unlink(path);
+    assert_int_equal(store_open(f->root, &data, &f->s), STORE_OK);
+    assert_int_equal(store_set_maintenance(f->s, 0), STORE_OK);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1449,6 +1542,7 @@ int main(void)
         T(test_format),
         T(test_rdonly),
         T(test_maintenance),
+        T(test_durable),
         cmocka_unit_test(test_strerror),
     };
 
