@@ -19,8 +19,10 @@
  * shared mapping, and its flock(2) elects one flusher at a time. A
  * process that waited for the lock finds, more often than not, that the
  * flush it waited for covered its commit too. And each commit's own
- * flush puts the meta page of the commit before it on disk, so the mark
- * moves without a flush of ours whenever another commit follows.
+ * flush puts the meta page of the commit before it on disk: a process
+ * whose commit another process's commit follows at once waits for that
+ * one (on LMDB's write lock) instead of flushing, so under a steady load
+ * of writes most commits cost the one flush LMDB makes in them.
  *
  * The mark only ever names a transaction whose meta page was flushed, so
  * after a power loss the environment holds at least what it says. A mark
@@ -110,6 +112,7 @@ void store_durable_close(struct store *s)
 
 int store_durable(struct store *s, uint64_t id)
 {
+    MDB_txn *txn;
     uint64_t last;
     int rc;
 
@@ -118,6 +121,18 @@ int store_durable(struct store *s, uint64_t id)
     /* the flush of the last commit put the meta page before it on disk */
     last = last_txnid(s);
     if (last > 0)
+        mark_raise(s, last - 1);
+    if (__atomic_load_n(s->synced, __ATOMIC_ACQUIRE) >= id)
+        return STORE_OK;
+    /*
+     * A commit in progress, whoever makes it, flushes our meta page with
+     * its own pages: wait for it by taking LMDB's write lock, which is
+     * free at once when there is none, and let it go.
+     */
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) == MDB_SUCCESS)
+        mdb_txn_abort(txn);
+    last = last_txnid(s);
+    if (last > id)
         mark_raise(s, last - 1);
     if (__atomic_load_n(s->synced, __ATOMIC_ACQUIRE) >= id)
         return STORE_OK;
