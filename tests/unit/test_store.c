@@ -176,7 +176,8 @@ static void test_upload_round_trip(void **state)
 
     digest_of(DIGEST_SHA256, data, n, &d);
     memset(id, 'x', sizeof(id));
-    assert_int_equal(store_upload_begin(f->s, "library/ubuntu", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "library/ubuntu", "", id),
+                     STORE_OK);
     assert_int_equal(id[UPLOAD_ID_LEN], '\0');
     assert_true(upload_id_valid(id, strlen(id)));
     assert_int_equal(upload_file_size(f, id), 0);
@@ -273,7 +274,7 @@ static void test_finish_wrong_digest(void **state)
 
     digest_of(DIGEST_SHA256, data, sizeof(data) - 1, &right);
     digest_of(DIGEST_SHA256, "other", 5, &wrong);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, sizeof(data) - 1, &size),
                      STORE_OK);
     size = -7;
@@ -295,7 +296,7 @@ static void test_finish_wrong_digest(void **state)
     assert_int_equal(count_files(f, "blobs"), 0);
 
     /* a wrong digest of the other algorithm, and a wrong final chunk */
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 4, &size), STORE_OK);
     {
         struct store_body b;
@@ -322,7 +323,7 @@ static void test_append_wrong_start(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, 100, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     /* nothing yet: only 0 is right */
     size = -7;
     assert_int_equal(append(f, "r", id, 1, data, 10, &size), STORE_RANGE);
@@ -357,7 +358,7 @@ static void test_append_aborted(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
 
     /* a first chunk that fails at once and one that fails mid-way */
     body_init(&b, &m, data, 100, 100, 0);
@@ -415,7 +416,7 @@ static void test_append_length_mismatch(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 100, &size), STORE_OK);
 
     /* body longer than announced (by 1 and by a lot) */
@@ -473,7 +474,7 @@ static void test_upload_other_repo(void **state)
     long long size = -7;
 
     digest_of(DIGEST_SHA256, data, 10, &d);
-    assert_int_equal(store_upload_begin(f->s, "team/app", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "team/app", "", id), STORE_OK);
     assert_int_equal(append(f, "team/app", id, 0, data, 5, &size), STORE_OK);
 
     size = -7;
@@ -523,8 +524,8 @@ static void test_upload_cancel(void **state)
     long long size = -7;
     struct digest d;
 
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
-    assert_int_equal(store_upload_begin(f->s, "r", id2), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id2), STORE_OK);
     assert_string_not_equal(id, id2);
     assert_int_equal(append(f, "r", id, 0, "abc", 3, &size), STORE_OK);
     assert_int_equal(store_upload_cancel(f->s, "r", id), STORE_OK);
@@ -560,7 +561,7 @@ static void test_finish_sha512(void **state)
 
     digest_of(DIGEST_SHA512, data, n, &d);
     digest_of(DIGEST_SHA256, data, n, &d256);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 333, &size), STORE_OK);
     assert_int_equal(append(f, "r", id, 333, data + 333, 111, &size), STORE_OK);
     /* the final chunk is part of the re-hash */
@@ -580,7 +581,7 @@ static void test_finish_sha512(void **state)
     free(data);
     data = pattern(n, 6);
     digest_of(DIGEST_SHA512, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, n, &size), STORE_OK);
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
                      STORE_OK);
@@ -603,7 +604,7 @@ static void test_empty_blob(void **state)
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 
     /* begin, then finish at once */
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
                      STORE_OK);
     assert_int_equal(size, 0);
@@ -611,7 +612,7 @@ static void test_empty_blob(void **state)
     assert_blob(f, "r", &d, "", 0);
 
     /* an empty final chunk in another repo */
-    assert_int_equal(store_upload_begin(f->s, "s", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "s", "", id), STORE_OK);
     body_init(&b, &m, "", 0, 0, -1);
     assert_int_equal(store_upload_finish(f->s, "s", id, &b, &d, &size),
                      STORE_OK);
@@ -621,7 +622,7 @@ static void test_empty_blob(void **state)
 
     /* sha512 of nothing */
     digest_of(DIGEST_SHA512, "", 0, &d512);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d512, &size),
                      STORE_OK);
     assert_blob(f, "r", &d512, "", 0);
@@ -639,8 +640,8 @@ static void test_same_content_two_repos(void **state)
 
     digest_of(DIGEST_SHA256, data, n, &d);
     /* both sessions in flight at once */
-    assert_int_equal(store_upload_begin(f->s, "one", id1), STORE_OK);
-    assert_int_equal(store_upload_begin(f->s, "two", id2), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "one", "", id1), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "two", "", id2), STORE_OK);
     assert_int_equal(append(f, "one", id1, 0, data, 1000, &size), STORE_OK);
     assert_int_equal(append(f, "two", id2, 0, data, 3000, &size), STORE_OK);
     assert_int_equal(append(f, "one", id1, 1000, data + 1000, 3000, &size),
@@ -709,7 +710,8 @@ static void test_blob_delete(void **state)
 /* Blobs up to inline_max live in LMDB: no file, same behaviour. */
 static void test_inline_blobs(void **state)
 {
-    static const struct store_options inl = {MAP_SIZE, 0, 4096};
+    static const struct store_options inl = {
+        .map_size = MAP_SIZE, .flags = 0, .inline_max = 4096};
     struct fixture *f = *state;
     unsigned char *small = pattern(4096, 1), *big = pattern(4097, 2);
     struct digest ds, db, de;
@@ -814,7 +816,7 @@ static void test_reopen(void **state)
 
     put_blob(f, "keep", blob, n, &db);
     digest_of(DIGEST_SHA256, up, n, &du);
-    assert_int_equal(store_upload_begin(f->s, "keep", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "keep", "", id), STORE_OK);
     assert_int_equal(append(f, "keep", id, 0, up, 1234, &size), STORE_OK);
 
     store_close(f->s);
@@ -849,7 +851,7 @@ static void test_reopen(void **state)
 static void spoil_hash_state(struct fixture *f, const char *id)
 {
     unsigned char rec[1024];
-    uint16_t repo_len, state_len;
+    uint16_t repo_len, state_len, owner_len;
     MDB_txn *txn;
     MDB_val key, val;
 
@@ -861,8 +863,9 @@ static void spoil_hash_state(struct fixture *f, const char *id)
     memcpy(rec, val.mv_data, val.mv_size);
     memcpy(&repo_len, rec + 16, 2);
     memcpy(&state_len, rec + 18, 2);
+    memcpy(&owner_len, rec + 20, 2);
     assert_true(state_len >= 4);
-    memcpy(rec + 20 + repo_len, "XXXX", 4); /* the magic */
+    memcpy(rec + 24 + repo_len + owner_len, "XXXX", 4); /* the magic */
     val.mv_data = rec;
     assert_int_equal(mdb_put(txn, f->s->uploads, &key, &val, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
@@ -881,7 +884,7 @@ static void test_unusable_hash_state(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 300, &size), STORE_OK);
     spoil_hash_state(f, id);
     assert_int_equal(append(f, "r", id, 300, data + 300, 300, &size), STORE_OK);
@@ -892,7 +895,7 @@ static void test_unusable_hash_state(void **state)
     assert_blob(f, "r", &d, data, n);
 
     /* and the re-hash still catches a wrong digest */
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 300, &size), STORE_OK);
     spoil_hash_state(f, id);
     digest_of(DIGEST_SHA256, data, 299, &wrong);
@@ -927,7 +930,7 @@ static void test_crash_tail(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 500, &size), STORE_OK);
     add_tail(f, id, 333);
     assert_int_equal(upload_file_size(f, id), 833);
@@ -948,7 +951,7 @@ static void test_crash_tail(void **state)
     assert_blob(f, "r", &d, data, n);
 
     /* and a tail on a session with nothing recorded yet */
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     add_tail(f, id, 64);
     assert_int_equal(append(f, "r", id, 0, data, 10, &size), STORE_OK);
     digest_of(DIGEST_SHA256, data, 10, &d);
@@ -966,7 +969,7 @@ static void test_upload_file_lost(void **state)
     char id[UPLOAD_ID_LEN + 1], path[PATH_MAX];
     long long size = -1;
 
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, "0123456789", 10, &size), STORE_OK);
     upload_file(f, id, path, sizeof(path));
     assert_int_equal(truncate(path, 4), 0);
@@ -984,7 +987,7 @@ static void test_upload_busy(void **state)
     int fd;
 
     digest_of(DIGEST_SHA256, "abcdef", 6, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, "abc", 3, &size), STORE_OK);
 
     /* another "request" holds the session */
@@ -1023,7 +1026,7 @@ static void test_many_chunks(void **state)
     size_t off = 0, k = 1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "big", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "big", "", id), STORE_OK);
     /* 1, 2, 3, ... byte chunks for the first few KiB */
     while (off + k < 4096) {
         assert_int_equal(
@@ -1082,8 +1085,8 @@ static void test_upload_purge(void **state)
     long long size;
     int n = -1, fd;
 
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
-    assert_int_equal(store_upload_begin(f->s, "r", locked), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", locked), STORE_OK);
     /* an old file with an id's name and no session; an old stranger */
     snprintf(orphan, sizeof(orphan), "%s/uploads/%s", f->root,
              "11111111-2222-4333-8444-555555555555");
@@ -1246,7 +1249,8 @@ static void get_format(struct store *s, char *out, size_t len)
  */
 static void test_format(void **state)
 {
-    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
     static char marker_obj;
     struct store *const marker = (void *)&marker_obj;
     struct fixture *f = *state;
@@ -1292,7 +1296,7 @@ static int put_blob_elsewhere(const char *root, const char *repo)
         digest_of(DIGEST_SHA256, "more", 4, &d);
         body_init(&b, &m, "more", 4, 4, -1);
         _exit(store_open(root, &file_blobs, &s) ||
-              store_upload_begin(s, repo, id) ||
+              store_upload_begin(s, repo, "", id) ||
               store_upload_finish(s, repo, id, &b, &d, &size));
     }
     assert_true(pid > 0);
@@ -1307,7 +1311,8 @@ static int put_blob_elsewhere(const char *root, const char *repo)
  */
 static void test_rdonly(void **state)
 {
-    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
     struct fixture *f = *state;
     char id[UPLOAD_ID_LEN + 1], id2[UPLOAD_ID_LEN + 1], path[PATH_MAX];
     struct store *r = NULL;
@@ -1319,7 +1324,7 @@ static void test_rdonly(void **state)
 
     put_blob(f, "r", "data", 4, &d);
     digest_of(DIGEST_SHA256, "more", 4, &d2);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, "ab", 2, &size), STORE_OK);
     store_close(f->s); /* one open per process (lmdb.h) */
     f->s = NULL;
@@ -1340,7 +1345,7 @@ static void test_rdonly(void **state)
     assert_int_equal(put_blob_elsewhere(f->root, "s"), 0);
     assert_int_equal(store_repo_exists(r, "s"), STORE_OK);
 
-    assert_int_equal(store_upload_begin(r, "r", id2), STORE_READONLY);
+    assert_int_equal(store_upload_begin(r, "r", "", id2), STORE_READONLY);
     body_init(&b, &m, "cd", 2, 2, -1);
     assert_int_equal(store_upload_append(r, "r", id, 2, &b, &size),
                      STORE_READONLY);
@@ -1393,7 +1398,8 @@ static void test_rdonly(void **state)
 /* Maintenance mode is a flag in the store that every open sees. */
 static void test_maintenance(void **state)
 {
-    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
     struct fixture *f = *state;
     struct store *r = NULL;
     int on = -1;

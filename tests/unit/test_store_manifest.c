@@ -395,7 +395,8 @@ static void test_get_too_big(void **state)
 /* The LMDB map fills up: STORE_FULL, and what was stored stays intact. */
 static void test_map_full(void **state)
 {
-    static const struct store_options tiny = {(size_t)1 << 20, 0, -1};
+    static const struct store_options tiny = {
+        .map_size = (size_t)1 << 20, .flags = 0, .inline_max = -1};
     struct fixture *f = *state;
     struct store *small;
     struct digest cfg;
@@ -651,7 +652,8 @@ static void downgrade(const char *root)
  */
 static void test_upgrade_from_1(void **state)
 {
-    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
     struct fixture *f = *state;
     struct digest cfg, user;
     struct store *r = NULL;
