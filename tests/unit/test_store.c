@@ -1424,6 +1424,187 @@ static void test_maintenance(void **state)
     assert_int_equal(on, 0);
 }
 
+/* Open f's store again with opt (teardown closes it). */
+static void reopen_with(struct fixture *f, const struct store_options *opt)
+{
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(store_open(f->root, opt, &f->s), STORE_OK);
+}
+
+/*
+ * The limits of open sessions per owner and per repository: a session
+ * counts from its begin until its finish, cancel, digest mismatch or
+ * purge, and the counts outlive the process.
+ */
+static void test_session_limits(void **state)
+{
+    static const struct store_options lim = {.map_size = MAP_SIZE,
+                                             .inline_max = -1,
+                                             .sessions_per_owner = 3,
+                                             .sessions_per_repo = 5};
+    static const char data[] = "a layer";
+    struct fixture *f = *state;
+    char a[4][UPLOAD_ID_LEN + 1], b[3][UPLOAD_ID_LEN + 1];
+    struct digest d, wrong;
+    long long size = -1;
+    int i, n = -1;
+
+    reopen_with(f, &lim);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(store_upload_begin(f->s, "r", "alice", a[i]),
+                         STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[3]),
+                     STORE_OWNER_SESSIONS);
+    assert_int_equal(store_upload_begin(f->s, "s", "alice", a[3]),
+                     STORE_OWNER_SESSIONS);
+    /* anonymous is an owner of its own; r is full at 5, s is not */
+    assert_int_equal(store_upload_begin(f->s, "r", "", b[0]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "bob", b[1]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "carol", b[2]),
+                     STORE_REPO_SESSIONS);
+    assert_int_equal(store_upload_begin(f->s, "s", "carol", b[2]), STORE_OK);
+    /* a refused session leaves no file */
+    assert_int_equal(count_files(f, "uploads"), 6);
+
+    /* cancel, finish and a digest mismatch each make room for one */
+    assert_int_equal(store_upload_cancel(f->s, "r", a[0]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[0]), STORE_OK);
+    digest_of(DIGEST_SHA256, data, sizeof(data) - 1, &d);
+    assert_int_equal(append(f, "r", a[1], 0, data, sizeof(data) - 1, &size),
+                     STORE_OK);
+    assert_int_equal(store_upload_finish(f->s, "r", a[1], NULL, &d, &size),
+                     STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[1]), STORE_OK);
+    digest_of(DIGEST_SHA256, "other", 5, &wrong);
+    assert_int_equal(store_upload_finish(f->s, "r", a[2], NULL, &wrong, &size),
+                     STORE_DIGEST_MISMATCH);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[2]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[3]),
+                     STORE_OWNER_SESSIONS);
+
+    /* the counts are on disk */
+    reopen_with(f, &lim);
+    assert_int_equal(store_upload_begin(f->s, "s", "alice", a[3]),
+                     STORE_OWNER_SESSIONS);
+
+    /* the purge takes them out */
+    assert_int_equal(store_upload_purge(f->s, -10, &n), STORE_OK);
+    assert_int_equal(n, 6);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(store_upload_begin(f->s, "r", "alice", a[i]),
+                         STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "bob", b[0]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "bob", b[1]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "bob", b[2]),
+                     STORE_REPO_SESSIONS);
+}
+
+/*
+ * Write the record a finishing request writes before its commit
+ * (REC_DONE, store/upload.c): session id of repo, of owner, checked to
+ * be blob d of size bytes.
+ */
+static void mark_done(struct fixture *f, const char *repo, const char *id,
+                      const struct digest *d, long long size)
+{
+    unsigned char rec[512];
+    char dstr[DIGEST_STR_MAX];
+    uint64_t sz = (uint64_t)size;
+    int64_t created = 0; /* long ago: the purge would take it */
+    uint16_t repo_len = (uint16_t)strlen(repo), state_len, owner_len = 0;
+    uint16_t flags = 1; /* REC_DONE */
+    MDB_txn *txn;
+    MDB_val key, val;
+
+    digest_format(d, dstr);
+    state_len = (uint16_t)strlen(dstr);
+    memcpy(rec, &sz, 8);
+    memcpy(rec + 8, &created, 8);
+    memcpy(rec + 16, &repo_len, 2);
+    memcpy(rec + 18, &state_len, 2);
+    memcpy(rec + 20, &owner_len, 2);
+    memcpy(rec + 22, &flags, 2);
+    memcpy(rec + 24, repo, repo_len);
+    memcpy(rec + 24 + repo_len, dstr, state_len);
+    assert_int_equal(mdb_txn_begin(f->s->uenv, NULL, 0, &txn), 0);
+    key.mv_data = (void *)id;
+    key.mv_size = strlen(id);
+    val.mv_data = rec;
+    val.mv_size = 24u + repo_len + state_len;
+    assert_int_equal(mdb_put(txn, f->s->uploads, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/*
+ * A worker killed while it finished a session: after it checked the
+ * content (and maybe after the commit), the status and a PUT with the
+ * digest agree that the session is done; once the blob is gone, they
+ * agree that it is unknown.
+ */
+static void test_finish_killed(void **state)
+{
+    struct fixture *f = *state;
+    const size_t n = 5000;
+    unsigned char *data = pattern(n, 21);
+    char id[UPLOAD_ID_LEN + 1], path[PATH_MAX];
+    struct digest d, wrong;
+    long long size = -1;
+
+    digest_of(DIGEST_SHA256, data, n, &d);
+    digest_of(DIGEST_SHA256, data, n - 1, &wrong);
+
+    /* killed after the commit: the file is a blob now */
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(append(f, "r", id, 0, data, 100, &size), STORE_OK);
+    assert_int_equal(append(f, "r", id, 100, data + 100, n - 100, &size),
+                     STORE_OK);
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
+                     STORE_OK);
+    mark_done(f, "r", id, &d, (long long)n);
+    size = -1;
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
+    assert_int_equal(size, (long long)n);
+    assert_int_equal(append(f, "r", id, -1, "x", 1, &size), STORE_RANGE);
+    size = -1;
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
+                     STORE_OK);
+    assert_int_equal(size, (long long)n);
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_NOTFOUND);
+    assert_blob(f, "r", &d, data, n);
+
+    /* killed between the mark and the commit: the file is there */
+    assert_int_equal(store_blob_delete(f->s, "r", &d, NULL), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(append(f, "r", id, 0, data, n, &size), STORE_OK);
+    mark_done(f, "r", id, &d, (long long)n);
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
+    assert_int_equal(size, (long long)n);
+    /* another digest is a mismatch, which drops the session */
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &wrong, &size),
+                     STORE_DIGEST_MISMATCH);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(append(f, "r", id, 0, data, n, &size), STORE_OK);
+    mark_done(f, "r", id, &d, (long long)n);
+    size = -1;
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
+                     STORE_OK);
+    assert_int_equal(size, (long long)n);
+    assert_blob(f, "r", &d, data, n);
+    assert_int_equal(count_files(f, "uploads"), 0);
+
+    /* done, and the blob deleted since: unknown to both */
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    mark_done(f, "r", id, &d, (long long)n);
+    upload_file(f, id, path, sizeof(path));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(store_blob_delete(f->s, "r", &d, NULL), STORE_OK);
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_NOTFOUND);
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
+                     STORE_NOTFOUND);
+    free(data);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1455,6 +1636,8 @@ int main(void)
         T(test_format),
         T(test_rdonly),
         T(test_maintenance),
+        T(test_session_limits),
+        T(test_finish_killed),
         cmocka_unit_test(test_strerror),
     };
 
