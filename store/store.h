@@ -323,9 +323,8 @@ int store_upload_cancel(struct store *s, const char *repo, const char *id);
  * uploads/ that are that old and have no session (left by a crash). A
  * session in use by another request is left alone. *n counts what was
  * removed; a session dropped counts no more against the limits of
- * store_options. Workers
- * call this when they start and every few minutes. Returns STORE_FULL,
- * STORE_IO, STORE_READONLY.
+ * store_options. Workers call this when they start and every few
+ * minutes. Returns STORE_FULL, STORE_IO, STORE_READONLY.
  */
 int store_upload_purge(struct store *s, long long max_age, int *n);
 
