@@ -64,8 +64,11 @@
 #define MT_LAYER    "application/vnd.oci.image.layer.v1.tar+gzip"
 
 /* as berth.conf's defaults make them (config/keys.c) */
-static const struct store_options options = {(size_t)1 << 30, STORE_SYNC_DATA,
-                                             STORE_INLINE_MAX_DEFAULT};
+static const struct store_options options = {
+    .map_size = (size_t)1 << 30,
+    .flags = STORE_SYNC_DATA,
+    .inline_max = STORE_INLINE_MAX_DEFAULT,
+};
 
 struct mem {
     const unsigned char *p;
@@ -152,7 +155,7 @@ static int upload(struct fill *f, const char *repo, unsigned long seq,
     body.read = mem_read;
     body.ctx = &m;
     body.length = (long long)m.len;
-    rc = store_upload_begin(f->s, repo, id);
+    rc = store_upload_begin(f->s, repo, "", id);
     if (rc == STORE_OK)
         rc = store_upload_finish(f->s, repo, id, &body, d, size);
     return rc ? fail("cannot upload a blob to", repo, rc) : 0;

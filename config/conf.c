@@ -31,6 +31,8 @@ static const struct scaled_unit duration_units[] = {
     {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}, {NULL, 0},
 };
 
+static const struct scaled_unit no_units[] = {{NULL, 0}};
+
 int config_parse_size(const char *s, size_t *out)
 {
     unsigned long long v;
@@ -102,6 +104,7 @@ static int set_value(struct config *c, const struct config_key *k,
 {
     char *field = (char *)c + k->offset;
     const struct config_enum_value *e;
+    unsigned long long n;
     size_t len, size;
     long long secs;
 
@@ -124,6 +127,13 @@ static int set_value(struct config *c, const struct config_key *k,
             (unsigned long long)secs < k->min ||
             (unsigned long long)secs > k->max)
             return -1;
+        memcpy(field, &secs, sizeof(secs));
+        return 0;
+    case CONFIG_COUNT:
+        BUG_ON(k->size != sizeof(long long));
+        if (scaled_parse(v, no_units, k->max, &n) || n < k->min)
+            return -1;
+        secs = (long long)n;
         memcpy(field, &secs, sizeof(secs));
         return 0;
     case CONFIG_ENUM:
@@ -172,6 +182,9 @@ static void describe(const struct config_key *k, char *buf, size_t len)
             snprintf(buf, len, "a %s of at least %s%s", what, lo, off);
         else
             snprintf(buf, len, "a %s from %s to %s%s", what, lo, hi, off);
+        return;
+    case CONFIG_COUNT:
+        snprintf(buf, len, "a number from %llu to %llu", k->min, k->max);
         return;
     case CONFIG_ENUM:
         buf[0] = '\0';
@@ -335,6 +348,10 @@ static void format_value(const struct config *c, const struct config_key *k,
         else
             scaled_format((unsigned long long)secs, duration_units, buf, len);
         return;
+    case CONFIG_COUNT:
+        memcpy(&secs, field, sizeof(secs));
+        snprintf(buf, len, "%lld", secs);
+        return;
     case CONFIG_ENUM:
         memcpy(&v, field, sizeof(v));
         for (e = k->values; e->name && e->value != v; e++)
@@ -370,6 +387,10 @@ void config_store_options(const struct config *cfg, struct store_options *out)
     out->map_size = cfg->map_size;
     out->flags = cfg->sync_data ? STORE_SYNC_DATA : 0;
     out->inline_max = STORE_INLINE_MAX_DEFAULT;
+    out->map_size_max = cfg->map_size_max;
+    out->sessions_map_size = cfg->upload_sessions_map_size;
+    out->sessions_per_owner = cfg->upload_sessions_per_user;
+    out->sessions_per_repo = cfg->upload_sessions_per_repo;
 }
 
 int config_check_root(const struct config *cfg, char *err, size_t errlen)

@@ -34,12 +34,16 @@ struct config {
     char file[PATH_MAX]; /* the file it was read from */
     char root[PATH_MAX];
     size_t map_size;
+    size_t map_size_max; /* the metadata map grows up to this */
     size_t max_manifest_size;
     enum log_level log_level;
     enum offload offload;
     char offload_prefix[256];
     int delete_enabled;
-    long long upload_ttl;  /* seconds */
+    long long upload_ttl;               /* seconds */
+    long long upload_sessions_per_user; /* 0: no limit */
+    long long upload_sessions_per_repo; /* 0: no limit */
+    size_t upload_sessions_map_size;
     int sync_data;         /* sync = data */
     char access[PATH_MAX]; /* "" when there is no access file */
     char auth_realm[128];
@@ -75,7 +79,8 @@ int config_check_root(const struct config *cfg, char *err, size_t errlen);
 
 /*
  * The options to open the store with that cfg describes (store_open()):
- * its map size and sync mode, and the store's defaults for the rest.
+ * its map sizes, sync mode and limits of upload sessions, and the store's
+ * defaults for the rest.
  * Writes all of *out.
  */
 void config_store_options(const struct config *cfg, struct store_options *out);

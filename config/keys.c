@@ -58,8 +58,17 @@ const struct config_key config_keys[] = {
         .min = 1 << 20,
         .max = SIZE_MAX,
         .def = "1G",
-        .doc = "size of the LMDB map, the most the metadata may take "
-               "(K, M, G, T)",
+        .doc = "size of the LMDB map the metadata starts with (K, M, G, T)",
+    },
+    {
+        .name = "map_size_max",
+        .type = CONFIG_SIZE,
+        FIELD(map_size_max),
+        .min = 1 << 20,
+        .max = SIZE_MAX,
+        .def = "64G",
+        .doc = "the map grows by doubling up to this, the most the "
+               "metadata may take",
     },
     {
         .name = "max_manifest_size",
@@ -113,6 +122,34 @@ const struct config_key config_keys[] = {
         .def = "7d",
         .doc = "unfinished upload sessions older than this are dropped "
                "(s, m, h, d)",
+    },
+    {
+        .name = "upload_sessions_per_user",
+        .type = CONFIG_COUNT,
+        FIELD(upload_sessions_per_user),
+        .min = 0,
+        .max = 1000000000,
+        .def = "1000",
+        .doc = "most upload sessions a user (anonymous is one) may have "
+               "open; 0: no limit",
+    },
+    {
+        .name = "upload_sessions_per_repo",
+        .type = CONFIG_COUNT,
+        FIELD(upload_sessions_per_repo),
+        .min = 0,
+        .max = 1000000000,
+        .def = "5000",
+        .doc = "most upload sessions open in one repository; 0: no limit",
+    },
+    {
+        .name = "upload_sessions_map_size",
+        .type = CONFIG_SIZE,
+        FIELD(upload_sessions_map_size),
+        .min = 1 << 20,
+        .max = SIZE_MAX,
+        .def = "1G",
+        .doc = "most the upload sessions' LMDB map may grow to",
     },
     {
         .name = "sync",

@@ -24,6 +24,7 @@ enum config_type {
     CONFIG_REALM,      /* char[]: 1 to max bytes, no '"' and no '\\' */
     /* long long: as CONFIG_DURATION, or CONFIG_OFF, written "off" */
     CONFIG_DURATION_OFF,
+    CONFIG_COUNT, /* long long: a plain number in min..max, no suffix */
 };
 
 struct config_enum_value {

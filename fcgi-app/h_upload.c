@@ -71,6 +71,30 @@ static enum oci_err upload_fail(struct req *r, const char *id, int rc)
     }
 }
 
+/* Map the limits of store_upload_begin() for user ("" when anonymous). */
+static enum oci_err limit_fail(struct req *r, const char *user, int rc)
+{
+    if (rc == STORE_OWNER_SESSIONS && *user)
+        return req_fail(r, OCI_TOOMANYREQUESTS,
+                        "'%s' has %lld upload sessions open, the most "
+                        "upload_sessions_per_user allows: finish or cancel "
+                        "some first",
+                        user, r->cfg->upload_sessions_per_user);
+    if (rc == STORE_OWNER_SESSIONS)
+        return req_fail(r, OCI_TOOMANYREQUESTS,
+                        "anonymous clients have %lld upload sessions open, "
+                        "the most upload_sessions_per_user allows: finish "
+                        "or cancel some first",
+                        r->cfg->upload_sessions_per_user);
+    if (rc == STORE_REPO_SESSIONS)
+        return req_fail(r, OCI_TOOMANYREQUESTS,
+                        "%s has %lld upload sessions open, the most "
+                        "upload_sessions_per_repo allows: finish or cancel "
+                        "some first",
+                        r->name, r->cfg->upload_sessions_per_repo);
+    return req_fail_store(r, rc);
+}
+
 /* Return the session id of r->ref, or record BLOB_UPLOAD_UNKNOWN. */
 static const char *session_id(struct req *r)
 {
@@ -150,6 +174,7 @@ static int try_mount(struct req *r, const struct digest *d)
 /* POST /v2/<name>/blobs/uploads/  (end-4a, end-4b, end-11) */
 enum oci_err h_upload_start(struct req *r)
 {
+    const char *user = req_param(r, "REMOTE_USER");
     char id[UPLOAD_ID_LEN + 1];
     struct store_body body;
     struct digest d;
@@ -165,9 +190,10 @@ enum oci_err h_upload_start(struct req *r)
     have = query_digest(r, "digest", &d);
     if (have < 0)
         return r->err;
-    rc = store_upload_begin(r->store, r->name, id);
+    /* every anonymous client counts as one user */
+    rc = store_upload_begin(r->store, r->name, user ? user : "", id);
     if (rc)
-        return req_fail_store(r, rc);
+        return limit_fail(r, user ? user : "", rc);
     if (!have)
         return reply_session(r, 202, id, 0);
 

@@ -214,6 +214,27 @@ static int wait_setup(int listen_fd, sigset_t *idle, int *fl)
 }
 
 /*
+ * How often a worker that serves requests drops the upload sessions that
+ * outlived upload_ttl (it does at its start too; so does every GC run).
+ * Their counts against the limits per user and repository go with them.
+ */
+#define PURGE_EVERY 600
+
+static void purge_sessions(struct store *st, const struct config *cfg,
+                           time_t *next)
+{
+    time_t now = time(NULL);
+    int n = 0;
+
+    if (now < *next)
+        return;
+    *next = now + PURGE_EVERY;
+    if (store_upload_purge(st, cfg->upload_ttl, &n) == STORE_OK && n)
+        log_info("dropped %d upload sessions older than %llds", n,
+                 cfg->upload_ttl);
+}
+
+/*
  * The accept loop.
  *
  * SIGTERM must let the request in flight finish, yet end a worker that
@@ -233,6 +254,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
                  struct access_watch *aw)
 {
     struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
+    time_t purge_next = time(NULL) + PURGE_EVERY; /* worker_run() purged */
     struct gc_schedule gc;
     struct timespec wait;
     sigset_t idle;
@@ -273,6 +295,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
         req_finish(&r);
         store_trim(st);
         gc_schedule_check(&gc, st);
+        purge_sessions(st, cfg, &purge_next);
     }
     req_close(&r);
     return 0;

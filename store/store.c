@@ -14,7 +14,18 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-int store_map_mdb_rc(int rc, const char *what)
+/*
+ * What to do when a map or the disk is full, for the log: each message
+ * names the setting that helps.
+ */
+#define META_FULL                                                              \
+    "the metadata map is full; it grows up to map_size_max in the config"
+#define SESSIONS_FULL                                                          \
+    "the map of upload sessions is full; it grows up to "                      \
+    "upload_sessions_map_size in the config"
+#define DISK_FULL "the disk of the storage root is full"
+
+static int map_rc(int rc, const char *what, const char *full)
 {
     switch (rc) {
     case MDB_SUCCESS:
@@ -22,12 +33,11 @@ int store_map_mdb_rc(int rc, const char *what)
     case MDB_NOTFOUND:
         return STORE_NOTFOUND;
     case MDB_MAP_FULL:
-        log_err("%s: %s (raise map_size in the config)", what,
-                mdb_strerror(rc));
+        log_err("%s: %s (%s)", what, mdb_strerror(rc), full);
         return STORE_FULL;
     case ENOSPC:
     case EDQUOT:
-        log_err("%s: %s", what, mdb_strerror(rc));
+        log_err("%s: %s (%s)", what, mdb_strerror(rc), DISK_FULL);
         return STORE_FULL;
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
@@ -41,11 +51,25 @@ int store_map_mdb_rc(int rc, const char *what)
     }
 }
 
+int store_map_mdb_rc(int rc, const char *what)
+{
+    return map_rc(rc, what, META_FULL);
+}
+
+int store_map_umdb_rc(int rc, const char *what)
+{
+    return map_rc(rc, what, SESSIONS_FULL);
+}
+
 int store_map_errno(int err, const char *what, const char *path)
 {
-    log_err("cannot %s '%s': %s", what, path, strerror(err));
-    return err == ENOSPC || err == EDQUOT || err == EFBIG ? STORE_FULL
-                                                          : STORE_IO;
+    int full = err == ENOSPC || err == EDQUOT || err == EFBIG;
+
+    log_err("cannot %s '%s': %s%s", what, path, strerror(err),
+            err == EFBIG ? ""
+            : full       ? " (" DISK_FULL ")"
+                         : "");
+    return full ? STORE_FULL : STORE_IO;
 }
 
 int store_corrupt(const char *what, const char *name)
@@ -54,13 +78,90 @@ int store_corrupt(const char *what, const char *name)
     return STORE_CORRUPT;
 }
 
+/* Whether a transaction of this process reads env (mdb_reader_list). */
+static int reader_line(const char *msg, void *ctx)
+{
+    long pid;
+    char txnid[32];
+
+    if (sscanf(msg, "%ld %*s %31s", &pid, txnid) == 2 &&
+        pid == (long)getpid() && strcmp(txnid, "-"))
+        *(int *)ctx = 1;
+    return 0;
+}
+
+static int reading(MDB_env *env)
+{
+    int found = 0;
+
+    mdb_reader_list(env, reader_line, &found);
+    return found;
+}
+
+/*
+ * Grow the map of env (of struct store_env_size z) before a write: when
+ * the data fills half of it, or a write found it full, double it up to
+ * z->max. mdb_env_set_mapsize() remaps, which no transaction of this
+ * process may span: a write waits for the next one when one reads. The
+ * new size goes into the meta page with the next commit, and other
+ * processes take it up when mdb_txn_begin() says MDB_MAP_RESIZED.
+ */
+static void env_grow(struct store *s, MDB_env *env, struct store_env_size *z)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    const char *dir = "?";
+    size_t used, next;
+    int rc;
+
+    if (mdb_env_info(env, &info) || mdb_env_stat(env, &st))
+        return;
+    used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((!z->due && used <= info.me_mapsize / 2) || info.me_mapsize >= z->max ||
+        reading(env))
+        return;
+    next = info.me_mapsize > z->max / 2 ? z->max : 2 * info.me_mapsize;
+    rc = mdb_env_set_mapsize(env, next);
+    mdb_env_get_path(env, &dir);
+    if (rc) {
+        log_warn("cannot grow the map of '%s': %s", dir, mdb_strerror(rc));
+        return;
+    }
+    z->due = 0;
+    store_map_find(s);
+    log_info("grew the map of '%s' to %zu MiB (at most %zu MiB: %s)", dir,
+             next >> 20, z->max >> 20, z->key);
+}
+
+/*
+ * mdb_txn_begin() on env, taking up a map that another process grew
+ * (MDB_MAP_RESIZED), and growing ours before a write.
+ */
+static int txn_begin(struct store *s, MDB_env *env, struct store_env_size *z,
+                     unsigned flags, MDB_txn **txn)
+{
+    int rc;
+
+    if (!(flags & MDB_RDONLY))
+        env_grow(s, env, z);
+    rc = mdb_txn_begin(env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED && !reading(env)) {
+        rc = mdb_env_set_mapsize(env, 0);
+        if (rc == 0) {
+            store_map_find(s);
+            rc = mdb_txn_begin(env, NULL, flags, txn);
+        }
+    }
+    return rc;
+}
+
 int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
 {
     int rc;
 
     if (s->rdonly && !(flags & MDB_RDONLY))
         return STORE_READONLY;
-    rc = mdb_txn_begin(s->env, NULL, flags, txn);
+    rc = txn_begin(s, s->env, &s->msize, flags, txn);
     return rc ? store_map_mdb_rc(rc, "mdb_txn_begin") : STORE_OK;
 }
 
@@ -72,8 +173,8 @@ int store_utxn_begin(struct store *s, unsigned flags, MDB_txn **txn)
         return STORE_READONLY;
     if (!s->uenv)
         return STORE_NOTFOUND; /* STORE_RDONLY, and no sessions there */
-    rc = mdb_txn_begin(s->uenv, NULL, flags, txn);
-    return rc ? store_map_mdb_rc(rc, "mdb_txn_begin sessions") : STORE_OK;
+    rc = txn_begin(s, s->uenv, &s->usize, flags, txn);
+    return rc ? store_map_umdb_rc(rc, "mdb_txn_begin sessions") : STORE_OK;
 }
 
 int store_txn_commit(MDB_txn *txn)
@@ -192,17 +293,26 @@ static void settle_trash(struct store *s, int committed)
 
 int store_txn_end(struct store *s, MDB_txn *txn, int rc)
 {
-    if (rc == STORE_OK) {
-        uint64_t id = mdb_txn_id(txn);
-        int meta = mdb_txn_env(txn) == s->env;
+    int sessions = mdb_txn_env(txn) == s->uenv;
+    uint64_t id = mdb_txn_id(txn);
+    int committed = 0;
 
-        rc = store_txn_commit(txn);
-        if (rc == STORE_OK && meta)
-            rc = store_durable(s, id);
+    if (rc == STORE_OK) {
+        rc = mdb_txn_commit(txn);
+        if (rc)
+            rc = sessions ? store_map_umdb_rc(rc, "mdb_txn_commit sessions")
+                          : store_map_mdb_rc(rc, "mdb_txn_commit");
+        committed = rc == STORE_OK;
     } else {
         mdb_txn_abort(txn);
     }
-    settle_trash(s, rc == STORE_OK);
+    settle_trash(s, committed);
+    /* the map may be what was full (or the disk: growing costs nothing) */
+    if (rc == STORE_FULL)
+        (sessions ? &s->usize : &s->msize)->due = 1;
+    /* sessions need not survive a power loss (open_sessions) */
+    if (committed && !sessions)
+        rc = store_durable(s, id);
     return rc;
 }
 
@@ -326,6 +436,10 @@ const char *store_strerror(int rc)
         return "a manifest of the repository references it";
     case STORE_LOCKED:
         return "another garbage collection is running";
+    case STORE_OWNER_SESSIONS:
+        return "too many upload sessions open for the user";
+    case STORE_REPO_SESSIONS:
+        return "too many upload sessions open in the repository";
     default:
         return "unknown store error";
     }
@@ -465,11 +579,14 @@ static int open_dbis(struct store *s)
     if (rc)
         return rc;
     rc = mdb_dbi_open(txn, "uploads", s->rdonly ? 0 : MDB_CREATE, &s->uploads);
+    /* the counts of open sessions are for writers only */
+    if (rc == 0 && !s->rdonly)
+        rc = mdb_dbi_open(txn, "ucounts", MDB_CREATE, &s->ucounts);
     if (rc) {
         mdb_txn_abort(txn);
-        return store_map_mdb_rc(rc, "mdb_dbi_open uploads");
+        return store_map_umdb_rc(rc, "mdb_dbi_open uploads");
     }
-    return store_txn_commit(txn);
+    return store_txn_end(s, txn, STORE_OK);
 }
 
 /* Open the LMDB environment in directory path; *env is ours on failure. */
@@ -512,11 +629,14 @@ static int open_env(const char *path, size_t map_size, unsigned flags,
 static int open_sessions(struct store *s)
 {
     char path[PATH_MAX], file[PATH_MAX + 16];
+    size_t start = s->usize.max < STORE_SESSIONS_MAP_START
+                       ? s->usize.max
+                       : STORE_SESSIONS_MAP_START;
     int rc;
 
     snprintf(path, sizeof(path), "%s/sessions", s->root);
     if (s->rdonly) {
-        rc = open_env(path, SESSIONS_MAP_SIZE, MDB_RDONLY, &s->uenv);
+        rc = open_env(path, start, MDB_RDONLY, &s->uenv);
         if (rc) {
             mdb_env_close(s->uenv);
             s->uenv = NULL;
@@ -527,7 +647,7 @@ static int open_sessions(struct store *s)
     rc = make_dir(path);
     if (rc)
         return rc;
-    rc = open_env(path, SESSIONS_MAP_SIZE, MDB_NOSYNC, &s->uenv);
+    rc = open_env(path, start, MDB_NOSYNC, &s->uenv);
     if (rc != STORE_CORRUPT)
         return rc;
     log_warn("starting the upload sessions in '%s' afresh", path);
@@ -537,7 +657,7 @@ static int open_sessions(struct store *s)
     unlink(file);
     snprintf(file, sizeof(file), "%s/lock.mdb", path);
     unlink(file);
-    return open_env(path, SESSIONS_MAP_SIZE, MDB_NOSYNC, &s->uenv);
+    return open_env(path, start, MDB_NOSYNC, &s->uenv);
 }
 
 static int open_meta(struct store *s, const struct store_options *opt)
@@ -570,6 +690,14 @@ int store_open(const char *root, const struct store_options *opt,
     memcpy(s->root, root, strlen(root) + 1);
     s->inline_max = opt->inline_max;
     s->rdonly = !!(opt->flags & STORE_RDONLY);
+    s->msize.max =
+        opt->map_size_max > opt->map_size ? opt->map_size_max : opt->map_size;
+    s->msize.key = "map_size_max";
+    s->usize.max = opt->sessions_map_size ? opt->sessions_map_size
+                                          : STORE_SESSIONS_MAP_START;
+    s->usize.key = "upload_sessions_map_size";
+    s->per_owner = opt->sessions_per_owner;
+    s->per_repo = opt->sessions_per_repo;
     s->trim.statm = -1;
     s->synced_fd = -1;
     for (i = 0; i < ARRAY_SIZE(subdirs) && !s->rdonly; i++) {

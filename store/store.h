@@ -66,6 +66,10 @@
 #define STORE_IN_USE (-16)
 /* another garbage collection is running */
 #define STORE_LOCKED (-17)
+/* the owner has store_options.sessions_per_owner upload sessions open */
+#define STORE_OWNER_SESSIONS (-18)
+/* the repository has store_options.sessions_per_repo sessions open */
+#define STORE_REPO_SESSIONS (-19)
 
 /* A short description of rc, for messages; never NULL. */
 const char *store_strerror(int rc);
@@ -91,7 +95,7 @@ struct store; /* opaque */
 #define STORE_RDONLY    2u
 
 struct store_options {
-    size_t map_size; /* the LMDB map: the most the metadata may take */
+    size_t map_size; /* the LMDB map the metadata starts with */
     unsigned flags;  /* STORE_SYNC_DATA, STORE_RDONLY */
     /*
      * Blobs up to this many bytes (config blobs, signatures, small
@@ -100,9 +104,26 @@ struct store_options {
      * and a rename. -1: every blob is a file.
      */
     long long inline_max;
+    /*
+     * The maps grow: when the data fills half of one, the next write
+     * doubles it, up to its most (every process that has the store open
+     * follows). map_size_max is the most of the metadata's, map_size if
+     * below it; sessions_map_size the most of the upload sessions', which
+     * start at STORE_SESSIONS_MAP_START or this if it is smaller; 0:
+     * STORE_SESSIONS_MAP_START.
+     */
+    size_t map_size_max;
+    size_t sessions_map_size;
+    /*
+     * The most upload sessions one owner (store_upload_begin), and one
+     * repository, may have open; 0: no limit.
+     */
+    long long sessions_per_owner;
+    long long sessions_per_repo;
 };
 
 #define STORE_INLINE_MAX_DEFAULT ((long long)32 << 10)
+#define STORE_SESSIONS_MAP_START ((size_t)256 << 20)
 
 /*
  * The format of the storage root's layout (store_private.h), recorded in
@@ -234,16 +255,25 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
 /* --- uploads (store/upload.c) --- */
 
 /*
- * Start an upload session for repo; write its id (UPLOAD_ID_LEN chars and
- * a NUL) into id. Session state lives in LMDB and on disk, never in
- * process memory, so any worker can continue it. Returns STORE_FULL,
- * STORE_IO, STORE_READONLY.
+ * Start an upload session for repo on behalf of owner, an opaque name
+ * (berth-fcgi's is REMOTE_USER, "" when anonymous: every anonymous
+ * client is one owner; its first 255 bytes count); write its id
+ * (UPLOAD_ID_LEN chars and a NUL) into id. Session state lives in LMDB
+ * and on disk, never in process memory, so any worker can continue it.
+ * The session counts against the limits of store_options until it is
+ * finished, cancelled or purged. Returns STORE_OWNER_SESSIONS and
+ * STORE_REPO_SESSIONS (a limit is reached), STORE_FULL, STORE_IO,
+ * STORE_READONLY.
  */
-int store_upload_begin(struct store *s, const char *repo, char *id);
+int store_upload_begin(struct store *s, const char *repo, const char *owner,
+                       char *id);
 
 /*
- * Bytes received so far in *size. Returns STORE_NOTFOUND (no such session
- * in repo), STORE_CORRUPT, STORE_IO.
+ * Bytes received so far in *size; of a session whose content a finishing
+ * request checked (and whose worker was killed, or whose commit failed),
+ * the blob's size, which a PUT of the same digest accepts. Returns
+ * STORE_NOTFOUND (no such session in repo, or its data is gone),
+ * STORE_CORRUPT, STORE_IO.
  */
 int store_upload_status(struct store *s, const char *repo, const char *id,
                         long long *size);
@@ -255,7 +285,8 @@ int store_upload_status(struct store *s, const char *repo, const char *id,
  * nothing of it is kept and the session stays usable.
  *
  * Returns STORE_NOTFOUND (no such session in repo), STORE_RANGE (start is
- * not the current size), STORE_BUSY (another request is writing the
+ * not the current size, or the content was checked already: see
+ * store_upload_status), STORE_BUSY (another request is writing the
  * session), STORE_ABORTED (the body could not be read to its end),
  * STORE_SHORT (the body is shorter or longer than body->length),
  * STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
@@ -268,8 +299,12 @@ int store_upload_append(struct store *s, const char *repo, const char *id,
  * Append body (if not NULL) as the final chunk, check the whole upload
  * against d, and make it blob d of repo; *size is its size. The session
  * is gone on STORE_OK and on STORE_DIGEST_MISMATCH (nothing is stored
- * then); on other failures it stays as it was. Concurrent uploads of the
- * same content end with one intact blob.
+ * then); on other failures before the check it stays as it was, after it
+ * the session holds the checked content, which the same call (d, and no
+ * body or an empty one) makes the blob again. So does it after a process
+ * that was finishing the session was killed: the blob may be stored
+ * already, and that call returns STORE_OK. Concurrent uploads of the same
+ * content end with one intact blob.
  *
  * Returns STORE_DIGEST_MISMATCH, and the codes of store_upload_append()
  * but STORE_RANGE.
@@ -288,8 +323,9 @@ int store_upload_cancel(struct store *s, const char *repo, const char *id);
  * Drop sessions started more than max_age seconds ago, and files in
  * uploads/ that are that old and have no session (left by a crash). A
  * session in use by another request is left alone. *n counts what was
- * removed. Workers call this when they start. Returns STORE_FULL,
- * STORE_IO, STORE_READONLY.
+ * removed; a session dropped counts no more against the limits of
+ * store_options. Workers call this when they start and every few
+ * minutes. Returns STORE_FULL, STORE_IO, STORE_READONLY.
  */
 int store_upload_purge(struct store *s, long long max_age, int *n);
 

@@ -80,13 +80,22 @@ struct store_trim {
     unsigned tick; /* calls since the last look */
 };
 
+/* How far an environment's map may grow (env_grow() in store/store.c). */
+struct store_env_size {
+    size_t max;      /* the most it may take */
+    int due;         /* a write found it full: grow it before the next */
+    const char *key; /* the config key of max, for messages */
+};
+
 struct store {
     MDB_env *env;  /* everything but upload sessions */
     MDB_env *uenv; /* upload sessions; NULL when STORE_RDONLY found none */
-    MDB_dbi blobs, links, repos, uploads, info, usedby;
+    MDB_dbi blobs, links, repos, uploads, ucounts, info, usedby;
     MDB_dbi manifests, tags, mtags, referrers, catalog, inlined;
-    long long inline_max; /* struct store_options */
-    int rdonly;           /* opened with STORE_RDONLY */
+    long long inline_max;               /* struct store_options */
+    int rdonly;                         /* opened with STORE_RDONLY */
+    struct store_env_size msize, usize; /* of env, uenv */
+    long long per_owner, per_repo;      /* sessions, 0: no limit */
     struct store_map map, umap;
     struct store_trim trim;
     /* the shared "on disk up to" transaction id (store/durable.c), or
@@ -298,8 +307,13 @@ int store_dup_del(MDB_txn *txn, MDB_dbi dbi, const char *repo, const char *from,
  */
 int store_upgrade(struct store *s, MDB_txn *txn, long long from);
 
-/* Map an LMDB rc to STORE_*, logging the unexpected with what. */
+/*
+ * Map an LMDB rc to STORE_*, logging the unexpected with what: of the
+ * metadata environment, and of the sessions environment (store_map_umdb_rc),
+ * whose messages for a full map name their own config keys.
+ */
 int store_map_mdb_rc(int rc, const char *what);
+int store_map_umdb_rc(int rc, const char *what);
 
 /* Map errno to STORE_FULL or STORE_IO and log "cannot <what> '<path>'". */
 int store_map_errno(int err, const char *what, const char *path);
@@ -324,7 +338,11 @@ int store_get_link(MDB_txn *txn, MDB_dbi dbi, const char *repo,
 
 /*
  * Begin a transaction, mapping and logging failure; a write transaction
- * of a store opened STORE_RDONLY is STORE_READONLY.
+ * of a store opened STORE_RDONLY is STORE_READONLY. A write grows the map
+ * first when it is due (struct store_env_size); a map another process
+ * grew is taken up. Neither happens while this process has a transaction
+ * reading the environment: then a map too small for the data stays an
+ * error, and a map that is due grows at a later write.
  */
 int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn);
 
@@ -333,8 +351,6 @@ int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn);
  * STORE_NOTFOUND when a read-only open found none.
  */
 int store_utxn_begin(struct store *s, unsigned flags, MDB_txn **txn);
-
-#define SESSIONS_MAP_SIZE ((size_t)256 << 20)
 
 /* Commit txn (always consumed), mapping and logging failure. */
 int store_txn_commit(MDB_txn *txn);

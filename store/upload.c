@@ -26,6 +26,23 @@
  *   int64  created      seconds since the epoch
  *   uint16 repo_len     then the repository name
  *   uint16 state_len    then the saved sha256 state of bytes [0, size)
+ *   uint16 owner_len    then who started it (store_upload_begin)
+ *   uint16 flags        REC_DONE, REC_UNCOUNTED
+ *
+ * and the repository, owner and state, in this order. A record of an
+ * earlier berth has no owner_len and flags (its length tells): its
+ * session is counted nowhere, and is REC_UNCOUNTED when saved again.
+ *
+ * The "ucounts" database of the sessions environment counts the open
+ * sessions of each owner ("o<owner>") and repository ("r<repo>"), in the
+ * write transactions that add and drop records, so that
+ * store_upload_begin() checks the limits with two lookups.
+ *
+ * A session whose content was checked against its digest is REC_DONE
+ * before the blob is committed: size is the blob's, and the state is the
+ * digest string. A worker killed after that leaves a record whose file
+ * may be gone (renamed into blobs/ by the commit): the session's status
+ * and a PUT with that digest both see it finished (session_done()).
  *
  * A chunk is appended, fsynced, and only then is the record moved past
  * it, so the record never claims bytes the disk may not have. Saving the
@@ -38,18 +55,36 @@
  * slow client.
  */
 
-#define REC_HDR      20
-#define REC_MAX      (REC_HDR + NAME_MAX_LEN + HASHER_STATE_MAX)
-#define IO_CHUNK     (1024 * 1024)
-#define DIRECT_ALIGN 4096 /* what O_DIRECT wants of a buffer, size, offset */
+#define REC_HDR_V1 20 /* an earlier berth's: no owner_len, no flags */
+#define REC_HDR    24
+#define OWNER_MAX  255 /* bytes of an owner that count */
+#define STATE_MAX                                                              \
+    (HASHER_STATE_MAX > DIGEST_STR_MAX ? HASHER_STATE_MAX : DIGEST_STR_MAX)
+#define REC_MAX (REC_HDR + NAME_MAX_LEN + OWNER_MAX + STATE_MAX)
+
+#define REC_DONE      1u /* the content was checked: see above */
+#define REC_UNCOUNTED 2u /* the counts of ucounts do not include it */
+#define IO_CHUNK      (1024 * 1024)
+#define DIRECT_ALIGN  4096 /* what O_DIRECT wants of a buffer, size, offset */
 
 struct upload {
-    int fd;
+    int fd; /* -1 for a REC_DONE session whose file is gone */
     char path[PATH_MAX];
     long long size;
     int64_t created;
     struct hasher h;
     int hash_ok; /* h holds the sha256 state of [0, size) */
+    unsigned flags;
+    struct digest done; /* with REC_DONE: the blob's digest */
+    char owner[OWNER_MAX + 1];
+};
+
+/* A record read in place; the pointers die with the transaction. */
+struct rec {
+    uint64_t size;
+    int64_t created;
+    const unsigned char *repo, *owner, *state;
+    uint16_t repo_len, owner_len, state_len, flags;
 };
 
 static int upload_path(struct store *s, const char *id, char *buf)
@@ -68,58 +103,192 @@ static void id_key(const char *id, MDB_val *key)
 static int rec_put(struct store *s, MDB_txn *txn, const char *repo,
                    const char *id, const struct upload *u)
 {
-    unsigned char rec[REC_MAX];
+    unsigned char rec[REC_MAX], *state;
     uint64_t size = (uint64_t)u->size;
     uint16_t repo_len = (uint16_t)strlen(repo), state_len = 0;
+    uint16_t owner_len = (uint16_t)strlen(u->owner), flags = (uint16_t)u->flags;
     MDB_val key, val;
 
-    if (u->hash_ok)
-        state_len = (uint16_t)hasher_save(&u->h, rec + REC_HDR + repo_len);
+    state = rec + REC_HDR + repo_len + owner_len;
+    if (u->flags & REC_DONE) {
+        digest_format(&u->done, (char *)state);
+        state_len = (uint16_t)strlen((char *)state);
+    } else if (u->hash_ok) {
+        state_len = (uint16_t)hasher_save(&u->h, state);
+    }
     memcpy(rec, &size, 8);
     memcpy(rec + 8, &u->created, 8);
     memcpy(rec + 16, &repo_len, 2);
     memcpy(rec + 18, &state_len, 2);
+    memcpy(rec + 20, &owner_len, 2);
+    memcpy(rec + 22, &flags, 2);
     memcpy(rec + REC_HDR, repo, repo_len);
+    memcpy(rec + REC_HDR + repo_len, u->owner, owner_len);
     id_key(id, &key);
     val.mv_data = rec;
-    val.mv_size = REC_HDR + repo_len + state_len;
-    return store_map_mdb_rc(mdb_put(txn, s->uploads, &key, &val, 0),
-                            "mdb_put uploads");
+    val.mv_size = REC_HDR + repo_len + owner_len + state_len;
+    return store_map_umdb_rc(mdb_put(txn, s->uploads, &key, &val, 0),
+                             "mdb_put uploads");
+}
+
+/* Parse the record val of session id. */
+static int rec_parse(const MDB_val *val, const char *id, struct rec *r)
+{
+    const unsigned char *p = val->mv_data;
+
+    if (val->mv_size < REC_HDR_V1)
+        return store_corrupt("upload record", id);
+    memcpy(&r->size, p, 8);
+    memcpy(&r->created, p + 8, 8);
+    memcpy(&r->repo_len, p + 16, 2);
+    memcpy(&r->state_len, p + 18, 2);
+    r->repo = p + REC_HDR_V1;
+    r->owner_len = 0;
+    r->flags = REC_UNCOUNTED;
+    if (val->mv_size != (size_t)REC_HDR_V1 + r->repo_len + r->state_len) {
+        if (val->mv_size < REC_HDR)
+            return store_corrupt("upload record", id);
+        memcpy(&r->owner_len, p + 20, 2);
+        memcpy(&r->flags, p + 22, 2);
+        r->repo = p + REC_HDR;
+        if (val->mv_size !=
+            (size_t)REC_HDR + r->repo_len + r->owner_len + r->state_len)
+            return store_corrupt("upload record", id);
+    }
+    r->owner = r->repo + r->repo_len;
+    r->state = r->owner + r->owner_len;
+    return STORE_OK;
 }
 
 /* Read the record of id into u; STORE_NOTFOUND if it belongs elsewhere. */
 static int rec_get(struct store *s, MDB_txn *txn, const char *repo,
                    const char *id, struct upload *u)
 {
-    const unsigned char *p;
-    uint64_t size;
-    uint16_t repo_len, state_len;
+    char dstr[DIGEST_STR_MAX];
     MDB_val key, val;
+    struct rec r;
     int rc;
 
     id_key(id, &key);
-    rc = store_get(txn, s->uploads, &key, &val, "mdb_get uploads");
+    rc = mdb_get(txn, s->uploads, &key, &val);
+    if (rc)
+        return rc == MDB_NOTFOUND ? STORE_NOTFOUND
+                                  : store_map_umdb_rc(rc, "mdb_get uploads");
+    rc = rec_parse(&val, id, &r);
     if (rc)
         return rc;
-    p = val.mv_data;
-    if (val.mv_size < REC_HDR)
-        goto corrupt;
-    memcpy(&size, p, 8);
-    memcpy(&u->created, p + 8, 8);
-    memcpy(&repo_len, p + 16, 2);
-    memcpy(&state_len, p + 18, 2);
-    if (val.mv_size != (size_t)REC_HDR + repo_len + state_len)
-        goto corrupt;
     /* an id used under another repository is unknown there */
-    if (repo_len != strlen(repo) || memcmp(p + REC_HDR, repo, repo_len))
+    if (r.repo_len != strlen(repo) || memcmp(r.repo, repo, r.repo_len))
         return STORE_NOTFOUND;
-    u->size = (long long)size;
-    u->hash_ok = state_len &&
-                 hasher_load(&u->h, p + REC_HDR + repo_len, state_len) == 0 &&
+    if (r.owner_len > OWNER_MAX)
+        return store_corrupt("upload record", id);
+    u->size = (long long)r.size;
+    u->created = r.created;
+    u->flags = r.flags;
+    memcpy(u->owner, r.owner, r.owner_len);
+    u->owner[r.owner_len] = '\0';
+    if (u->flags & REC_DONE) {
+        u->hash_ok = 0;
+        if (r.state_len >= sizeof(dstr))
+            return store_corrupt("upload record", id);
+        memcpy(dstr, r.state, r.state_len);
+        dstr[r.state_len] = '\0';
+        if (digest_parse(&u->done, dstr, r.state_len))
+            return store_corrupt("upload record", id);
+        return STORE_OK;
+    }
+    u->hash_ok = r.state_len && hasher_load(&u->h, r.state, r.state_len) == 0 &&
                  u->h.alg == DIGEST_SHA256;
     return STORE_OK;
-corrupt:
-    return store_corrupt("upload record", id);
+}
+
+/* The ucounts key of an owner ('o') or repository ('r') name. */
+static void count_key(char kind, const void *name, size_t len, char *buf,
+                      MDB_val *key)
+{
+    buf[0] = kind;
+    memcpy(buf + 1, name, len);
+    key->mv_data = buf;
+    key->mv_size = 1 + len;
+}
+
+/*
+ * Add delta (1 or -1) to the count of key, within txn. Adding to a count
+ * that is at cap (0: none) is refused with over.
+ */
+static int count_add(struct store *s, MDB_txn *txn, const MDB_val *key,
+                     int delta, long long cap, int over)
+{
+    uint64_t n = 0;
+    MDB_val k = *key, val;
+    int rc;
+
+    rc = mdb_get(txn, s->ucounts, &k, &val);
+    if (rc == 0 && val.mv_size == sizeof(n))
+        memcpy(&n, val.mv_data, sizeof(n));
+    else if (rc && rc != MDB_NOTFOUND)
+        return store_map_umdb_rc(rc, "mdb_get ucounts");
+    if (delta > 0 && cap > 0 && n >= (uint64_t)cap)
+        return over;
+    if (delta < 0 && n <= 1) {
+        rc = mdb_del(txn, s->ucounts, &k, NULL);
+        return rc == MDB_NOTFOUND ? STORE_OK
+                                  : store_map_umdb_rc(rc, "mdb_del ucounts");
+    }
+    n = delta > 0 ? n + 1 : n - 1;
+    val.mv_data = &n;
+    val.mv_size = sizeof(n);
+    return store_map_umdb_rc(mdb_put(txn, s->ucounts, &k, &val, 0),
+                             "mdb_put ucounts");
+}
+
+/* Count a session of owner in repo in (delta 1), or out (-1), within txn. */
+static int count(struct store *s, MDB_txn *txn, const void *owner,
+                 size_t owner_len, const void *repo, size_t repo_len, int delta)
+{
+    char buf[1 + (OWNER_MAX > NAME_MAX_LEN ? OWNER_MAX : NAME_MAX_LEN)];
+    MDB_val key;
+    int rc;
+
+    count_key('o', owner, owner_len, buf, &key);
+    rc = count_add(s, txn, &key, delta, s->per_owner, STORE_OWNER_SESSIONS);
+    if (rc)
+        return rc;
+    count_key('r', repo, repo_len, buf, &key);
+    return count_add(s, txn, &key, delta, s->per_repo, STORE_REPO_SESSIONS);
+}
+
+/*
+ * Drop the record of session id, and its counts, within txn;
+ * STORE_NOTFOUND if there is none.
+ */
+static int forget(struct store *s, MDB_txn *txn, const char *id)
+{
+    char owner[OWNER_MAX], repo[NAME_MAX_LEN];
+    int counted;
+    MDB_val key, val;
+    struct rec r;
+    int rc;
+
+    id_key(id, &key);
+    rc = mdb_get(txn, s->uploads, &key, &val);
+    if (rc)
+        return rc == MDB_NOTFOUND ? STORE_NOTFOUND
+                                  : store_map_umdb_rc(rc, "mdb_get uploads");
+    /* a record that does not parse goes too, uncounted */
+    counted = rec_parse(&val, id, &r) == STORE_OK &&
+              !(r.flags & REC_UNCOUNTED) && r.owner_len <= OWNER_MAX &&
+              r.repo_len <= NAME_MAX_LEN;
+    if (counted) {
+        /* val dies with the first write */
+        memcpy(owner, r.owner, r.owner_len);
+        memcpy(repo, r.repo, r.repo_len);
+    }
+    rc = mdb_del(txn, s->uploads, &key, NULL);
+    if (rc)
+        return store_map_umdb_rc(rc, "mdb_del uploads");
+    return counted ? count(s, txn, owner, r.owner_len, repo, r.repo_len, -1)
+                   : STORE_OK;
 }
 
 /*
@@ -141,10 +310,9 @@ static int upload_lock(struct store *s, const char *repo, const char *id,
     if (rc)
         return rc;
     u->fd = open(u->path, O_RDWR | O_CLOEXEC);
-    if (u->fd < 0)
-        return errno == ENOENT ? STORE_NOTFOUND
-                               : store_map_errno(errno, "open", u->path);
-    if (flock(u->fd, LOCK_EX | LOCK_NB)) {
+    if (u->fd < 0 && errno != ENOENT)
+        return store_map_errno(errno, "open", u->path);
+    if (u->fd >= 0 && flock(u->fd, LOCK_EX | LOCK_NB)) {
         rc = errno == EWOULDBLOCK ? STORE_BUSY
                                   : store_map_errno(errno, "lock", u->path);
         goto close_fd;
@@ -157,6 +325,9 @@ static int upload_lock(struct store *s, const char *repo, const char *id,
     mdb_txn_abort(txn);
     if (rc)
         goto close_fd;
+    /* a finished session's file is a blob now: nothing to lock or read */
+    if (u->fd < 0)
+        return u->flags & REC_DONE ? STORE_OK : STORE_NOTFOUND;
     if (fstat(u->fd, &st)) {
         rc = store_map_errno(errno, "stat", u->path);
         goto close_fd;
@@ -174,7 +345,8 @@ static int upload_lock(struct store *s, const char *repo, const char *id,
     }
     return STORE_OK;
 close_fd:
-    close(u->fd);
+    if (u->fd >= 0)
+        close(u->fd);
     u->fd = -1;
     return rc;
 }
@@ -309,15 +481,31 @@ static int save(struct store *s, const char *repo, const char *id,
     return rc ? rc : store_txn_end(s, txn, rec_put(s, txn, repo, id, u));
 }
 
-int store_upload_begin(struct store *s, const char *repo, char *id)
+/* Count new session id in, within the limits, and write its record. */
+static int create(struct store *s, MDB_txn *txn, const char *repo,
+                  const char *id, const struct upload *u)
+{
+    int rc = count(s, txn, u->owner, strlen(u->owner), repo, strlen(repo), 1);
+
+    return rc ? rc : rec_put(s, txn, repo, id, u);
+}
+
+int store_upload_begin(struct store *s, const char *repo, const char *owner,
+                       char *id)
 {
     struct upload u;
     char uid[UPLOAD_ID_LEN + 1];
+    MDB_txn *txn;
+    size_t len = strlen(owner);
     int rc, fd;
 
     if (s->rdonly)
         return STORE_READONLY;
     memset(&u, 0, sizeof(u));
+    if (len > OWNER_MAX)
+        len = OWNER_MAX; /* the first bytes count: see store.h */
+    memcpy(u.owner, owner, len);
+    u.owner[len] = '\0';
     make_uuid(uid);
     rc = upload_path(s, uid, u.path);
     if (rc)
@@ -329,13 +517,37 @@ int store_upload_begin(struct store *s, const char *repo, char *id)
     u.created = (int64_t)time(NULL);
     hasher_init(&u.h, DIGEST_SHA256);
     u.hash_ok = 1;
-    rc = save(s, repo, uid, &u);
+    rc = store_utxn_begin(s, 0, &txn);
+    if (rc == STORE_OK)
+        rc = store_txn_end(s, txn, create(s, txn, repo, uid, &u));
     if (rc) {
         unlink(u.path);
         return rc;
     }
     memcpy(id, uid, sizeof(uid));
     return STORE_OK;
+}
+
+/*
+ * Whether finished session u of repo (REC_DONE) made its blob: STORE_OK
+ * when its file is there still (the commit may not have come), or repo
+ * links the blob; else STORE_NOTFOUND.
+ */
+static int session_done(struct store *s, const char *repo,
+                        const struct upload *u)
+{
+    struct blob_rec rec;
+    MDB_txn *txn;
+    int rc;
+
+    if (u->fd >= 0 || access(u->path, F_OK) == 0)
+        return STORE_OK;
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_linked_rec(s, txn, repo, &u->done, &rec);
+    mdb_txn_abort(txn);
+    return rc;
 }
 
 int store_upload_status(struct store *s, const char *repo, const char *id,
@@ -345,11 +557,21 @@ int store_upload_status(struct store *s, const char *repo, const char *id,
     MDB_txn *txn;
     int rc;
 
+    memset(&u, 0, sizeof(u));
+    u.fd = -1;
+    rc = upload_path(s, id, u.path);
+    if (rc)
+        return rc;
     rc = store_utxn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
     rc = rec_get(s, txn, repo, id, &u);
     mdb_txn_abort(txn);
+    /* as upload_lock() and store_upload_finish() see it */
+    if (rc == STORE_OK)
+        rc = u.flags & REC_DONE          ? session_done(s, repo, &u)
+             : access(u.path, F_OK) == 0 ? STORE_OK
+                                         : STORE_NOTFOUND;
     if (rc == STORE_OK)
         *size = u.size;
     return rc;
@@ -365,7 +587,8 @@ int store_upload_append(struct store *s, const char *repo, const char *id,
     rc = upload_lock(s, repo, id, &u);
     if (rc)
         return rc;
-    if (start >= 0 && start != u.size) {
+    /* a finished session takes no more: a PUT with its digest ends it */
+    if ((start >= 0 && start != u.size) || (u.flags & REC_DONE)) {
         rc = STORE_RANGE;
         goto unlock;
     }
@@ -386,14 +609,12 @@ unlock:
 static int drop(struct store *s, const char *id, struct upload *u)
 {
     MDB_txn *txn;
-    MDB_val key;
     int rc;
 
     rc = store_utxn_begin(s, 0, &txn);
     if (rc)
         return rc;
-    id_key(id, &key);
-    rc = store_del(txn, s->uploads, &key, NULL, "mdb_del uploads");
+    rc = forget(s, txn, id);
     rc = store_txn_end(s, txn, rc == STORE_NOTFOUND ? STORE_OK : rc);
     if (rc)
         return rc;
@@ -402,18 +623,51 @@ static int drop(struct store *s, const char *id, struct upload *u)
     return STORE_OK;
 }
 
+/* Whether body is empty: a finished session takes no more bytes. */
+static int body_empty(const struct store_body *body)
+{
+    char c;
+
+    if (!body || body->length == 0)
+        return 1;
+    return body->length < 0 && fill(body, &c, 1) == 0;
+}
+
+/* Make the checked content of session u blob d of repo. */
+static int commit(struct store *s, const char *repo, const struct digest *d,
+                  struct upload *u)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc
+              : store_txn_end(
+                    s, txn,
+                    store_blob_adopt(s, txn, repo, d, u->fd, u->path, u->size));
+}
+
 int store_upload_finish(struct store *s, const char *repo, const char *id,
                         const struct store_body *body, const struct digest *d,
                         long long *size)
 {
+    char dstr[DIGEST_STR_MAX];
     struct digest got;
     struct upload u;
-    MDB_txn *txn;
     int rc;
 
     rc = upload_lock(s, repo, id, &u);
     if (rc)
         return rc;
+    if (u.flags & REC_DONE) {
+        /* an attempt that was killed checked it: the same PUT ends it */
+        got = u.done;
+        if (!body_empty(body) || !digest_equal(&got, d))
+            goto mismatch;
+        rc = u.fd >= 0 ? commit(s, repo, d, &u) : session_done(s, repo, &u);
+        if (rc == STORE_NOTFOUND && drop(s, id, &u))
+            log_warn("cannot forget upload session '%s'", id);
+        goto committed;
+    }
     if (body) {
         rc = upload_write(&u, body);
         if (rc)
@@ -429,37 +683,42 @@ int store_upload_finish(struct store *s, const char *repo, const char *id,
         }
         hasher_final(&u.h, &got);
     }
-    if (!digest_equal(&got, d)) {
-        char dstr[DIGEST_STR_MAX];
-
-        digest_format(&got, dstr);
-        log_debug("upload '%s' of '%s' hashes to '%s', not '%s:%s'", id, repo,
-                  dstr, digest_alg_name(d->alg), d->hex);
-        rc = drop(s, id, &u);
-        if (rc == STORE_OK)
-            rc = STORE_DIGEST_MISMATCH;
-        goto unlock;
-    }
+    if (!digest_equal(&got, d))
+        goto mismatch;
     /* a blob kept in LMDB is made durable by the commit itself */
     if (!store_blob_inlined(s, u.size)) {
         rc = sync_data(&u);
         if (rc)
             goto unlock;
     }
-    rc = store_txn_begin(s, 0, &txn);
+    /*
+     * Say so before the commit, which may rename the file away: a worker
+     * killed after it leaves a session that is seen finished.
+     */
+    u.flags |= REC_DONE;
+    u.done = *d;
+    rc = save(s, repo, id, &u);
     if (rc == STORE_OK)
-        rc = store_txn_end(
-            s, txn, store_blob_adopt(s, txn, repo, d, u.fd, u.path, u.size));
+        rc = commit(s, repo, d, &u);
+committed:
     if (rc)
         goto unlock;
     *size = u.size;
     /*
      * The blob is stored; the session's record goes now. Should that
-     * fail, or a crash come first, the record names a file that is gone:
-     * the session is unknown to requests and dropped by the purge.
+     * fail, or a crash come first, the record is REC_DONE: the same PUT
+     * ends it, and the purge drops it.
      */
     if (drop(s, id, &u))
         log_warn("cannot forget upload session '%s'", id);
+    goto unlock;
+mismatch:
+    digest_format(&got, dstr);
+    log_debug("upload '%s' of '%s' hashes to '%s', not '%s:%s'", id, repo, dstr,
+              digest_alg_name(d->alg), d->hex);
+    rc = drop(s, id, &u);
+    if (rc == STORE_OK)
+        rc = STORE_DIGEST_MISMATCH;
 unlock:
     upload_unlock(&u);
     return rc;
@@ -600,7 +859,6 @@ int store_upload_drop_lost(struct store *s, const char *id)
 {
     char path[PATH_MAX];
     MDB_txn *txn;
-    MDB_val key, val;
     int rc;
 
     if (upload_path(s, id, path))
@@ -608,12 +866,7 @@ int store_upload_drop_lost(struct store *s, const char *id)
     rc = store_utxn_begin(s, 0, &txn);
     if (rc)
         return rc;
-    id_key(id, &key);
-    rc = store_get(txn, s->uploads, &key, &val, "mdb_get uploads");
     /* look again: a session whose file is there is not lost */
-    if (rc == STORE_OK && access(path, F_OK) == 0)
-        rc = STORE_NOTFOUND;
-    if (rc == STORE_OK)
-        rc = store_del(txn, s->uploads, &key, NULL, "mdb_del uploads");
+    rc = access(path, F_OK) == 0 ? STORE_NOTFOUND : forget(s, txn, id);
     return store_txn_end(s, txn, rc);
 }

@@ -23,7 +23,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 }
 
 /* every blob a file: the tests look at them */
-const struct store_options file_blobs = {MAP_SIZE, 0, -1};
+const struct store_options file_blobs = {
+    .map_size = MAP_SIZE, .flags = 0, .inline_max = -1};
 
 int setup(void **state)
 {
@@ -137,7 +138,7 @@ void put_blob(struct fixture *f, const char *repo, const void *data, size_t len,
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, len, d);
-    assert_int_equal(store_upload_begin(f->s, repo, id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, repo, "", id), STORE_OK);
     assert_int_equal(append(f, repo, id, 0, data, len, &size), STORE_OK);
     assert_int_equal(size, (long long)len);
     size = -1;

@@ -285,7 +285,7 @@ static void test_uploads(void **state)
     struct found fd;
     long long size;
 
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     snprintf(path, sizeof(path), "%s/uploads/%s", f->root, id);
     assert_int_equal(unlink(path), 0);
     st = fsck(f, 0, &fd);

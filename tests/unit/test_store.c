@@ -176,7 +176,8 @@ static void test_upload_round_trip(void **state)
 
     digest_of(DIGEST_SHA256, data, n, &d);
     memset(id, 'x', sizeof(id));
-    assert_int_equal(store_upload_begin(f->s, "library/ubuntu", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "library/ubuntu", "", id),
+                     STORE_OK);
     assert_int_equal(id[UPLOAD_ID_LEN], '\0');
     assert_true(upload_id_valid(id, strlen(id)));
     assert_int_equal(upload_file_size(f, id), 0);
@@ -273,7 +274,7 @@ static void test_finish_wrong_digest(void **state)
 
     digest_of(DIGEST_SHA256, data, sizeof(data) - 1, &right);
     digest_of(DIGEST_SHA256, "other", 5, &wrong);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, sizeof(data) - 1, &size),
                      STORE_OK);
     size = -7;
@@ -295,7 +296,7 @@ static void test_finish_wrong_digest(void **state)
     assert_int_equal(count_files(f, "blobs"), 0);
 
     /* a wrong digest of the other algorithm, and a wrong final chunk */
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 4, &size), STORE_OK);
     {
         struct store_body b;
@@ -322,7 +323,7 @@ static void test_append_wrong_start(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, 100, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     /* nothing yet: only 0 is right */
     size = -7;
     assert_int_equal(append(f, "r", id, 1, data, 10, &size), STORE_RANGE);
@@ -357,7 +358,7 @@ static void test_append_aborted(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
 
     /* a first chunk that fails at once and one that fails mid-way */
     body_init(&b, &m, data, 100, 100, 0);
@@ -415,7 +416,7 @@ static void test_append_length_mismatch(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 100, &size), STORE_OK);
 
     /* body longer than announced (by 1 and by a lot) */
@@ -473,7 +474,7 @@ static void test_upload_other_repo(void **state)
     long long size = -7;
 
     digest_of(DIGEST_SHA256, data, 10, &d);
-    assert_int_equal(store_upload_begin(f->s, "team/app", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "team/app", "", id), STORE_OK);
     assert_int_equal(append(f, "team/app", id, 0, data, 5, &size), STORE_OK);
 
     size = -7;
@@ -523,8 +524,8 @@ static void test_upload_cancel(void **state)
     long long size = -7;
     struct digest d;
 
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
-    assert_int_equal(store_upload_begin(f->s, "r", id2), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id2), STORE_OK);
     assert_string_not_equal(id, id2);
     assert_int_equal(append(f, "r", id, 0, "abc", 3, &size), STORE_OK);
     assert_int_equal(store_upload_cancel(f->s, "r", id), STORE_OK);
@@ -560,7 +561,7 @@ static void test_finish_sha512(void **state)
 
     digest_of(DIGEST_SHA512, data, n, &d);
     digest_of(DIGEST_SHA256, data, n, &d256);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 333, &size), STORE_OK);
     assert_int_equal(append(f, "r", id, 333, data + 333, 111, &size), STORE_OK);
     /* the final chunk is part of the re-hash */
@@ -580,7 +581,7 @@ static void test_finish_sha512(void **state)
     free(data);
     data = pattern(n, 6);
     digest_of(DIGEST_SHA512, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, n, &size), STORE_OK);
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
                      STORE_OK);
@@ -603,7 +604,7 @@ static void test_empty_blob(void **state)
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 
     /* begin, then finish at once */
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
                      STORE_OK);
     assert_int_equal(size, 0);
@@ -611,7 +612,7 @@ static void test_empty_blob(void **state)
     assert_blob(f, "r", &d, "", 0);
 
     /* an empty final chunk in another repo */
-    assert_int_equal(store_upload_begin(f->s, "s", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "s", "", id), STORE_OK);
     body_init(&b, &m, "", 0, 0, -1);
     assert_int_equal(store_upload_finish(f->s, "s", id, &b, &d, &size),
                      STORE_OK);
@@ -621,7 +622,7 @@ static void test_empty_blob(void **state)
 
     /* sha512 of nothing */
     digest_of(DIGEST_SHA512, "", 0, &d512);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d512, &size),
                      STORE_OK);
     assert_blob(f, "r", &d512, "", 0);
@@ -639,8 +640,8 @@ static void test_same_content_two_repos(void **state)
 
     digest_of(DIGEST_SHA256, data, n, &d);
     /* both sessions in flight at once */
-    assert_int_equal(store_upload_begin(f->s, "one", id1), STORE_OK);
-    assert_int_equal(store_upload_begin(f->s, "two", id2), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "one", "", id1), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "two", "", id2), STORE_OK);
     assert_int_equal(append(f, "one", id1, 0, data, 1000, &size), STORE_OK);
     assert_int_equal(append(f, "two", id2, 0, data, 3000, &size), STORE_OK);
     assert_int_equal(append(f, "one", id1, 1000, data + 1000, 3000, &size),
@@ -709,7 +710,8 @@ static void test_blob_delete(void **state)
 /* Blobs up to inline_max live in LMDB: no file, same behaviour. */
 static void test_inline_blobs(void **state)
 {
-    static const struct store_options inl = {MAP_SIZE, 0, 4096};
+    static const struct store_options inl = {
+        .map_size = MAP_SIZE, .flags = 0, .inline_max = 4096};
     struct fixture *f = *state;
     unsigned char *small = pattern(4096, 1), *big = pattern(4097, 2);
     struct digest ds, db, de;
@@ -814,7 +816,7 @@ static void test_reopen(void **state)
 
     put_blob(f, "keep", blob, n, &db);
     digest_of(DIGEST_SHA256, up, n, &du);
-    assert_int_equal(store_upload_begin(f->s, "keep", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "keep", "", id), STORE_OK);
     assert_int_equal(append(f, "keep", id, 0, up, 1234, &size), STORE_OK);
 
     store_close(f->s);
@@ -849,7 +851,7 @@ static void test_reopen(void **state)
 static void spoil_hash_state(struct fixture *f, const char *id)
 {
     unsigned char rec[1024];
-    uint16_t repo_len, state_len;
+    uint16_t repo_len, state_len, owner_len;
     MDB_txn *txn;
     MDB_val key, val;
 
@@ -861,8 +863,9 @@ static void spoil_hash_state(struct fixture *f, const char *id)
     memcpy(rec, val.mv_data, val.mv_size);
     memcpy(&repo_len, rec + 16, 2);
     memcpy(&state_len, rec + 18, 2);
+    memcpy(&owner_len, rec + 20, 2);
     assert_true(state_len >= 4);
-    memcpy(rec + 20 + repo_len, "XXXX", 4); /* the magic */
+    memcpy(rec + 24 + repo_len + owner_len, "XXXX", 4); /* the magic */
     val.mv_data = rec;
     assert_int_equal(mdb_put(txn, f->s->uploads, &key, &val, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
@@ -881,7 +884,7 @@ static void test_unusable_hash_state(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 300, &size), STORE_OK);
     spoil_hash_state(f, id);
     assert_int_equal(append(f, "r", id, 300, data + 300, 300, &size), STORE_OK);
@@ -892,7 +895,7 @@ static void test_unusable_hash_state(void **state)
     assert_blob(f, "r", &d, data, n);
 
     /* and the re-hash still catches a wrong digest */
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 300, &size), STORE_OK);
     spoil_hash_state(f, id);
     digest_of(DIGEST_SHA256, data, 299, &wrong);
@@ -927,7 +930,7 @@ static void test_crash_tail(void **state)
     long long size = -1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, data, 500, &size), STORE_OK);
     add_tail(f, id, 333);
     assert_int_equal(upload_file_size(f, id), 833);
@@ -948,7 +951,7 @@ static void test_crash_tail(void **state)
     assert_blob(f, "r", &d, data, n);
 
     /* and a tail on a session with nothing recorded yet */
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     add_tail(f, id, 64);
     assert_int_equal(append(f, "r", id, 0, data, 10, &size), STORE_OK);
     digest_of(DIGEST_SHA256, data, 10, &d);
@@ -966,7 +969,7 @@ static void test_upload_file_lost(void **state)
     char id[UPLOAD_ID_LEN + 1], path[PATH_MAX];
     long long size = -1;
 
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, "0123456789", 10, &size), STORE_OK);
     upload_file(f, id, path, sizeof(path));
     assert_int_equal(truncate(path, 4), 0);
@@ -984,7 +987,7 @@ static void test_upload_busy(void **state)
     int fd;
 
     digest_of(DIGEST_SHA256, "abcdef", 6, &d);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, "abc", 3, &size), STORE_OK);
 
     /* another "request" holds the session */
@@ -1023,7 +1026,7 @@ static void test_many_chunks(void **state)
     size_t off = 0, k = 1;
 
     digest_of(DIGEST_SHA256, data, n, &d);
-    assert_int_equal(store_upload_begin(f->s, "big", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "big", "", id), STORE_OK);
     /* 1, 2, 3, ... byte chunks for the first few KiB */
     while (off + k < 4096) {
         assert_int_equal(
@@ -1082,8 +1085,8 @@ static void test_upload_purge(void **state)
     long long size;
     int n = -1, fd;
 
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
-    assert_int_equal(store_upload_begin(f->s, "r", locked), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", locked), STORE_OK);
     /* an old file with an id's name and no session; an old stranger */
     snprintf(orphan, sizeof(orphan), "%s/uploads/%s", f->root,
              "11111111-2222-4333-8444-555555555555");
@@ -1246,7 +1249,8 @@ static void get_format(struct store *s, char *out, size_t len)
  */
 static void test_format(void **state)
 {
-    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
     static char marker_obj;
     struct store *const marker = (void *)&marker_obj;
     struct fixture *f = *state;
@@ -1292,7 +1296,7 @@ static int put_blob_elsewhere(const char *root, const char *repo)
         digest_of(DIGEST_SHA256, "more", 4, &d);
         body_init(&b, &m, "more", 4, 4, -1);
         _exit(store_open(root, &file_blobs, &s) ||
-              store_upload_begin(s, repo, id) ||
+              store_upload_begin(s, repo, "", id) ||
               store_upload_finish(s, repo, id, &b, &d, &size));
     }
     assert_true(pid > 0);
@@ -1307,7 +1311,8 @@ static int put_blob_elsewhere(const char *root, const char *repo)
  */
 static void test_rdonly(void **state)
 {
-    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
     struct fixture *f = *state;
     char id[UPLOAD_ID_LEN + 1], id2[UPLOAD_ID_LEN + 1], path[PATH_MAX];
     struct store *r = NULL;
@@ -1319,7 +1324,7 @@ static void test_rdonly(void **state)
 
     put_blob(f, "r", "data", 4, &d);
     digest_of(DIGEST_SHA256, "more", 4, &d2);
-    assert_int_equal(store_upload_begin(f->s, "r", id), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
     assert_int_equal(append(f, "r", id, 0, "ab", 2, &size), STORE_OK);
     store_close(f->s); /* one open per process (lmdb.h) */
     f->s = NULL;
@@ -1340,7 +1345,7 @@ static void test_rdonly(void **state)
     assert_int_equal(put_blob_elsewhere(f->root, "s"), 0);
     assert_int_equal(store_repo_exists(r, "s"), STORE_OK);
 
-    assert_int_equal(store_upload_begin(r, "r", id2), STORE_READONLY);
+    assert_int_equal(store_upload_begin(r, "r", "", id2), STORE_READONLY);
     body_init(&b, &m, "cd", 2, 2, -1);
     assert_int_equal(store_upload_append(r, "r", id, 2, &b, &size),
                      STORE_READONLY);
@@ -1393,7 +1398,8 @@ static void test_rdonly(void **state)
 /* Maintenance mode is a flag in the store that every open sees. */
 static void test_maintenance(void **state)
 {
-    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
     struct fixture *f = *state;
     struct store *r = NULL;
     int on = -1;
@@ -1416,6 +1422,187 @@ static void test_maintenance(void **state)
     assert_int_equal(store_set_maintenance(f->s, 0), STORE_OK);
     assert_int_equal(store_maintenance(f->s, &on), STORE_OK);
     assert_int_equal(on, 0);
+}
+
+/* Open f's store again with opt (teardown closes it). */
+static void reopen_with(struct fixture *f, const struct store_options *opt)
+{
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(store_open(f->root, opt, &f->s), STORE_OK);
+}
+
+/*
+ * The limits of open sessions per owner and per repository: a session
+ * counts from its begin until its finish, cancel, digest mismatch or
+ * purge, and the counts outlive the process.
+ */
+static void test_session_limits(void **state)
+{
+    static const struct store_options lim = {.map_size = MAP_SIZE,
+                                             .inline_max = -1,
+                                             .sessions_per_owner = 3,
+                                             .sessions_per_repo = 5};
+    static const char data[] = "a layer";
+    struct fixture *f = *state;
+    char a[4][UPLOAD_ID_LEN + 1], b[3][UPLOAD_ID_LEN + 1];
+    struct digest d, wrong;
+    long long size = -1;
+    int i, n = -1;
+
+    reopen_with(f, &lim);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(store_upload_begin(f->s, "r", "alice", a[i]),
+                         STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[3]),
+                     STORE_OWNER_SESSIONS);
+    assert_int_equal(store_upload_begin(f->s, "s", "alice", a[3]),
+                     STORE_OWNER_SESSIONS);
+    /* anonymous is an owner of its own; r is full at 5, s is not */
+    assert_int_equal(store_upload_begin(f->s, "r", "", b[0]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "bob", b[1]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "carol", b[2]),
+                     STORE_REPO_SESSIONS);
+    assert_int_equal(store_upload_begin(f->s, "s", "carol", b[2]), STORE_OK);
+    /* a refused session leaves no file */
+    assert_int_equal(count_files(f, "uploads"), 6);
+
+    /* cancel, finish and a digest mismatch each make room for one */
+    assert_int_equal(store_upload_cancel(f->s, "r", a[0]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[0]), STORE_OK);
+    digest_of(DIGEST_SHA256, data, sizeof(data) - 1, &d);
+    assert_int_equal(append(f, "r", a[1], 0, data, sizeof(data) - 1, &size),
+                     STORE_OK);
+    assert_int_equal(store_upload_finish(f->s, "r", a[1], NULL, &d, &size),
+                     STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[1]), STORE_OK);
+    digest_of(DIGEST_SHA256, "other", 5, &wrong);
+    assert_int_equal(store_upload_finish(f->s, "r", a[2], NULL, &wrong, &size),
+                     STORE_DIGEST_MISMATCH);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[2]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "alice", a[3]),
+                     STORE_OWNER_SESSIONS);
+
+    /* the counts are on disk */
+    reopen_with(f, &lim);
+    assert_int_equal(store_upload_begin(f->s, "s", "alice", a[3]),
+                     STORE_OWNER_SESSIONS);
+
+    /* the purge takes them out */
+    assert_int_equal(store_upload_purge(f->s, -10, &n), STORE_OK);
+    assert_int_equal(n, 6);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(store_upload_begin(f->s, "r", "alice", a[i]),
+                         STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "bob", b[0]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "bob", b[1]), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "bob", b[2]),
+                     STORE_REPO_SESSIONS);
+}
+
+/*
+ * Write the record a finishing request writes before its commit
+ * (REC_DONE, store/upload.c): session id of repo, of owner, checked to
+ * be blob d of size bytes.
+ */
+static void mark_done(struct fixture *f, const char *repo, const char *id,
+                      const struct digest *d, long long size)
+{
+    unsigned char rec[512];
+    char dstr[DIGEST_STR_MAX];
+    uint64_t sz = (uint64_t)size;
+    int64_t created = 0; /* long ago: the purge would take it */
+    uint16_t repo_len = (uint16_t)strlen(repo), state_len, owner_len = 0;
+    uint16_t flags = 1; /* REC_DONE */
+    MDB_txn *txn;
+    MDB_val key, val;
+
+    digest_format(d, dstr);
+    state_len = (uint16_t)strlen(dstr);
+    memcpy(rec, &sz, 8);
+    memcpy(rec + 8, &created, 8);
+    memcpy(rec + 16, &repo_len, 2);
+    memcpy(rec + 18, &state_len, 2);
+    memcpy(rec + 20, &owner_len, 2);
+    memcpy(rec + 22, &flags, 2);
+    memcpy(rec + 24, repo, repo_len);
+    memcpy(rec + 24 + repo_len, dstr, state_len);
+    assert_int_equal(mdb_txn_begin(f->s->uenv, NULL, 0, &txn), 0);
+    key.mv_data = (void *)id;
+    key.mv_size = strlen(id);
+    val.mv_data = rec;
+    val.mv_size = 24u + repo_len + state_len;
+    assert_int_equal(mdb_put(txn, f->s->uploads, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/*
+ * A worker killed while it finished a session: after it checked the
+ * content (and maybe after the commit), the status and a PUT with the
+ * digest agree that the session is done; once the blob is gone, they
+ * agree that it is unknown.
+ */
+static void test_finish_killed(void **state)
+{
+    struct fixture *f = *state;
+    const size_t n = 5000;
+    unsigned char *data = pattern(n, 21);
+    char id[UPLOAD_ID_LEN + 1], path[PATH_MAX];
+    struct digest d, wrong;
+    long long size = -1;
+
+    digest_of(DIGEST_SHA256, data, n, &d);
+    digest_of(DIGEST_SHA256, data, n - 1, &wrong);
+
+    /* killed after the commit: the file is a blob now */
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(append(f, "r", id, 0, data, 100, &size), STORE_OK);
+    assert_int_equal(append(f, "r", id, 100, data + 100, n - 100, &size),
+                     STORE_OK);
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
+                     STORE_OK);
+    mark_done(f, "r", id, &d, (long long)n);
+    size = -1;
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
+    assert_int_equal(size, (long long)n);
+    assert_int_equal(append(f, "r", id, -1, "x", 1, &size), STORE_RANGE);
+    size = -1;
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
+                     STORE_OK);
+    assert_int_equal(size, (long long)n);
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_NOTFOUND);
+    assert_blob(f, "r", &d, data, n);
+
+    /* killed between the mark and the commit: the file is there */
+    assert_int_equal(store_blob_delete(f->s, "r", &d, NULL), STORE_OK);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(append(f, "r", id, 0, data, n, &size), STORE_OK);
+    mark_done(f, "r", id, &d, (long long)n);
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_OK);
+    assert_int_equal(size, (long long)n);
+    /* another digest is a mismatch, which drops the session */
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &wrong, &size),
+                     STORE_DIGEST_MISMATCH);
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    assert_int_equal(append(f, "r", id, 0, data, n, &size), STORE_OK);
+    mark_done(f, "r", id, &d, (long long)n);
+    size = -1;
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
+                     STORE_OK);
+    assert_int_equal(size, (long long)n);
+    assert_blob(f, "r", &d, data, n);
+    assert_int_equal(count_files(f, "uploads"), 0);
+
+    /* done, and the blob deleted since: unknown to both */
+    assert_int_equal(store_upload_begin(f->s, "r", "", id), STORE_OK);
+    mark_done(f, "r", id, &d, (long long)n);
+    upload_file(f, id, path, sizeof(path));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(store_blob_delete(f->s, "r", &d, NULL), STORE_OK);
+    assert_int_equal(store_upload_status(f->s, "r", id, &size), STORE_NOTFOUND);
+    assert_int_equal(store_upload_finish(f->s, "r", id, NULL, &d, &size),
+                     STORE_NOTFOUND);
+    free(data);
 }
 
 /* The shared mark of durable commits (store/durable.c), and the last
@@ -1450,7 +1637,8 @@ static uint64_t last_txn(struct store *s)
  */
 static void test_durable(void **state)
 {
-    static const struct store_options data = {MAP_SIZE, STORE_SYNC_DATA, -1};
+    static const struct store_options data = {
+        .map_size = MAP_SIZE, .flags = STORE_SYNC_DATA, .inline_max = -1};
     struct fixture *f = *state;
     char path[PATH_MAX];
     uint64_t big = UINT64_MAX / 2;
@@ -1542,6 +1730,8 @@ int main(void)
         T(test_format),
         T(test_rdonly),
         T(test_maintenance),
+        T(test_session_limits),
+        T(test_finish_killed),
         T(test_durable),
         cmocka_unit_test(test_strerror),
     };

@@ -395,7 +395,8 @@ static void test_get_too_big(void **state)
 /* The LMDB map fills up: STORE_FULL, and what was stored stays intact. */
 static void test_map_full(void **state)
 {
-    static const struct store_options tiny = {(size_t)1 << 20, 0, -1};
+    static const struct store_options tiny = {
+        .map_size = (size_t)1 << 20, .flags = 0, .inline_max = -1};
     struct fixture *f = *state;
     struct store *small;
     struct digest cfg;
@@ -425,6 +426,82 @@ static void test_map_full(void **state)
     /* deleting makes room again */
     assert_int_equal(store_tag_delete(f->s, "r", "t1"), STORE_OK);
     tm_release(&t);
+}
+
+/* Put tagged manifests t0, t1... into r until one fails; their count. */
+static int fill_tags(struct fixture *f, const struct digest *cfg, int max,
+                     int *rc)
+{
+    char tag[32];
+    struct tm t;
+    int i;
+
+    *rc = STORE_OK;
+    for (i = 0; i < max && *rc == STORE_OK; i++) {
+        snprintf(tag, sizeof(tag), "t%d", i);
+        tm_image(&t, cfg, (long long)strlen(cfg_data), NULL, NULL, i);
+        *rc = put_manifest(f, "r", tag, &t, NULL);
+        tm_release(&t);
+    }
+    return *rc == STORE_OK ? i : i - 1;
+}
+
+/* The map in use of env, in bytes. */
+static size_t map_of(MDB_env *env)
+{
+    MDB_envinfo info;
+
+    assert_int_equal(mdb_env_info(env, &info), 0);
+    return info.me_mapsize;
+}
+
+/*
+ * A map that fills grows, up to map_size_max: what fits in a 1M map goes
+ * many times over in one that may grow to 64M, and a store that reopens
+ * (another process) reads it all; at the most, STORE_FULL.
+ */
+static void test_map_grows(void **state)
+{
+    static const struct store_options grows = {.map_size = (size_t)1 << 20,
+                                               .inline_max = -1,
+                                               .map_size_max = (size_t)64
+                                                               << 20};
+    static const struct store_options capped = {.map_size = (size_t)1 << 20,
+                                                .inline_max = -1,
+                                                .map_size_max = (size_t)2
+                                                                << 20};
+    struct fixture *f = *state;
+    struct store *other;
+    struct digest cfg;
+    char root[PATH_MAX];
+    int n, rc;
+
+    snprintf(root, sizeof(root), "%s/grows", f->root);
+    assert_int_equal(store_open(root, &grows, &other), STORE_OK);
+    store_close(f->s);
+    f->s = other; /* teardown closes it */
+    config_blob(f, "r", &cfg);
+    n = fill_tags(f, &cfg, 4000, &rc);
+    assert_int_equal(rc, STORE_OK);
+    assert_int_equal(n, 4000);
+    assert_true(map_of(f->s->env) > (size_t)2 << 20);
+    assert_true(map_of(f->s->env) <= (size_t)64 << 20);
+    /* opened again with the small map: LMDB maps what is there */
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(store_open(root, &grows, &f->s), STORE_OK);
+    assert_int_equal(get_rc(f, "r", "t3999", NULL), STORE_OK);
+    assert_int_equal(fill_tags(f, &cfg, 10, &rc), 10);
+
+    snprintf(root, sizeof(root), "%s/capped", f->root);
+    assert_int_equal(store_open(root, &capped, &other), STORE_OK);
+    store_close(f->s);
+    f->s = other;
+    config_blob(f, "r", &cfg);
+    n = fill_tags(f, &cfg, 100000, &rc);
+    assert_int_equal(rc, STORE_FULL);
+    assert_true(n > 0);
+    assert_int_equal(map_of(f->s->env), (size_t)2 << 20);
 }
 
 /* --- format 2: what references what, times, the upgrade --- */
@@ -651,7 +728,8 @@ static void downgrade(const char *root)
  */
 static void test_upgrade_from_1(void **state)
 {
-    static const struct store_options ro = {MAP_SIZE, STORE_RDONLY, -1};
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
     struct fixture *f = *state;
     struct digest cfg, user;
     struct store *r = NULL;
@@ -846,9 +924,10 @@ int main(void)
         T(test_tags_and_delete), T(test_tag_pages),
         T(test_catalog),         T(test_referrers),
         T(test_get_too_big),     T(test_map_full),
-        T(test_in_use),          T(test_emptied_repo),
-        T(test_ask_release),     T(test_upgrade_from_1),
-        T(test_inventory),       T(test_repo_delete),
+        T(test_map_grows),       T(test_in_use),
+        T(test_emptied_repo),    T(test_ask_release),
+        T(test_upgrade_from_1),  T(test_inventory),
+        T(test_repo_delete),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
