@@ -47,6 +47,8 @@ struct config {
     long long gc_interval;    /* seconds between GC runs, or CONFIG_OFF */
     long long untagged_ttl;   /* seconds, or CONFIG_OFF: keep untagged */
     char retention[PATH_MAX]; /* "" when there are no retention rules */
+    char policy[PATH_MAX];    /* "" when there are no quotas, no
+                                 immutable tags */
 };
 
 /*

@@ -199,6 +199,16 @@ fail:
     return -1;
 }
 
+int policy_check(const char *path, char *err, size_t errlen)
+{
+    struct policy *p;
+
+    if (policy_load(path, &p, err, errlen))
+        return -1;
+    policy_free(p);
+    return 0;
+}
+
 void policy_free(struct policy *p)
 {
     size_t i;

@@ -47,6 +47,9 @@ int policy_load(const char *path, struct policy **out, char *err,
                 size_t errlen);
 void policy_free(struct policy *p);
 
+/* Whether path reads as a policy file: policy_load() and policy_free(). */
+int policy_check(const char *path, char *err, size_t errlen);
+
 /* A quota rule; the strings live as long as its policy. */
 struct policy_quota {
     const char *pattern; /* as written: "team-a/[*]" */
