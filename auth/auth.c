@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +180,7 @@ enum auth_result auth_check(const struct auth_policy *p, const char *user,
         if (!(r->actions & action) || !who_matches(r, user))
             continue;
         /* the catalog is one thing, not a repository */
-        if (action == AUTH_CATALOG || fnmatch(r->pattern, repo, 0) == 0)
+        if (action == AUTH_CATALOG || name_pattern_match(r->pattern, repo))
             return AUTH_OK;
     }
     return user ? AUTH_DENIED : AUTH_NEED_LOGIN;

@@ -51,6 +51,8 @@ struct config {
     long long gc_interval;    /* seconds between GC runs, or CONFIG_OFF */
     long long untagged_ttl;   /* seconds, or CONFIG_OFF: keep untagged */
     char retention[PATH_MAX]; /* "" when there are no retention rules */
+    char policy[PATH_MAX];    /* "" when there are no quotas, no
+                                 immutable tags */
 };
 
 /*
@@ -86,18 +88,20 @@ int config_check_root(const struct config *cfg, char *err, size_t errlen);
 void config_store_options(const struct config *cfg, struct store_options *out);
 
 struct store_gc_options;
-struct retention;
+struct config_gc_rules; /* opaque: the retention and policy rules */
 
 /*
  * The options of store_gc() that cfg describes: gc_grace, untagged_ttl,
  * upload_ttl, and the rules of the retention file as the retain callback
- * (config/gc.c); the caller sets the rest (dry_run, report, progress). On
- * 0, *rules holds the loaded rules (NULL without a retention file), which
- * the caller frees with retention_free() after the GC. Return 0, or -1
- * with a one-line message in err naming the retention file and line.
+ * (config/gc.c), which never drops a tag the policy file makes
+ * immutable; the caller sets the rest (dry_run, report, progress). On 0,
+ * *rules holds the loaded rules (NULL without a retention file), which
+ * the caller frees with config_gc_rules_free() after the GC. Return 0, or
+ * -1 with a one-line message in err naming the file and line.
  */
 int config_gc_options(const struct config *cfg, struct store_gc_options *o,
-                      struct retention **rules, char *err, size_t errlen);
+                      struct config_gc_rules **rules, char *err, size_t errlen);
+void config_gc_rules_free(struct config_gc_rules *rules);
 
 /*
  * Parse "512", "64K", "1G"... (K, M, G, T or k, m, g, t: powers of 1024).

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/conf.h"
+#include "policy/policy.h"
 #include "retention/retention.h"
 #include "store/store.h"
 #include "util/xalloc.h"
@@ -15,30 +16,53 @@
  * store_gc(), and the retention rules as its callback.
  */
 
-/* store_retain_fn over retention_apply(); ctx is the rules. */
+struct config_gc_rules {
+    struct retention *retention;
+    struct policy *policy; /* NULL: no immutable tags */
+};
+
+/*
+ * store_retain_fn over retention_apply(), which keeps the tags the policy
+ * makes immutable; ctx is the rules.
+ */
 static int retain(void *ctx, const char *repo, const struct store_gc_tag *tags,
                   size_t n, long long now, unsigned char *drop,
                   char (*why)[STORE_WHY_MAX])
 {
     char(*rwhy)[RETENTION_WHY_MAX] = xcalloc(n ? n : 1, sizeof(*rwhy));
     struct retention_tag *rt = xcalloc(n ? n : 1, sizeof(*rt));
+    struct config_gc_rules *rules = ctx;
     size_t i;
 
     for (i = 0; i < n; i++) {
         rt[i].tag = tags[i].tag;
         rt[i].pushed = tags[i].pushed;
     }
-    retention_apply(ctx, repo, rt, n, now, drop, rwhy);
-    for (i = 0; i < n; i++)
-        snprintf(why[i], STORE_WHY_MAX, "%s", rwhy[i]);
+    retention_apply(rules->retention, repo, rt, n, now, drop, rwhy);
+    for (i = 0; i < n; i++) {
+        if (drop[i] && policy_immutable(rules->policy, repo, tags[i].tag))
+            drop[i] = 0;
+        snprintf(why[i], STORE_WHY_MAX, "%s", drop[i] ? rwhy[i] : "");
+    }
     free(rt);
     free(rwhy);
     return 0;
 }
 
-int config_gc_options(const struct config *cfg, struct store_gc_options *o,
-                      struct retention **rules, char *err, size_t errlen)
+void config_gc_rules_free(struct config_gc_rules *rules)
 {
+    if (!rules)
+        return;
+    retention_free(rules->retention);
+    policy_free(rules->policy);
+    free(rules);
+}
+
+int config_gc_options(const struct config *cfg, struct store_gc_options *o,
+                      struct config_gc_rules **rules, char *err, size_t errlen)
+{
+    struct config_gc_rules *r;
+
     memset(o, 0, sizeof(*o));
     *rules = NULL;
     o->grace = cfg->gc_grace;
@@ -46,9 +70,14 @@ int config_gc_options(const struct config *cfg, struct store_gc_options *o,
     o->upload_ttl = cfg->upload_ttl;
     if (!cfg->retention[0])
         return 0;
-    if (retention_load(cfg->retention, rules, err, errlen))
+    r = xcalloc(1, sizeof(*r));
+    if (retention_load(cfg->retention, &r->retention, err, errlen) ||
+        (cfg->policy[0] && policy_load(cfg->policy, &r->policy, err, errlen))) {
+        config_gc_rules_free(r);
         return -1;
+    }
+    *rules = r;
     o->retain = retain;
-    o->retain_ctx = *rules;
+    o->retain_ctx = r;
     return 0;
 }

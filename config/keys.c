@@ -215,6 +215,15 @@ const struct config_key config_keys[] = {
         .doc = "a retention rules file (tags GC drops per repository); "
                "empty: none",
     },
+    {
+        .name = "policy",
+        .type = CONFIG_PATH,
+        FIELD(policy),
+        .max = LEN_MAX(policy),
+        .def = "",
+        .doc = "a policy file: byte quotas of namespaces, immutable tags; "
+               "empty: none",
+    },
 };
 
 const size_t config_nkeys = ARRAY_SIZE(config_keys);

@@ -154,7 +154,7 @@ int cmd_gc(struct ctl *c, int argc, char **argv)
     char err[PATH_MAX + 256];
     struct store_gc_options o;
     struct store_gc_stats st;
-    struct retention *rules;
+    struct config_gc_rules *rules;
     struct gc_run r;
     struct timeval t0, t1;
     long long grace = -1;
@@ -200,7 +200,7 @@ int cmd_gc(struct ctl *c, int argc, char **argv)
     rc = store_gc(c->s, &o, &st);
     gettimeofday(&t1, NULL);
     out_progress_end(&r.p);
-    retention_free(rules);
+    config_gc_rules_free(rules);
     secs = (double)(t1.tv_sec - t0.tv_sec) +
            (double)(t1.tv_usec - t0.tv_usec) / 1e6;
     if (rc) {

@@ -7,6 +7,7 @@
 
 #include "util/digest.h"
 #include "util/names.h"
+#include "util/scaled.h"
 
 /*
  * What every command of berthctl shares: sizes in human units, times in
@@ -20,7 +21,7 @@
  * would round to 1024.0 of a unit is written in the next ("1.0 MiB", not
  * "1024.0 KiB"). buf has OUT_SIZE_MAX bytes.
  */
-#define OUT_SIZE_MAX 32
+#define OUT_SIZE_MAX SCALED_BYTES_MAX
 void out_size(long long bytes, char *buf);
 
 /*

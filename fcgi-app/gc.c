@@ -112,7 +112,7 @@ int gc_run(const struct config *cfg)
     struct store_gc_options o;
     struct store_options so;
     struct store_gc_stats st;
-    struct retention *rules = NULL;
+    struct config_gc_rules *rules = NULL;
     struct store *s = NULL;
     struct timeval t0, t1;
     char err[PATH_MAX + 256];
@@ -125,14 +125,14 @@ int gc_run(const struct config *cfg)
     }
     config_store_options(cfg, &so);
     if (store_open(cfg->root, &so, &s)) {
-        retention_free(rules);
+        config_gc_rules_free(rules);
         return 1; /* logged */
     }
     gettimeofday(&t0, NULL);
     rc = store_gc(s, &o, &st);
     gettimeofday(&t1, NULL);
     store_close(s);
-    retention_free(rules);
+    config_gc_rules_free(rules);
     if (rc == STORE_LOCKED) {
         log_debug("garbage collection: %s", store_strerror(rc));
         return 0;

@@ -117,6 +117,21 @@ static enum oci_err put_fail(struct req *r, int rc, const struct digest *miss)
     }
 }
 
+/*
+ * A manifest of len bytes needs them in each namespace of a quota, unless
+ * the repository has it already; its blobs are there before it.
+ */
+static enum oci_err manifest_quota(struct req *r, const struct digest *d,
+                                   long long len)
+{
+    struct store_manifest_info info;
+
+    if (!r->rules ||
+        store_manifest_get(r->store, r->name, NULL, d, NULL, &info) == STORE_OK)
+        return OCI_OK;
+    return quota_check(r, NULL, len);
+}
+
 /* PUT /v2/<name>/manifests/<reference>  (end-7) */
 enum oci_err h_manifest_put(struct req *r)
 {
@@ -152,6 +167,11 @@ enum oci_err h_manifest_put(struct req *r)
     }
     if (m.has_subject)
         referrer = manifest_descriptor_json(&m, &got, (long long)body.len);
+    if ((ref.tag && immutable_check(r, ref.tag, &got)) ||
+        manifest_quota(r, &got, (long long)body.len)) {
+        err = r->err;
+        goto release;
+    }
     mf.digest = &got;
     mf.body = body.ptr ? body.ptr : "";
     mf.len = body.len;
@@ -188,6 +208,9 @@ enum oci_err h_manifest_delete(struct req *r)
     int rc;
 
     if (parse_ref(r, &ref, 0))
+        return r->err;
+    if (ref.tag ? immutable_check(r, ref.tag, NULL)
+                : immutable_check_manifest(r, &ref.d))
         return r->err;
     if (ref.tag)
         rc = store_tag_delete(r->store, r->name, ref.tag);

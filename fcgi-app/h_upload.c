@@ -149,10 +149,14 @@ static enum oci_err chunk_extent(struct req *r, long long *start,
     return OCI_OK;
 }
 
-/* POST ...?mount=<digest>&from=<repo>  (end-11); 1 if mounted */
+/*
+ * POST ...?mount=<digest>&from=<repo>  (end-11); 1 if mounted, -1 with
+ * an error recorded (a quota), 0 for a plain session
+ */
 static int try_mount(struct req *r, const struct digest *d)
 {
     char from[NAME_MAX_LEN + 2];
+    struct store_blob *b;
     long long size;
     int rc;
 
@@ -162,6 +166,13 @@ static int try_mount(struct req *r, const struct digest *d)
     /* a mount reads from: it must not leak a blob the client cannot pull */
     if (auth_check(r->policy, req_param(r, "REMOTE_USER"), from, AUTH_PULL))
         return 0;
+    /* over a quota, a session would only be refused later: say it now */
+    if (r->rules && store_blob_open(r->store, from, d, 0, &b) == STORE_OK) {
+        size = store_blob_size(b);
+        store_blob_close(b);
+        if (quota_check(r, d, size))
+            return -1;
+    }
     rc = store_blob_mount(r->store, r->name, from, d, &size);
     if (rc == STORE_OK)
         return 1;
@@ -184,11 +195,19 @@ enum oci_err h_upload_start(struct req *r)
     have = query_digest(r, "mount", &d);
     if (have < 0)
         return r->err;
-    if (have && try_mount(r, &d))
-        return reply_blob(r, &d);
+    if (have) {
+        have = try_mount(r, &d);
+        if (have < 0)
+            return r->err;
+        if (have)
+            return reply_blob(r, &d);
+    }
 
     have = query_digest(r, "digest", &d);
     if (have < 0)
+        return r->err;
+    /* end-4b announces the blob's size: a quota can say no at once */
+    if (have && quota_check(r, &d, req_content_length(r)))
         return r->err;
     /* every anonymous client counts as one user */
     rc = store_upload_begin(r->store, r->name, user ? user : "", id);
@@ -209,6 +228,28 @@ enum oci_err h_upload_start(struct req *r)
     return upload_fail(r, id, rc);
 }
 
+/*
+ * The quota check of a chunk of len bytes (-1: not known) at start (-1:
+ * the end) of upload id, of blob d (NULL: not known yet): the upload so
+ * far and the chunk are what the blob will need.
+ */
+static enum oci_err chunk_quota(struct req *r, const char *id,
+                                const struct digest *d, long long start,
+                                long long len)
+{
+    long long size = start;
+    int rc;
+
+    if (!r->rules)
+        return OCI_OK;
+    if (size < 0) {
+        rc = store_upload_status(r->store, r->name, id, &size);
+        if (rc)
+            return upload_fail(r, id, rc);
+    }
+    return quota_check(r, d, size + (len > 0 ? len : 0));
+}
+
 /* PATCH /v2/<name>/blobs/uploads/<id>  (end-5) */
 enum oci_err h_upload_patch(struct req *r)
 {
@@ -217,7 +258,8 @@ enum oci_err h_upload_patch(struct req *r)
     const char *id = session_id(r);
     int rc;
 
-    if (!id || chunk_extent(r, &start, &len))
+    if (!id || chunk_extent(r, &start, &len) ||
+        chunk_quota(r, id, NULL, start, len))
         return r->err;
     req_body(r, len, &body);
     rc = store_upload_append(r->store, r->name, id, start, &body, &size);
@@ -243,7 +285,7 @@ enum oci_err h_upload_put(struct req *r)
     if (!have)
         return req_fail(r, OCI_DIGEST_INVALID,
                         "the closing PUT needs ?digest=<digest>");
-    if (chunk_extent(r, &start, &len))
+    if (chunk_extent(r, &start, &len) || chunk_quota(r, id, &d, start, len))
         return r->err;
     req_body(r, len, &body);
     if (start >= 0) {

@@ -178,14 +178,22 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv, &o))
         return 2;
     /*
-     * A bad access file stops the start as a bad config does; the workers
-     * read it again when it changes, and keep these rules while it does
-     * not read.
+     * A bad access or policy file stops the start as a bad config does;
+     * the workers read them again when they change, and keep the rules
+     * in force while they do not read.
      */
     broken = config_load(o.config, &cfg, err, sizeof(err)) ||
              config_check_root(&cfg, err, sizeof(err));
     if (!broken && cfg.access[0] &&
         auth_policy_load(cfg.access, &policy, err, sizeof(err))) {
+        size_t len = strlen(err);
+
+        snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);
+        broken = 1;
+    }
+    /* the workers read the policy file themselves: here it is checked */
+    if (!broken && cfg.policy[0] &&
+        policy_check(cfg.policy, err, sizeof(err))) {
         size_t len = strlen(err);
 
         snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);

@@ -13,6 +13,7 @@
 
 #include "fcgi-app/prefork.h"
 #include "fcgi-app/worker.h"
+#include "policy/policy.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -195,9 +196,9 @@ static int start_one(struct prefork *p, const struct config *cfg,
 }
 
 /*
- * SIGHUP: read the configuration and the access file again, and if both
- * are valid, replace the workers one by one: a new worker takes requests
- * before an old one is told to finish the one it has, so the listen
+ * SIGHUP: read the configuration, the access and the policy file again,
+ * and if they are valid, replace the workers one by one: a new worker takes
+ * requests before an old one is told to finish the one it has, so the listen
  * socket always has a worker. The first new worker decides: if it does
  * not come up, the old ones serve on with the old configuration.
  */
@@ -213,7 +214,8 @@ static void reload(struct prefork *p)
     if (config_load(p->cfg->file, cfg, err, sizeof(err)) ||
         config_check_root(cfg, err, sizeof(err)) ||
         (cfg->access[0] &&
-         auth_policy_load(cfg->access, &policy, err, sizeof(err)))) {
+         auth_policy_load(cfg->access, &policy, err, sizeof(err))) ||
+        (cfg->policy[0] && policy_check(cfg->policy, err, sizeof(err)))) {
         log_err("%s; serving on with the configuration in force", err);
         free(cfg);
         return;

@@ -3,6 +3,7 @@
 
 #include "auth/auth.h"
 #include "config/conf.h"
+#include "policy/policy.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/names.h"
@@ -43,6 +44,8 @@ struct req {
     struct store *store;              /* the worker's, borrowed */
     const struct config *cfg;         /* borrowed */
     const struct auth_policy *policy; /* borrowed; NULL: allow all */
+    const struct policy *rules;       /* borrowed; NULL: no quotas, no
+                                         immutable tags */
 
     unsigned method;         /* one M_* */
     char path[REQ_PATH_MAX]; /* percent-decoded path, no query */

@@ -50,15 +50,15 @@ void worker_signals(void)
 }
 
 /*
- * The access file as this worker has it. A worker reads the file itself
- * when it starts, and again when the file changes: the rules of
- * whoever started it are only the fallback, for a file that cannot be
- * read. Whether it changed is told by stat(), at most once a second,
- * between requests; a rename over it changes the inode, an edit in
- * place the size or the times. A file whose times are as recent as the
- * time stamps' granularity could change again without a new time stamp
- * (git's "racily clean" index entries): it is read again at each look
- * until it is older than that.
+ * A rules file as this worker has it: the access file, the policy file.
+ * A worker reads the file itself when it starts, and again when the file
+ * changes: the rules of whoever started it are only the fallback, for a
+ * file that cannot be read. Whether it changed is told by stat(), at most
+ * once a second, between requests; a rename over it changes the inode,
+ * an edit in place the size or the times. A file whose times are as
+ * recent as the time stamps' granularity could change again without a
+ * new time stamp (git's "racily clean" index entries): it is read again
+ * at each look until it is older than that.
  */
 struct file_id {
     int err; /* stat()'s errno, 0 when it worked */
@@ -68,14 +68,21 @@ struct file_id {
     struct timespec mtime, ctime;
 };
 
-struct access_watch {
-    const char *path;                   /* NULL: no access file */
-    const struct auth_policy *fallback; /* the starter's, borrowed */
-    struct auth_policy *own;            /* read here; NULL: the fallback */
-    struct file_id id;                  /* the file when last read */
-    int racy;                           /* id may not show a change yet */
-    int failed;                         /* the last read failed */
-    struct timespec looked;             /* CLOCK_MONOTONIC */
+/* Read the rules of path into *out, or -1 with a reason in err. */
+typedef int rules_load_fn(const char *path, void **out, char *err,
+                          size_t errlen);
+
+struct rules_watch {
+    const char *path;       /* NULL: no such file */
+    const char *what;       /* "access rules", for the log */
+    rules_load_fn *load;    /* reads it */
+    void (*free)(void *);   /* frees what load read */
+    const void *fallback;   /* the starter's, borrowed */
+    void *own;              /* read here; NULL: the fallback */
+    struct file_id id;      /* the file when last read */
+    int racy;               /* id may not show a change yet */
+    int failed;             /* the last read failed */
+    struct timespec looked; /* CLOCK_MONOTONIC */
 };
 
 /* Seconds within which a file's time stamp may not move on a change. */
@@ -119,47 +126,52 @@ static int file_id_racy(const struct file_id *id)
 }
 
 /*
- * Read the access file again. A file that cannot be read leaves the
- * rules in force; that is logged once, not at each look: when the file
- * changed, when told to, or when the read before worked.
+ * Read the file again. A file that cannot be read leaves the rules in
+ * force; that is logged once, not at each look: when the file changed,
+ * when told to, or when the read before worked.
  */
-static void access_read(struct access_watch *w, int tell)
+static void rules_read(struct rules_watch *w, int tell)
 {
     char err[PATH_MAX + 256];
-    struct auth_policy *p;
+    void *p;
 
-    if (auth_policy_load(w->path, &p, err, sizeof(err))) {
+    if (w->load(w->path, &p, err, sizeof(err))) {
         if (tell || !w->failed)
-            log_err("%s; the access rules in force stay", err);
+            log_err("%s; the %s in force stay", err, w->what);
         w->failed = 1;
         return;
     }
     if (tell || w->failed)
-        log_info("read the access rules again from '%s'", w->path);
-    auth_policy_free(w->own);
+        log_info("read the %s again from '%s'", w->what, w->path);
+    w->free(w->own);
     w->own = p;
     w->failed = 0;
 }
 
-static void access_init(struct access_watch *w, const struct config *cfg,
-                        const struct auth_policy *fallback)
+/* Watch path ("" for none) from now on. */
+static void rules_init(struct rules_watch *w, const char *path,
+                       const char *what, rules_load_fn *load,
+                       void (*free_fn)(void *), const void *fallback)
 {
     memset(w, 0, sizeof(*w));
+    w->what = what;
+    w->load = load;
+    w->free = free_fn;
     w->fallback = fallback;
-    if (!cfg->access[0])
+    if (!path[0])
         return;
-    w->path = cfg->access;
+    w->path = path;
     clock_gettime(CLOCK_MONOTONIC, &w->looked);
     file_id_get(w->path, &w->id);
     w->racy = file_id_racy(&w->id);
-    access_read(w, 0);
+    rules_read(w, 0);
 }
 
 /*
- * Read the access file again if it changed; look at most once a second,
- * unless now (SIGHUP), which reads it whether it changed or not.
+ * Read the file again if it changed; look at most once a second, unless
+ * now (SIGHUP), which reads it whether it changed or not.
  */
-static void access_check(struct access_watch *w, int now)
+static void rules_check(struct rules_watch *w, int now)
 {
     struct timespec t;
     struct file_id id;
@@ -180,19 +192,55 @@ static void access_check(struct access_watch *w, int now)
         return;
     w->id = id;
     w->racy = file_id_racy(&id);
-    access_read(w, changed || now);
+    rules_read(w, changed || now);
 }
 
-static const struct auth_policy *access_policy(const struct access_watch *w)
+static const void *rules_get(const struct rules_watch *w)
 {
     return w->own ? w->own : w->fallback;
 }
 
-static void access_release(struct access_watch *w)
+static void rules_release(struct rules_watch *w)
 {
-    auth_policy_free(w->own);
+    w->free(w->own);
     w->own = NULL;
 }
+
+/* The two rules files, as rules_load_fn and their free functions. */
+static int access_load(const char *path, void **out, char *err, size_t len)
+{
+    struct auth_policy *p;
+
+    if (auth_policy_load(path, &p, err, len))
+        return -1;
+    *out = p;
+    return 0;
+}
+
+static void access_free(void *p)
+{
+    auth_policy_free(p);
+}
+
+static int policy_load_any(const char *path, void **out, char *err, size_t len)
+{
+    struct policy *p;
+
+    if (policy_load(path, &p, err, len))
+        return -1;
+    *out = p;
+    return 0;
+}
+
+static void policy_free_any(void *p)
+{
+    policy_free(p);
+}
+
+/* What a worker watches. */
+struct watches {
+    struct rules_watch access, policy;
+};
 
 /*
  * Make listen_fd non-blocking (its flags before in *fl) and put in *idle
@@ -244,14 +292,14 @@ static void purge_sessions(struct store *st, const struct config *cfg,
  * one that arrives while it is idle ends the wait. There is no window in
  * which the flag is set but the worker goes to sleep in accept(), which
  * a plain "check the flag, then accept()" loop has. SIGHUP, the same
- * way, reads the access file between requests.
+ * way, reads the access and policy files between requests.
  *
  * The listen socket is non-blocking, so when several workers wake for
  * one connection the losers get EAGAIN from accept() and go back to
  * ppoll() instead of blocking with the signals masked.
  */
 static int serve(int listen_fd, struct store *st, const struct config *cfg,
-                 struct access_watch *aw)
+                 struct watches *ws)
 {
     struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
     time_t purge_next = time(NULL) + PURGE_EVERY; /* worker_run() purged */
@@ -263,13 +311,14 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
 
     if (wait_setup(listen_fd, &idle, &fl))
         return -1;
-    if (req_open(&r, listen_fd, st, cfg, access_policy(aw)))
+    if (req_open(&r, listen_fd, st, cfg, rules_get(&ws->access)))
         return -1;
     gc_schedule_init(&gc, cfg);
     while (!worker_stopping) {
         if (worker_reload) {
             worker_reload = 0;
-            access_check(aw, 1);
+            rules_check(&ws->access, 1);
+            rules_check(&ws->policy, 1);
         }
         /* an idle worker wakes to look at the GC schedule too */
         ms = gc_schedule_timeout(&gc);
@@ -289,8 +338,10 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
             continue; /* another worker took it */
         if (rc < 0)
             break; /* logged */
-        access_check(aw, 0);
-        r.policy = access_policy(aw);
+        rules_check(&ws->access, 0);
+        rules_check(&ws->policy, 0);
+        r.policy = rules_get(&ws->access);
+        r.rules = rules_get(&ws->policy);
         router_dispatch(&r);
         req_finish(&r);
         store_trim(st);
@@ -304,8 +355,8 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
 int worker_run(int listen_fd, const struct config *cfg,
                const struct auth_policy *policy, int ready_fd)
 {
-    struct access_watch aw;
     struct store_options opt;
+    struct watches ws;
     struct store *st = NULL;
     int rc, purged = 0;
 
@@ -320,7 +371,11 @@ int worker_run(int listen_fd, const struct config *cfg,
     if (store_upload_purge(st, cfg->upload_ttl, &purged) == STORE_OK && purged)
         log_info("dropped %d upload sessions older than %llds", purged,
                  cfg->upload_ttl);
-    access_init(&aw, cfg, policy);
+    rules_init(&ws.access, cfg->access, "access rules", access_load,
+               access_free, policy);
+    /* berth-fcgi read it before: a worker that cannot has no fallback */
+    rules_init(&ws.policy, cfg->policy, "policy rules", policy_load_any,
+               policy_free_any, NULL);
     log_debug("worker ready");
     if (ready_fd >= 0) {
         /* the one who waits sees the end of the pipe if this fails */
@@ -328,8 +383,9 @@ int worker_run(int listen_fd, const struct config *cfg,
             log_err("cannot say that the worker is ready: %s", strerror(errno));
         close(ready_fd);
     }
-    rc = serve(listen_fd, st, cfg, &aw);
-    access_release(&aw);
+    rc = serve(listen_fd, st, cfg, &ws);
+    rules_release(&ws.access);
+    rules_release(&ws.policy);
     store_close(st);
     return rc ? 1 : 0;
 }

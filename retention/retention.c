@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,58 +45,6 @@ struct retention {
     size_t n;
 };
 
-/* Characters of names (util/names.h) besides shell pattern syntax. */
-#define REPO_CHARS "abcdefghijklmnopqrstuvwxyz0123456789._-/"
-#define TAG_CHARS                                                              \
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
-
-/*
- * Whether p is a pattern of chars and * ? [...] ([!...] and [^...] too).
- * fnmatch(3) takes any string, and matches an unclosed '[' or a letter
- * that no name holds literally: here they are mistakes. Return 0, or -1
- * with what is wrong in why.
- */
-static int pattern_check(const char *p, const char *chars, const char *what,
-                         char *why, size_t len)
-{
-    const char *s, *close;
-
-    for (s = p; *s; s++) {
-        if (*s == '*' || *s == '?')
-            continue;
-        if (*s == '[') {
-            close = s + 1 + (s[1] == '!' || s[1] == '^');
-            if (*close == ']') {
-                snprintf(why, len, "bad %s pattern '%s': empty '[]'", what, p);
-                return -1;
-            }
-            close = strchr(close, ']');
-            if (!close) {
-                snprintf(why, len, "bad %s pattern '%s': '[' without ']'", what,
-                         p);
-                return -1;
-            }
-            s = s[1] == '!' || s[1] == '^' ? s + 1 : s;
-            while (++s < close) {
-                if (!strchr(chars, *s))
-                    goto bad_char;
-            }
-            continue;
-        }
-        if (!strchr(chars, *s))
-            goto bad_char;
-    }
-    return 0;
-bad_char:
-    if (isprint((unsigned char)*s))
-        snprintf(why, len, "bad %s pattern '%s': no %s name holds '%c'", what,
-                 p, what, *s);
-    else
-        snprintf(why, len, "bad %s pattern '%s': no %s name holds byte 0x%02x",
-                 what, p, what, (unsigned char)*s);
-    return -1;
-}
-
 static char *copy_string(const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -119,7 +66,7 @@ static int parse_globs(const char *v, struct line *l, char *why, size_t len)
             snprintf(why, len, "empty pattern in 'keep-tags=%s'", v);
             return -1;
         }
-        if (pattern_check(g, TAG_CHARS, "tag", why, len))
+        if (name_pattern_check(g, NAME_PATTERN_TAG, why, len))
             return -1;
         l->nglob++;
     }
@@ -186,7 +133,7 @@ static int parse_line(char *s, struct line *l, char *why, size_t len)
         snprintf(why, len, "repository pattern is too long");
         return -1;
     }
-    if (pattern_check(pattern, REPO_CHARS, "repository", why, len))
+    if (name_pattern_check(pattern, NAME_PATTERN_REPO, why, len))
         return -1;
     memcpy(l->pattern, pattern, strlen(pattern) + 1);
     while ((tok = strtok_r(NULL, " \t\r\n", &save))) {
@@ -314,7 +261,7 @@ static int glob_matches(const struct line *l, const char *tag)
     size_t i;
 
     for (i = 0; i < l->nglob; i++, g += strlen(g) + 1) {
-        if (fnmatch(g, tag, 0) == 0)
+        if (name_pattern_match(g, tag))
             return 1;
     }
     return 0;
@@ -386,7 +333,7 @@ static const struct line *line_for(const struct retention *r, const char *repo)
     size_t i;
 
     for (i = 0; r && i < r->n; i++) {
-        if (fnmatch(r->lines[i].pattern, repo, 0) == 0)
+        if (name_pattern_match(r->lines[i].pattern, repo))
             return &r->lines[i];
     }
     return NULL;

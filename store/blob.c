@@ -364,6 +364,9 @@ static int link_add(struct store *s, MDB_txn *txn, const char *repo,
     if (rc != STORE_NOTFOUND)
         return rc;
     rc = put_link(s, txn, repo, d, &link, MDB_NOOVERWRITE);
+    if (rc == STORE_OK)
+        rc = store_ns_link(s, txn, repo, d, (long long)rec.size, 1,
+                           rec.refs == 0);
     if (rc)
         return rc;
     rec.refs++;
@@ -513,6 +516,9 @@ int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
         return store_corrupt("blob record of a link in", repo);
     if (rc == STORE_OK)
         rc = store_repo_count(s, txn, repo, REPO_LINKS, -1);
+    if (rc == STORE_OK)
+        rc = store_ns_link(s, txn, repo, d, (long long)rec.size, -1,
+                           rec.refs <= 1);
     if (rc)
         return rc;
     if (freed)

@@ -189,6 +189,13 @@ int store_upgrade(struct store *s, MDB_txn *txn, long long from)
                             s, now);
         from = 2;
     }
+    if (rc == STORE_OK && from == 2) {
+        log_info("upgrading the storage root '%s' from format 2 to 3: "
+                 "counting the bytes of each namespace",
+                 s->root);
+        rc = store_ns_rebuild(s, txn);
+        from = 3;
+    }
     BUG_ON(rc == STORE_OK && from != STORE_FORMAT);
     return rc;
 }

@@ -213,6 +213,8 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
     rc = put_mrec(s, txn, repo, mf);
     if (rc == STORE_OK && !existed)
         rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, +1);
+    if (rc == STORE_OK && !existed)
+        rc = store_ns_bytes(s, txn, repo, (long long)mf->len);
     /* the same digest is the same content: its references are there */
     if (rc == STORE_OK && !existed)
         rc = usedby_set(s, txn, repo, dstr, mf->m, 1);
@@ -317,6 +319,8 @@ int store_manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
         rc = store_tags_drop_all(s, txn, repo, dstr);
     if (rc == STORE_OK)
         rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, -1);
+    if (rc == STORE_OK)
+        rc = store_ns_bytes(s, txn, repo, -(long long)r.h.body_len);
     return rc;
 }
 

@@ -526,6 +526,8 @@ static int open_dbis_in(struct store *s, MDB_txn *txn)
         {"inline", offsetof(struct store, inlined), 0},
         {"info", offsetof(struct store, info), 0},
         {"usedby", offsetof(struct store, usedby), MDB_DUPSORT},
+        {"usage", offsetof(struct store, usage), 0},
+        {"nslinks", offsetof(struct store, nslinks), 0},
     };
     unsigned create = s->rdonly ? 0 : MDB_CREATE;
     long long v;

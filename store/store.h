@@ -130,9 +130,10 @@ struct store_options {
  * the root and checked by store_open(). It changes when a release changes
  * how anything is laid out; a root of an older format is upgraded by the
  * first read-write open (store/format.c). Format 1: the first release;
- * 2: times of links, tags and manifests, and the usedby index.
+ * 2: times of links, tags and manifests, and the usedby index; 3: the
+ * bytes of each namespace (store_ns_usage).
  */
-#define STORE_FORMAT 2u
+#define STORE_FORMAT 3u
 
 /*
  * Open the store at root (an absolute path), creating its directories
@@ -426,6 +427,14 @@ int store_catalog_list(struct store *s, const char *last, long n,
 int store_repo_exists(struct store *s, const char *repo);
 
 /*
+ * The tags of repo that name manifest d, in byte order, one call of fn
+ * each (STORE_LIST_SKIP is as STORE_OK here). None is no error. Returns
+ * STORE_IO, or what fn returned.
+ */
+int store_manifest_tags(struct store *s, const char *repo,
+                        const struct digest *d, store_list_fn *fn, void *ctx);
+
+/*
  * The manifests of repo whose subject is subject, as referrers descriptor
  * JSON, one call of fn each; only those of artifact_type unless it is
  * NULL. No referrers (or no such repository) is no error. Returns
@@ -495,6 +504,21 @@ struct store_usage {
 int store_repo_usage(struct store *s, const char *repo,
                      struct store_usage *out);
 int store_usage(struct store *s, struct store_usage *out);
+
+/*
+ * The bytes namespace ns holds, for quotas (policy/policy.h): ns is a
+ * repository name, "NAME/" (every repository whose name starts with it),
+ * or "" (the whole store). It holds each blob that a repository in it
+ * links, counted once however many of them link it, and the bytes of the
+ * manifests of each of its repositories (each keeps its own record).
+ * Upload sessions count for nothing until they finish. The counts are
+ * kept by the writes that change them, so this reads a record or two.
+ * *used is 0 for a namespace that holds nothing; *holds (if not NULL)
+ * says whether the namespace holds blob d already (0 when d is NULL).
+ * Returns STORE_CORRUPT, STORE_IO.
+ */
+int store_ns_usage(struct store *s, const char *ns, const struct digest *d,
+                   long long *used, int *holds);
 
 /* Progress of a long job: done of total steps, for a display. */
 typedef void store_progress_fn(void *ctx, long long done, long long total);

@@ -45,6 +45,11 @@
  *                                      that reference blob or manifest d
  *                                      (config, layers, index entries)
  *   repos     "<repo>"             -> struct repo_rec (store/repo.c)
+ *   usage     "<ns>"               -> int64_t: the bytes namespace ns
+ *                                      holds (store/usage.c): a repo,
+ *                                      "<prefix>/", or "*" for the store
+ *   nslinks   "<prefix>/\0<d>"     -> uint64_t: how many repos under
+ *                                      prefix/ link blob d
  *   catalog   "<repo>"             -> (empty) repos the catalog lists
  *   info      "<name>"             -> a decimal number (store/info.c):
  *                                      format, maintenance, gc_last
@@ -61,7 +66,10 @@
  * usedby holds exactly the references of the manifests there are (a
  * manifest's blobs and children are in its repo: store_manifest_put
  * checks); repo_rec counts the links, manifests and tags entries of its
- * repo. Times are seconds since the epoch.
+ * repo; usage holds, for each namespace, the sizes of the distinct blobs
+ * its repos link and the bytes of their manifest records, and nslinks
+ * the links under each prefix (store/usage.c). Times are seconds since
+ * the epoch.
  *
  * Keys stay below LMDB's 511-byte limit: 255 (name) + 1 + 135 (digest);
  * dup-sorted values are digests or tags, far below it too.
@@ -92,6 +100,7 @@ struct store {
     MDB_env *uenv; /* upload sessions; NULL when STORE_RDONLY found none */
     MDB_dbi blobs, links, repos, uploads, ucounts, info, usedby;
     MDB_dbi manifests, tags, mtags, referrers, catalog, inlined;
+    MDB_dbi usage, nslinks;
     long long inline_max;               /* struct store_options */
     int rdonly;                         /* opened with STORE_RDONLY */
     struct store_env_size msize, usize; /* of env, uenv */
@@ -306,6 +315,20 @@ int store_dup_del(MDB_txn *txn, MDB_dbi dbi, const char *repo, const char *from,
  * every database (store/format.c).
  */
 int store_upgrade(struct store *s, MDB_txn *txn, long long from);
+
+/*
+ * The namespace counters (store/usage.c), within txn. Blob d of size
+ * bytes was linked to repo (delta 1) or unlinked from it (-1); store_edge
+ * when it was the blob's first or last link in the store.
+ */
+int store_ns_link(struct store *s, MDB_txn *txn, const char *repo,
+                  const struct digest *d, long long size, int delta,
+                  int store_edge);
+/* A manifest record of bytes bytes entered repo (bytes < 0: it left). */
+int store_ns_bytes(struct store *s, MDB_txn *txn, const char *repo,
+                   long long bytes);
+/* Count every namespace again from links, blobs and manifests. */
+int store_ns_rebuild(struct store *s, MDB_txn *txn);
 
 /*
  * Map an LMDB rc to STORE_*, logging the unexpected with what: of the

@@ -1,5 +1,10 @@
 #include "config.h"
 
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "util/names.h"
 
 static int alnum_lower(char c)
@@ -92,4 +97,57 @@ int upload_id_valid(const char *s, size_t len)
             return 0;
     }
     return 1;
+}
+
+/* Characters of names besides shell pattern syntax. */
+#define REPO_CHARS "abcdefghijklmnopqrstuvwxyz0123456789._-/"
+#define TAG_CHARS                                                              \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+int name_pattern_check(const char *p, enum name_pattern_kind kind, char *why,
+                       size_t len)
+{
+    const char *chars = kind == NAME_PATTERN_TAG ? TAG_CHARS : REPO_CHARS;
+    const char *what = kind == NAME_PATTERN_TAG ? "tag" : "repository";
+    const char *s, *close;
+
+    for (s = p; *s; s++) {
+        if (*s == '*' || *s == '?')
+            continue;
+        if (*s == '[') {
+            close = s + 1 + (s[1] == '!' || s[1] == '^');
+            if (*close == ']') {
+                snprintf(why, len, "bad %s pattern '%s': empty '[]'", what, p);
+                return -1;
+            }
+            close = strchr(close, ']');
+            if (!close) {
+                snprintf(why, len, "bad %s pattern '%s': '[' without ']'", what,
+                         p);
+                return -1;
+            }
+            s = s[1] == '!' || s[1] == '^' ? s + 1 : s;
+            while (++s < close) {
+                if (!strchr(chars, *s))
+                    goto bad_char;
+            }
+            continue;
+        }
+        if (!strchr(chars, *s))
+            goto bad_char;
+    }
+    return 0;
+bad_char:
+    if (isprint((unsigned char)*s))
+        snprintf(why, len, "bad %s pattern '%s': no %s name holds '%c'", what,
+                 p, what, *s);
+    else
+        snprintf(why, len, "bad %s pattern '%s': no %s name holds byte 0x%02x",
+                 what, p, what, (unsigned char)*s);
+    return -1;
+}
+
+int name_pattern_match(const char *p, const char *name)
+{
+    return fnmatch(p, name, 0) == 0;
 }

@@ -24,4 +24,25 @@ int tag_valid(const char *s, size_t len);
 #define UPLOAD_ID_LEN 36
 int upload_id_valid(const char *s, size_t len);
 
+/*
+ * Patterns of names in the rules files (access, retention, policy): shell
+ * patterns (fnmatch(3) without flags, so '*' also matches '/') of the
+ * characters of repository names or of tags and * ? [...] ([!...] and
+ * [^...] too).
+ */
+enum name_pattern_kind { NAME_PATTERN_REPO, NAME_PATTERN_TAG };
+
+/*
+ * Whether p is such a pattern. fnmatch(3) takes any string, and matches
+ * an unclosed '[' or a letter that no name holds literally: in a rules
+ * file they are mistakes. Return 0, or -1 with what is wrong in why (len
+ * bytes, always terminated), as "bad tag pattern 'v+': no tag name holds
+ * '+'".
+ */
+int name_pattern_check(const char *p, enum name_pattern_kind kind, char *why,
+                       size_t len);
+
+/* Whether name matches pattern p: 1 or 0. */
+int name_pattern_match(const char *p, const char *name);
+
 #endif

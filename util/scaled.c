@@ -48,3 +48,28 @@ void scaled_format(unsigned long long v, const struct scaled_unit *units,
     }
     snprintf(buf, len, "%llu", v);
 }
+
+void scaled_bytes(long long bytes, char *buf)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB",
+                                        "TiB", "PiB", "EiB"};
+    /* the magnitude, unsigned: -LLONG_MIN does not fit a long long */
+    unsigned long long n = bytes < 0 ? 0ULL - (unsigned long long)bytes
+                                     : (unsigned long long)bytes;
+    unsigned long long unit = 1024, tenths;
+    const char *sign = bytes < 0 ? "-" : "";
+    size_t i;
+
+    if (n < 1024) {
+        snprintf(buf, SCALED_BYTES_MAX, "%s%llu B", sign, n);
+        return;
+    }
+    for (i = 0;; i++, unit <<= 10) {
+        /* n / unit in tenths, rounded half up, without overflow */
+        tenths = n / unit * 10 + (n % unit * 10 + unit / 2) / unit;
+        if (tenths < 10240 || i == sizeof(units) / sizeof(units[0]) - 1)
+            break;
+    }
+    snprintf(buf, SCALED_BYTES_MAX, "%s%llu.%llu %s", sign, tenths / 10,
+             tenths % 10, units[i]);
+}

@@ -40,4 +40,13 @@ int scaled_parse(const char *s, const struct scaled_unit *units,
 void scaled_format(unsigned long long v, const struct scaled_unit *units,
                    char *buf, size_t len);
 
+/*
+ * bytes in powers of 1024 with one decimal, rounded half up, for people:
+ * "0 B", "1023 B", "1.0 KiB", "1023.9 KiB", "1.0 MiB", on to EiB. A value
+ * that would round to 1024.0 of a unit is written in the next ("1.0 MiB",
+ * not "1024.0 KiB"). buf has SCALED_BYTES_MAX bytes.
+ */
+#define SCALED_BYTES_MAX 32
+void scaled_bytes(long long bytes, char *buf);
+
 #endif

@@ -273,9 +273,9 @@ is "rm of a repository that is gone: exit 1" "$RC $(cat "$T/err")" \
 # --- upgrade ---
 ctl upgrade
 is "upgrade of a current root: nothing to do" "$RC $(out)" \
-	"0 the storage root '$REG_STORE' has format 2 already: nothing to do"
+	"0 the storage root '$REG_STORE' has format 3 already: nothing to do"
 ctl --json upgrade
-is "upgrade --json" "$RC $(js '(d["format"], d["upgraded"])')" "0 (2, False)"
+is "upgrade --json" "$RC $(js '(d["format"], d["upgraded"])')" "0 (3, False)"
 
 # --- what cannot be used: exit 3 ---
 mkdir "$T/nostore"
