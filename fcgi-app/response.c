@@ -53,7 +53,8 @@ static const char *reason(int status)
 }
 
 /* Append a header line and its "\r\n" to b, or set *overflow. */
-static void add_line(struct buf *b, int *overflow, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+add_line(struct buf *b, int *overflow, const char *fmt, va_list ap)
 {
     /* the whole set is dropped then, so a half line does no harm */
     if (buf_vaddf(b, fmt, ap) || buf_adds(b, "\r\n"))

@@ -23,7 +23,7 @@ check() { # name, command...
 banned() {
 	! grep -nE '(^|[^_a-z])(sprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets)\(' \
 		util/*.c store/*.c auth/*.c retention/*.c policy/*.c config/*.c fcgi-app/*.c \
-		ctl/*.c 2>/dev/null | grep -v snprintf
+		ctl/*.c fuzz/*.c 2>/dev/null | grep -v snprintf
 }
 check "no banned functions" banned
 # HACKING, "Layers": util <- store, auth, retention, policy <- config <-
@@ -65,7 +65,7 @@ check "only fcgi-app/request.c and response.c touch the FastCGI request" sealed
 if command -v clang-format >/dev/null 2>&1; then
 	fmt() {
 		for f in util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] policy/*.[ch] config/*.[ch] \
-			fcgi-app/*.[ch] ctl/*.[ch]; do
+			fcgi-app/*.[ch] ctl/*.[ch] fuzz/*.[ch]; do
 			clang-format --style=file "$f" | cmp -s - "$f" || {
 				echo "# not formatted: $f"
 				return 1
@@ -76,7 +76,7 @@ if command -v clang-format >/dev/null 2>&1; then
 fi
 if command -v shellcheck >/dev/null 2>&1; then
 	# shellcheck disable=SC2046
-	check "shellcheck" shellcheck -x -s sh tests/lint.sh $(ls tests/e2e/*.sh bench/*.sh 2>/dev/null)
+	check "shellcheck" shellcheck -x -s sh tests/lint.sh tests/fuzz-smoke.sh $(ls tests/e2e/*.sh bench/*.sh 2>/dev/null)
 fi
 # tests.am lists the test links of tests/e2e/<server>-tls/ one by one (for
 # make check and make dist): the list and the directories under tests/e2e
