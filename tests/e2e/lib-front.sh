@@ -173,7 +173,8 @@ stop_front() {
 
 # --- the servers ---
 
-# lighttpd_conf MODE [SOCKET]: $REG_TMP/lighttpd.conf
+# lighttpd_conf MODE [SOCKET]: $REG_TMP/lighttpd.conf; LIGHTTPD_MANIFEST_MAX
+# and LIGHTTPD_CHUNKED_MAX (KiB) set its body limits (4 MiB and 8 GiB)
 lighttpd_conf() {
 	{
 		echo "var.berth_bind    = \"127.0.0.1\""
@@ -184,6 +185,8 @@ lighttpd_conf() {
 		echo "var.berth_conf    = \"$REG_TMP/berth.conf\""
 		echo "var.berth_workers = $BERTH_WORKERS"
 		[ "$1" = socket ] && echo "var.berth_socket  = \"$2\""
+		echo "var.berth_manifest_max = ${LIGHTTPD_MANIFEST_MAX:-4096}"
+		echo "var.berth_chunked_max = ${LIGHTTPD_CHUNKED_MAX:-8388608}"
 		echo "var.berth_cert    = \"$REG_TMP/tls/server.crt\""
 		echo "var.berth_key     = \"$REG_TMP/tls/server.key\""
 		echo "var.berth_htpasswd = \"$REG_TMP/htpasswd\""
