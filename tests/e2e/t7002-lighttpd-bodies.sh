@@ -74,6 +74,9 @@ chunked PUT "/v2/r/x/blobs/uploads/0123?digest=sha256:$(printf '%064d' 0)" \
 	$((64 * MIB))
 expect_status "anonymous chunked PUT to an upload: 401" 401
 below "nothing of it stored" $MIB
+req GET /v2/r/x/blobs/uploads/0123
+expect_error "a GET of a session without a body is berth's to answer" \
+	401 UNAUTHORIZED
 chunked PUT /v2/r/x/manifests/1 $((64 * MIB))
 expect_status "anonymous chunked manifest PUT of 64 MiB: 413" 413
 below "at most the manifest limit stored" $((4 * MIB + MIB / 2))
