@@ -124,6 +124,16 @@ const struct config_key config_keys[] = {
                "(s, m, h, d)",
     },
     {
+        .name = "body_timeout",
+        .type = CONFIG_DURATION,
+        FIELD(body_timeout),
+        .min = 1,
+        .max = 86400,
+        .def = "1m",
+        .doc = "a body idle this long, or an answer not taken, ends the "
+               "request (s, m, h)",
+    },
+    {
         .name = "upload_sessions_per_user",
         .type = CONFIG_COUNT,
         FIELD(upload_sessions_per_user),

@@ -5,12 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include <fcgiapp.h>
 
 #include "fcgi-app/request.h"
 #include "fcgi-app/response.h"
 #include "fcgi-app/uri.h"
+#include "config/conf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -69,6 +73,17 @@ static void reset(struct req *r)
     r->headers_sent = 0;
 }
 
+/* Reads of the connection wait ms milliseconds at most, writes too. */
+static void set_timeout(struct req *r, long long ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    if (setsockopt(r->fcgx->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+        setsockopt(r->fcgx->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
+        log_warn("cannot set the timeouts of a FastCGI connection: %s",
+                 strerror(errno));
+}
+
 int req_accept(struct req *r)
 {
     int rc = FCGX_Accept_r(r->fcgx);
@@ -79,6 +94,13 @@ int req_accept(struct req *r)
         return rc;
     }
     reset(r);
+    /*
+     * A client that stalls holds its worker body_timeout at most: a read
+     * of the body, or a write of the answer the web server does not
+     * take, that waits longer fails, and libfcgi reports the stream
+     * broken.
+     */
+    set_timeout(r, r->cfg->body_timeout * 1000);
     return 0;
 }
 
@@ -157,6 +179,11 @@ enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
     return e;
 }
 
+static int timed_out(FCGX_Stream *in)
+{
+    return FCGX_GetError(in) == EAGAIN || FCGX_GetError(in) == EWOULDBLOCK;
+}
+
 static long read_fcgx(void *ctx, char *buf, size_t len)
 {
     FCGX_Stream *in = ctx;
@@ -166,8 +193,9 @@ static long read_fcgx(void *ctx, char *buf, size_t len)
         len = 1 << 20;
     n = FCGX_GetStr(buf, (int)len, in);
     /*
-     * libfcgi reports a connection closed or aborted by the web server
-     * as a stream error, and the clean end of the body as a short read.
+     * libfcgi reports a connection closed or aborted by the web server,
+     * and a read that timed out (set_timeouts), as a stream error, and
+     * the clean end of the body as a short read.
      */
     if (n < 0 || FCGX_GetError(in))
         return -1;
@@ -198,22 +226,58 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
     return OCI_OK;
 }
 
-#define DRAIN_MAX ((long long)64 << 20)
+/*
+ * The end of a request's body. What the client has sent of a body the
+ * handler left unread is read and dropped, so that the web server passes
+ * the whole request and then the answer: lighttpd, when berth answers
+ * before it has passed all of a body, closes the client's connection (or
+ * resets its HTTP/2 stream) while it still sends, and a client that does
+ * not read an answer before it has sent its request (curl) never sees it.
+ * But a refused request must not hold the worker for its client: its body
+ * is read only while it comes without a pause of REFUSED_IDLE_MS, for
+ * REFUSED_MS in all; an answered one for as long as each read takes less
+ * than body_timeout, up to DRAIN_MAX bytes. What is left then stays
+ * unread: libfcgi shuts berth's side down after the answer and reads on
+ * until the web server, which has all of the answer, closes its side.
+ */
+#define DRAIN_MAX       ((long long)64 << 20)
+#define REFUSED_IDLE_MS 100
+#define REFUSED_MS      1000
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 void req_finish(struct req *r)
 {
+    FCGX_Stream *in = r->fcgx->in;
+    int refused = r->err != OCI_OK;
+    long long total = 0, end = now_ms() + REFUSED_MS;
     char chunk[16384];
-    long long total = 0;
     long n = 1;
 
-    while (total <= DRAIN_MAX &&
-           (n = read_fcgx(r->fcgx->in, chunk, sizeof(chunk))) > 0)
+    if (timed_out(in)) /* the handler's read of the body */
+        log_info("a request body sent nothing for body_timeout (%llds): "
+                 "ending the request",
+                 r->cfg->body_timeout);
+    else if (refused && !FCGX_HasSeenEOF(in))
+        set_timeout(r, REFUSED_IDLE_MS);
+    while (total <= DRAIN_MAX && (!refused || now_ms() < end) &&
+           (n = read_fcgx(in, chunk, sizeof(chunk))) > 0)
         total += n;
-    if (n == 0)
-        FCGX_Detach(r->fcgx); /* nothing unread: close without lingering */
-    else
-        log_debug("left %s of the request body unread",
-                  n < 0 ? "the rest" : "over 64 MiB");
+    /*
+     * Nothing unread, or a refused request: close without lingering (a
+     * web server that passes a slow body on as it comes, Apache's, would
+     * keep the linger going as long as its client trickles).
+     */
+    if (n == 0 || refused)
+        FCGX_Detach(r->fcgx);
+    if (n != 0)
+        log_debug("left the rest of the request body unread");
     FCGX_Finish_r(r->fcgx);
 }
 

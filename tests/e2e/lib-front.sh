@@ -282,7 +282,7 @@ start_nginx() {
 apache_modules() {
 	for _m in mpm_event authz_core authz_user authn_core authn_file \
 		auth_basic headers proxy proxy_fcgi ssl socache_shmcb \
-		xsendfile env; do
+		xsendfile env reqtimeout; do
 		echo "LoadModule ${_m}_module /usr/lib/apache2/modules/mod_$_m.so"
 	done
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Requests curl cannot make: a body cut off by a client that goes away.
+"""Requests curl cannot make: a body cut off by a client that goes away,
+and a body sent slowly.
 
   rawhttp.py abort BASE METHOD PATH LENGTH SEND [HEADER...]
 
@@ -10,6 +11,16 @@ that dies mid-chunk). With LENGTH "chunked" the body is sent with
 Transfer-Encoding: chunked instead. $RAWHTTP_STALL seconds (default 0.3)
 pass between the last byte and the close. For https the CA is
 $RAWHTTP_CAFILE; $RAWHTTP_AUTH ("user:password") adds basic auth.
+
+  rawhttp.py slow BASE METHOD PATH LENGTH SECONDS [HEADER...]
+
+sends the request head with "Content-Length: LENGTH" and then one byte of
+body a second, for SECONDS at most, as a slow (or hostile) client does;
+it stops when the answer comes, and prints "STATUS TIME": the answer's
+status (0: none came, or the connection closed without one) and the
+seconds it took. It never sends the last byte of the body; after
+$RAWHTTP_TRICKLE seconds (default: SECONDS) it sends nothing more, a
+body that stalls.
 """
 import base64
 import os
@@ -56,10 +67,55 @@ def abort(base, method, path, length, send, headers):
     s.close()  # RST: the client is gone
 
 
+def head_of(method, path, host, length, headers):
+    head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (
+        method, path, host, int(length))
+    auth = os.environ.get("RAWHTTP_AUTH")
+    if auth:
+        head += "Authorization: Basic %s\r\n" % base64.b64encode(
+            auth.encode()).decode()
+    for h in headers:
+        head += h + "\r\n"
+    return (head + "\r\n").encode()
+
+
+def slow(base, method, path, length, seconds, headers):
+    s, host = connect(base)
+    t0 = time.monotonic()
+    s.sendall(head_of(method, path, host, length, headers))
+    status, got, sent = 0, b"", 0
+    while time.monotonic() - t0 < float(seconds):
+        s.settimeout(1.0)
+        try:
+            data = s.recv(4096)
+            if not data:
+                break
+            got += data
+            if b"\r\n" in got:
+                status = int(got.split(b" ", 2)[1])
+                break
+        except socket.timeout:
+            pass
+        except OSError:
+            break
+        trickle = float(os.environ.get("RAWHTTP_TRICKLE", seconds))
+        if sent < int(length) - 1 and time.monotonic() - t0 < trickle:
+            try:
+                s.sendall(b"x")
+                sent += 1
+            except OSError:
+                break
+    print("%d %.1f" % (status, time.monotonic() - t0))
+    s.close()
+
+
 def main():
-    if len(sys.argv) < 7 or sys.argv[1] != "abort":
+    if len(sys.argv) >= 7 and sys.argv[1] == "abort":
+        abort(*sys.argv[2:7], headers=sys.argv[7:])
+    elif len(sys.argv) >= 7 and sys.argv[1] == "slow":
+        slow(*sys.argv[2:7], headers=sys.argv[7:])
+    else:
         sys.exit(__doc__)
-    abort(*sys.argv[2:7], headers=sys.argv[7:])
 
 
 if __name__ == "__main__":

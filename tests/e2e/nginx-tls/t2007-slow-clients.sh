@@ -1,0 +1,1 @@
+../t2007-slow-clients.sh
