@@ -112,6 +112,11 @@ static enum oci_err put_fail(struct req *r, int rc, const struct digest *miss)
                         "the descriptor of '%s' has a size other than its "
                         "content's",
                         dstr);
+    case STORE_TAG_FIXED: /* pushed at the same moment as this one */
+        return req_fail(r, OCI_DENIED,
+                        "tag '%s' of '%s' is immutable: it names '%s' for "
+                        "good; push it under another tag",
+                        r->ref, r->name, dstr);
     default:
         return req_fail_store(r, rc);
     }
@@ -177,6 +182,7 @@ enum oci_err h_manifest_put(struct req *r)
     mf.len = body.len;
     mf.m = &m;
     mf.referrer = referrer;
+    mf.tag_fixed = ref.tag && policy_immutable(r->rules, r->name, ref.tag);
     rc = store_manifest_put(r->store, r->name, ref.tag, &mf, &missing);
     if (rc) {
         err = put_fail(r, rc, &missing);

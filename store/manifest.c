@@ -204,6 +204,17 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
     rc = check_refs(s, txn, repo, mf->m, missing);
     if (rc)
         return rc;
+    if (tag && mf->tag_fixed) {
+        struct digest now;
+
+        rc = store_tag_get(s, txn, repo, tag, &now, NULL);
+        if (rc == STORE_OK && !digest_equal(&now, mf->digest)) {
+            *missing = now;
+            return STORE_TAG_FIXED;
+        }
+        if (rc && rc != STORE_NOTFOUND)
+            return rc;
+    }
     rc = store_get_link(txn, s->manifests, repo, mf->digest, &val,
                         "mdb_get manifests");
     if (rc && rc != STORE_NOTFOUND)

@@ -440,6 +440,8 @@ const char *store_strerror(int rc)
         return "too many upload sessions open for the user";
     case STORE_REPO_SESSIONS:
         return "too many upload sessions open in the repository";
+    case STORE_TAG_FIXED:
+        return "the tag names another manifest and may not move";
     default:
         return "unknown store error";
     }

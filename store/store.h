@@ -70,6 +70,9 @@
 #define STORE_OWNER_SESSIONS (-18)
 /* the repository has store_options.sessions_per_repo sessions open */
 #define STORE_REPO_SESSIONS (-19)
+/* the tag names another manifest, and store_manifest.tag_fixed says it
+ * may not move */
+#define STORE_TAG_FIXED (-20)
 
 /* A short description of rc, for messages; never NULL. */
 const char *store_strerror(int rc);
@@ -340,6 +343,9 @@ struct store_manifest {
     const struct manifest *m;
     /* the descriptor for referrers lists, when m->has_subject; else NULL */
     const char *referrer;
+    /* the tag may be set but never moved (an immutable tag): checked in
+     * the transaction that sets it, so two pushes cannot both set it */
+    int tag_fixed;
 };
 
 /*
@@ -351,9 +357,10 @@ struct store_manifest {
  * Returns STORE_BLOB_MISSING, STORE_MANIFEST_MISSING (a referenced blob
  * or manifest is not in repo) and STORE_SIZE_MISMATCH (one has another
  * size than its descriptor claims): for these three, and only for them,
- * *missing is the digest of the first such reference. Also STORE_TOOBIG
- * (the body is over 4 GiB), STORE_CORRUPT, STORE_FULL, STORE_IO,
- * STORE_READONLY.
+ * *missing is the digest of the first such reference. Also
+ * STORE_TAG_FIXED (mf->tag_fixed, and tag names another manifest: *missing
+ * is that one), STORE_TOOBIG (the body is over 4 GiB), STORE_CORRUPT,
+ * STORE_FULL, STORE_IO, STORE_READONLY.
  */
 int store_manifest_put(struct store *s, const char *repo, const char *tag,
                        const struct store_manifest *mf, struct digest *missing);

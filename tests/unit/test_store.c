@@ -1181,6 +1181,11 @@ static void test_strerror(void **state)
         STORE_MANIFEST_MISSING,
         STORE_VERSION,
         STORE_READONLY,
+        STORE_IN_USE,
+        STORE_LOCKED,
+        STORE_OWNER_SESSIONS,
+        STORE_REPO_SESSIONS,
+        STORE_TAG_FIXED,
     };
     const char *unknown = store_strerror(-1000);
     size_t i, j;

@@ -232,6 +232,42 @@ static void test_tags_and_delete(void **state)
     tm_release(&t);
 }
 
+/* An immutable tag (tag_fixed) is set once and never moved. */
+static void test_tag_fixed(void **state)
+{
+    struct fixture *f = *state;
+    struct store_manifest mf;
+    struct digest cfg, missing;
+    struct tm t, u;
+    int more;
+
+    config_blob(f, "r", &cfg);
+    tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
+    tm_image(&u, &cfg, (long long)strlen(cfg_data), NULL, NULL, 2);
+    memset(&mf, 0, sizeof(mf));
+    mf.tag_fixed = 1;
+    mf.digest = &t.d, mf.body = t.body, mf.len = t.len, mf.m = &t.m;
+    assert_int_equal(store_manifest_put(f->s, "r", "v1", &mf, &missing),
+                     STORE_OK);
+    /* the same manifest again: nothing moves */
+    assert_int_equal(store_manifest_put(f->s, "r", "v1", &mf, &missing),
+                     STORE_OK);
+    mf.digest = &u.d, mf.body = u.body, mf.len = u.len, mf.m = &u.m;
+    assert_int_equal(store_manifest_put(f->s, "r", "v1", &mf, &missing),
+                     STORE_TAG_FIXED);
+    assert_true(digest_equal(&missing, &t.d)); /* what the tag names */
+    assert_manifest(f, "r", "v1", &t);
+    assert_int_equal(get_rc(f, "r", NULL, &u.d), STORE_NOTFOUND); /* none */
+    /* another tag takes it; without tag_fixed v1 moves */
+    assert_int_equal(store_manifest_put(f->s, "r", "v2", &mf, &missing),
+                     STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "v1", &u, NULL), STORE_OK);
+    assert_manifest(f, "r", "v1", &u);
+    assert_string_equal(tags(f, "r", NULL, 100, &more), "v1,v2");
+    tm_release(&u);
+    tm_release(&t);
+}
+
 static void test_tag_pages(void **state)
 {
     struct fixture *f = *state;
@@ -921,13 +957,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_put_get),         T(test_missing_references),
-        T(test_tags_and_delete), T(test_tag_pages),
-        T(test_catalog),         T(test_referrers),
-        T(test_get_too_big),     T(test_map_full),
-        T(test_map_grows),       T(test_in_use),
-        T(test_emptied_repo),    T(test_ask_release),
-        T(test_upgrade_from_1),  T(test_inventory),
-        T(test_repo_delete),
+        T(test_tags_and_delete), T(test_tag_fixed),
+        T(test_tag_pages),       T(test_catalog),
+        T(test_referrers),       T(test_get_too_big),
+        T(test_map_full),        T(test_map_grows),
+        T(test_in_use),          T(test_emptied_repo),
+        T(test_ask_release),     T(test_upgrade_from_1),
+        T(test_inventory),       T(test_repo_delete),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
