@@ -788,6 +788,102 @@ static int check_records(struct fsck *k, struct blobs *bs)
     return rc;
 }
 
+/* --- the bytes of each namespace (store/usage.c) --- */
+
+struct usage_ent {
+    char ns[NAME_MAX_LEN + 2];
+    int64_t v;
+};
+
+struct usage_snap {
+    struct usage_ent *e;
+    size_t n, cap;
+};
+
+static int each_usage(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    struct usage_snap *u = ctx;
+    struct usage_ent *e;
+
+    if (key->mv_size > NAME_MAX_LEN + 1 || val->mv_size != sizeof(e->v))
+        return STORE_CORRUPT;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? 2 * u->cap : 64;
+        u->e = xrealloc(u->e, u->cap * sizeof(*u->e));
+    }
+    e = &u->e[u->n++];
+    memcpy(e->ns, key->mv_data, key->mv_size);
+    e->ns[key->mv_size] = '\0';
+    memcpy(&e->v, val->mv_data, sizeof(e->v));
+    return STORE_OK;
+}
+
+/* The bytes ns holds in u (both in LMDB's order), or 0. */
+static int64_t usage_of(const struct usage_snap *u, size_t *i, const char *ns)
+{
+    while (*i < u->n && strcmp(u->e[*i].ns, ns) < 0)
+        ++*i;
+    return *i < u->n && !strcmp(u->e[*i].ns, ns) ? u->e[*i].v : 0;
+}
+
+static void usage_problem(struct fsck *k, const char *ns, int64_t was,
+                          int64_t is)
+{
+    char why[128];
+
+    snprintf(why, sizeof(why), "it counts %lld bytes; there are %lld",
+             (long long)was, (long long)is);
+    problem(k, STORE_FSCK_COUNT, strcmp(ns, "*") ? ns : NULL, "namespace usage",
+            why, k->o->repair);
+}
+
+/*
+ * The namespaces' bytes, counted again from links, blobs and manifests in
+ * a write transaction, which is committed only to repair: each namespace
+ * whose count differs is a problem. It needs a store open for writing: a
+ * read-only fsck leaves them to --repair.
+ */
+static int check_usage(struct fsck *k)
+{
+    struct usage_snap before = {NULL, 0, 0}, after = {NULL, 0, 0};
+    size_t i, j = 0, bad = 0;
+    MDB_txn *txn;
+    int rc;
+
+    if (k->s->rdonly)
+        return STORE_OK;
+    rc = store_txn_begin(k->s, 0, &txn);
+    if (rc)
+        return rc;
+    rc = store_each(txn, k->s->usage, "", 0, each_usage, &before);
+    if (rc == STORE_OK)
+        rc = store_ns_rebuild(k->s, txn);
+    if (rc == STORE_OK)
+        rc = store_each(txn, k->s->usage, "", 0, each_usage, &after);
+    for (i = 0; rc == STORE_OK && i < before.n; i++) {
+        int64_t now = usage_of(&after, &j, before.e[i].ns);
+
+        if (now != before.e[i].v) {
+            usage_problem(k, before.e[i].ns, before.e[i].v, now);
+            bad++;
+        }
+    }
+    for (i = 0, j = 0; rc == STORE_OK && i < after.n; i++)
+        if (!usage_of(&before, &j, after.e[i].ns)) {
+            usage_problem(k, after.e[i].ns, 0, after.e[i].v);
+            bad++;
+        }
+    if (rc == STORE_OK && bad && k->o->repair)
+        rc = store_txn_end(k->s, txn, STORE_OK);
+    else
+        mdb_txn_abort(txn);
+    if (rc == STORE_CORRUPT)
+        log_err("corrupt usage record in '%s'", k->s->root);
+    free(before.e);
+    free(after.e);
+    return rc;
+}
+
 /* --- files against the records --- */
 
 struct orphan {
@@ -1050,6 +1146,8 @@ int store_fsck(struct store *s, const struct store_fsck_options *o,
     }
     if (rc == STORE_OK)
         rc = check_records(&k, &bs);
+    if (rc == STORE_OK)
+        rc = check_usage(&k);
     if (rc == STORE_OK)
         rc = check_files(&k);
     if (rc == STORE_OK)

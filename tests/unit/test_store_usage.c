@@ -162,11 +162,74 @@ static void test_rebuild(void **state)
     tm_release(&t);
 }
 
+struct found {
+    int n, repaired;
+    char ns[64];
+};
+
+static void on_problem(void *ctx, const struct store_fsck_event *e)
+{
+    struct found *fo = ctx;
+
+    if (e->kind != STORE_FSCK_COUNT || strcmp(e->what, "namespace usage"))
+        return;
+    fo->n++;
+    fo->repaired += e->repaired;
+    snprintf(fo->ns, sizeof(fo->ns), "%s", e->repo ? e->repo : "*");
+}
+
+/* fsck finds a namespace count that went wrong; --repair sets it right. */
+static void test_fsck(void **state)
+{
+    struct fixture *f = *state;
+    long long before[NSPACES], after[NSPACES];
+    struct store_fsck_options o;
+    struct found fo;
+    struct digest a, b;
+    MDB_txn *txn;
+    MDB_val key = {7, (void *)"team/y/"}, val;
+    int64_t wrong = 12345;
+    struct tm t;
+    size_t i;
+
+    populate(f, &a, &b, &t);
+    snapshot(f, before);
+    memset(&o, 0, sizeof(o));
+    memset(&fo, 0, sizeof(fo));
+    o.report = on_problem;
+    o.ctx = &fo;
+    assert_int_equal(store_fsck(f->s, &o, NULL), STORE_OK);
+    assert_int_equal(fo.n, 0); /* all as counted */
+
+    val.mv_size = sizeof(wrong);
+    val.mv_data = &wrong;
+    assert_int_equal(store_txn_begin(f->s, 0, &txn), STORE_OK);
+    assert_int_equal(mdb_put(txn, f->s->usage, &key, &val, 0), 0);
+    assert_int_equal(store_txn_end(f->s, txn, STORE_OK), STORE_OK);
+    assert_int_equal(used(f, "team/y/"), 12345);
+    assert_int_equal(store_fsck(f->s, &o, NULL), STORE_OK);
+    assert_int_equal(fo.n, 1);
+    assert_int_equal(fo.repaired, 0);
+    assert_string_equal(fo.ns, "team/y/");
+    assert_int_equal(used(f, "team/y/"), 12345); /* a check changes nothing */
+
+    o.repair = 1;
+    memset(&fo, 0, sizeof(fo));
+    assert_int_equal(store_fsck(f->s, &o, NULL), STORE_OK);
+    assert_int_equal(fo.n, 1);
+    assert_int_equal(fo.repaired, 1);
+    snapshot(f, after);
+    for (i = 0; i < NSPACES; i++)
+        assert_int_equal(after[i], before[i]);
+    tm_release(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsck, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
