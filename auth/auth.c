@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "util/lines.h"
 #include "util/names.h"
 #include "util/xalloc.h"
 
 #define WHO_MAX     256
 #define PATTERN_MAX (NAME_MAX_LEN + 1)
-#define RULES_MAX   4096
 
 enum who { WHO_ANYONE, WHO_ANONYMOUS, WHO_AUTHENTICATED, WHO_USER };
 
@@ -90,55 +90,33 @@ static const char *parse_rule(char *line, struct rule *r)
     return NULL;
 }
 
+/* lines_fn: one more rule of the access file. */
+static int add_rule(void *ctx, char *s, char *why, size_t len)
+{
+    struct auth_policy *p = ctx;
+    const char *wrong;
+
+    p->rules = xrealloc(p->rules, (p->n + 1) * sizeof(*p->rules));
+    wrong = parse_rule(s, &p->rules[p->n]);
+    if (wrong) {
+        snprintf(why, len, "%s", wrong);
+        return -1;
+    }
+    p->n++;
+    return 0;
+}
+
 int auth_policy_load(const char *path, struct auth_policy **out, char *err,
                      size_t errlen)
 {
-    struct auth_policy *p;
-    char line[1024], *s, *hash;
-    const char *why;
-    int lineno = 0;
-    FILE *f;
+    struct auth_policy *p = xcalloc(1, sizeof(*p));
 
-    f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot open access file '%s': %s", path,
-                 strerror(errno));
+    if (lines_read(path, "access", add_rule, p, err, errlen)) {
+        auth_policy_free(p);
         return -1;
     }
-    p = xcalloc(1, sizeof(*p));
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
-            goto fail;
-        }
-        hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        for (s = line; isspace((unsigned char)*s); s++)
-            ;
-        if (!*s)
-            continue;
-        if (p->n == RULES_MAX) {
-            snprintf(err, errlen, "%s:%d: more than %d rules", path, lineno,
-                     RULES_MAX);
-            goto fail;
-        }
-        p->rules = xrealloc(p->rules, (p->n + 1) * sizeof(*p->rules));
-        why = parse_rule(s, &p->rules[p->n]);
-        if (why) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-            goto fail;
-        }
-        p->n++;
-    }
-    fclose(f);
     *out = p;
     return 0;
-fail:
-    fclose(f);
-    auth_policy_free(p);
-    return -1;
 }
 
 void auth_policy_free(struct auth_policy *p)

@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "policy/policy.h"
+#include "util/lines.h"
 #include "util/names.h"
 #include "util/scaled.h"
 #include "util/xalloc.h"
 
 #define PATTERN_MAX (NAME_MAX_LEN + 1)
-#define LINES_MAX   4096
 
 /* sizes as berth.conf writes them (config/conf.c) */
 static const struct scaled_unit size_units[] = {
@@ -140,52 +140,25 @@ static int parse_line(char *s, struct rule *r, char *why, size_t len)
                                  : parse_immutable(value, r, why, len);
 }
 
+/* lines_fn: one more rule of the policy file. */
+static int add_rule(void *ctx, char *s, char *why, size_t len)
+{
+    struct policy *p = ctx;
+
+    p->rules = xrealloc(p->rules, (p->n + 1) * sizeof(*p->rules));
+    /* counted first: a line that fails holds memory too */
+    return parse_line(s, &p->rules[p->n++], why, len);
+}
+
 int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 {
-    struct policy *p;
-    char line[1024], why[512], *s, *hash;
-    int lineno = 0;
+    struct policy *p = xcalloc(1, sizeof(*p));
     size_t i;
-    FILE *f;
 
-    f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot open policy file '%s': %s", path,
-                 strerror(errno));
+    if (lines_read(path, "policy", add_rule, p, err, errlen)) {
+        policy_free(p);
         return -1;
     }
-    p = xcalloc(1, sizeof(*p));
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
-            goto fail;
-        }
-        hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        for (s = line; isspace((unsigned char)*s); s++)
-            ;
-        if (!*s)
-            continue;
-        if (p->n == LINES_MAX) {
-            snprintf(err, errlen, "%s:%d: more than %d rules", path, lineno,
-                     LINES_MAX);
-            goto fail;
-        }
-        p->rules = xrealloc(p->rules, (p->n + 1) * sizeof(*p->rules));
-        /* counted first: a line that fails holds memory too */
-        if (parse_line(s, &p->rules[p->n++], why, sizeof(why))) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-            goto fail;
-        }
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "cannot read policy file '%s': %s", path,
-                 strerror(errno));
-        goto fail;
-    }
-    fclose(f);
     /* a quota points into its rule: set it once the array stays put */
     for (i = 0; i < p->n; i++) {
         p->rules[i].quota.pattern = p->rules[i].pattern;
@@ -193,10 +166,6 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
     }
     *out = p;
     return 0;
-fail:
-    fclose(f);
-    policy_free(p);
-    return -1;
 }
 
 int policy_check(const char *path, char *err, size_t errlen)

@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "retention/retention.h"
+#include "util/lines.h"
 #include "util/names.h"
 #include "util/scaled.h"
 #include "util/xalloc.h"
 
 #define PATTERN_MAX (NAME_MAX_LEN + 1)
-#define LINES_MAX   4096
 
 /* berth.conf's durations and weeks: retention periods are long */
 static const struct scaled_unit duration_units[] = {
@@ -154,58 +154,27 @@ static void line_release(struct line *l)
     free(l->newer_text);
 }
 
+/* lines_fn: one more line of the retention file. */
+static int add_line(void *ctx, char *s, char *why, size_t len)
+{
+    struct retention *r = ctx;
+
+    r->lines = xrealloc(r->lines, (r->n + 1) * sizeof(*r->lines));
+    /* counted first: a line that fails holds memory too */
+    return parse_line(s, &r->lines[r->n++], why, len);
+}
+
 int retention_load(const char *path, struct retention **out, char *err,
                    size_t errlen)
 {
-    struct retention *r;
-    char line[1024], why[512], *s, *hash;
-    int lineno = 0;
-    FILE *f;
+    struct retention *r = xcalloc(1, sizeof(*r));
 
-    f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot open retention file '%s': %s", path,
-                 strerror(errno));
+    if (lines_read(path, "retention", add_line, r, err, errlen)) {
+        retention_free(r);
         return -1;
     }
-    r = xcalloc(1, sizeof(*r));
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
-            goto fail;
-        }
-        hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        for (s = line; isspace((unsigned char)*s); s++)
-            ;
-        if (!*s)
-            continue;
-        if (r->n == LINES_MAX) {
-            snprintf(err, errlen, "%s:%d: more than %d lines of rules", path,
-                     lineno, LINES_MAX);
-            goto fail;
-        }
-        r->lines = xrealloc(r->lines, (r->n + 1) * sizeof(*r->lines));
-        /* counted first: a line that fails holds memory too */
-        if (parse_line(s, &r->lines[r->n++], why, sizeof(why))) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-            goto fail;
-        }
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "cannot read retention file '%s': %s", path,
-                 strerror(errno));
-        goto fail;
-    }
-    fclose(f);
     *out = r;
     return 0;
-fail:
-    fclose(f);
-    retention_free(r);
-    return -1;
 }
 
 void retention_free(struct retention *r)
