@@ -4,7 +4,8 @@
 # workloads, alternating, each figure the median of $RUNS runs; and the
 # ceilings of this machine in the same run: nginx sending a file itself,
 # sha256 in OpenSSL, and a minimal FastCGI responder behind the same
-# nginx. Then berth's garbage collector on a store of its own, mostly
+# nginx. Then berth's manifest PUTs with sync = data (what durable
+# commits cost), and berth's garbage collector on a store of its own, mostly
 # garbage (bench/gcstore.c): a sweep alone, and manifest PUTs while one
 # sweeps. Prints a table and `metric NAME VALUE UNIT` lines.
 #
@@ -413,6 +414,16 @@ gc_put() { # SECONDS: req/s and p99 ms of manifest PUTs for SECONDS s
 	wrk_result
 }
 stop_front
+
+# What durability costs: the manifest PUT load again with sync = data,
+# which does not wait for LMDB's meta page (berth's default, full, does)
+echo "# manifest PUTs with sync = data"
+berth_conf "offload = x-accel-redirect" "log_level = error" "sync = data"
+start_front
+BB=$BASE
+per berth wrk_run berth put >"$T/putdata.berth"
+stop_front
+
 # the site and berth.conf name the storage root
 REG_STORE=$GC_ROOT
 berth_conf "offload = x-accel-redirect" "log_level = error"
@@ -475,6 +486,7 @@ fig small_blobs_c16 blobs/s "$(v small16.berth)" "$(v small16.reference)" - ">=4
 fig small_blobs_c1_p99 ms "$(cat "$T/small1.berth.p99")" "$(cat "$T/small1.reference.p99")" - "-" "-"
 fig small_blobs_c16_p99 ms "$(cat "$T/small16.berth.p99")" "$(cat "$T/small16.reference.p99")" - "-" "-"
 fig manifest_put req/s "$(v put.berth)" "$(v put.reference)" "$MIN" ">=10x ref" "$(at_least "$(ratio "$(v put.berth)" "$(v put.reference)")" 10)"
+fig manifest_put_sync_data req/s "$(v putdata.berth)" "$(v put.reference)" "$MIN" "-" "-"
 fig manifest_get req/s "$(v get.berth)" "$(v get.reference)" "$MIN" ">=10x ref, >=0.7x ceiling" "$(at_least "$(ratio "$(v get.berth)" "$(v get.reference)")" 10)/$(at_least "$(ratio "$(v get.berth)" "$MIN")" 0.7)"
 fig manifest_head req/s "$(v head.berth)" "$(v head.reference)" "$MINAB" ">=10x ref, >=0.7x ceiling" "$(at_least "$(ratio "$(v head.berth)" "$(v head.reference)")" 10)/$(at_least "$(ratio "$(v head.berth)" "$MINAB")" 0.7)"
 fig manifest_put_p99 ms "$(cat "$T/put.berth.p99")" "$(cat "$T/put.reference.p99")" - "-" "-"

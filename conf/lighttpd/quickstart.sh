@@ -44,7 +44,7 @@ var.berth_port  = $port
 var.berth_state = "$run"
 var.berth_root  = "$data/store"
 var.berth_socket = "$sock"
-var.berth_manifest_max = 4096
+var.berth_manifest_max = 8192
 var.berth_chunked_max  = 8388608
 include "$here/berth.conf"
 include "$here/fastcgi-socket.conf"

@@ -185,7 +185,7 @@ lighttpd_conf() {
 		echo "var.berth_conf    = \"$REG_TMP/berth.conf\""
 		echo "var.berth_workers = $BERTH_WORKERS"
 		[ "$1" = socket ] && echo "var.berth_socket  = \"$2\""
-		echo "var.berth_manifest_max = ${LIGHTTPD_MANIFEST_MAX:-4096}"
+		echo "var.berth_manifest_max = ${LIGHTTPD_MANIFEST_MAX:-8192}"
 		echo "var.berth_chunked_max = ${LIGHTTPD_CHUNKED_MAX:-8388608}"
 		echo "var.berth_cert    = \"$REG_TMP/tls/server.crt\""
 		echo "var.berth_key     = \"$REG_TMP/tls/server.key\""
