@@ -15,9 +15,10 @@ for m in upload_1g upload_chunked_256m download_1g_1 small_blobs_c16 \
 	check "it measures $m of berth and of the reference" sh -c \
 		"grep -q '^metric berth_$m ' '$REG_TMP/bench.out' && grep -q '^metric reference_$m ' '$REG_TMP/bench.out'"
 done
-# the garbage collector's rows are berth's alone, and each sweep removed
-# something
-for m in gc_manifests_removed gc_blobs_removed manifest_put_p99_gc_ratio; do
+# the garbage collector's rows and the PUTs with sync = data are
+# berth's alone, and each sweep removed something
+for m in gc_manifests_removed gc_blobs_removed manifest_put_p99_gc_ratio \
+	manifest_put_sync_data; do
 	check "it measures $m" grep -qE "^metric berth_$m [0-9.]*[1-9]" "$REG_TMP/bench.out"
 done
 check "and prints the table" grep -q '^figure ' "$REG_TMP/bench.out"
