@@ -100,6 +100,20 @@ static void id_key(const char *id, MDB_val *key)
     key->mv_size = strlen(id);
 }
 
+/* The bytes of the record of session id, valid in txn; STORE_NOTFOUND. */
+static int rec_find(struct store *s, MDB_txn *txn, const char *id, MDB_val *val)
+{
+    MDB_val key;
+    int rc;
+
+    id_key(id, &key);
+    rc = mdb_get(txn, s->uploads, &key, val);
+    if (rc)
+        return rc == MDB_NOTFOUND ? STORE_NOTFOUND
+                                  : store_map_umdb_rc(rc, "mdb_get uploads");
+    return STORE_OK;
+}
+
 static int rec_put(struct store *s, MDB_txn *txn, const char *repo,
                    const char *id, const struct upload *u)
 {
@@ -165,15 +179,13 @@ static int rec_get(struct store *s, MDB_txn *txn, const char *repo,
                    const char *id, struct upload *u)
 {
     char dstr[DIGEST_STR_MAX];
-    MDB_val key, val;
+    MDB_val val;
     struct rec r;
     int rc;
 
-    id_key(id, &key);
-    rc = mdb_get(txn, s->uploads, &key, &val);
+    rc = rec_find(s, txn, id, &val);
     if (rc)
-        return rc == MDB_NOTFOUND ? STORE_NOTFOUND
-                                  : store_map_umdb_rc(rc, "mdb_get uploads");
+        return rc;
     rc = rec_parse(&val, id, &r);
     if (rc)
         return rc;
@@ -270,11 +282,9 @@ static int forget(struct store *s, MDB_txn *txn, const char *id)
     struct rec r;
     int rc;
 
-    id_key(id, &key);
-    rc = mdb_get(txn, s->uploads, &key, &val);
+    rc = rec_find(s, txn, id, &val);
     if (rc)
-        return rc == MDB_NOTFOUND ? STORE_NOTFOUND
-                                  : store_map_umdb_rc(rc, "mdb_get uploads");
+        return rc;
     /* a record that does not parse goes too, uncounted */
     counted = rec_parse(&val, id, &r) == STORE_OK &&
               !(r.flags & REC_UNCOUNTED) && r.owner_len <= OWNER_MAX &&
@@ -284,6 +294,7 @@ static int forget(struct store *s, MDB_txn *txn, const char *id)
         memcpy(owner, r.owner, r.owner_len);
         memcpy(repo, r.repo, r.repo_len);
     }
+    id_key(id, &key);
     rc = mdb_del(txn, s->uploads, &key, NULL);
     if (rc)
         return store_map_umdb_rc(rc, "mdb_del uploads");

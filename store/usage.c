@@ -63,6 +63,22 @@ static int usage_add(struct store *s, MDB_txn *txn, const char *ns, size_t len,
     return rc == STORE_NOTFOUND ? STORE_OK : rc;
 }
 
+/* The nslinks key of blob d in namespace ns[0..len) ("a/"), in kbuf. */
+static void nslink_key(const char *ns, size_t len, const struct digest *d,
+                       char *kbuf, MDB_val *key)
+{
+    char dstr[DIGEST_STR_MAX];
+    size_t dlen;
+
+    digest_format(d, dstr);
+    dlen = strlen(dstr);
+    memcpy(kbuf, ns, len);
+    kbuf[len] = '\0';
+    memcpy(kbuf + len + 1, dstr, dlen);
+    key->mv_data = kbuf;
+    key->mv_size = len + 1 + dlen;
+}
+
 /*
  * Count one more (delta 1) or one fewer (-1) repository of namespace
  * ns[0..len) ("a/") linking d; *edge 1 when that was the first or the
@@ -75,16 +91,10 @@ static int nslink_count(struct store *s, MDB_txn *txn, const char *ns,
     char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX];
     MDB_val key, val;
     uint64_t n = 0;
-    size_t dlen;
     int rc;
 
     digest_format(d, dstr);
-    dlen = strlen(dstr);
-    memcpy(kbuf, ns, len);
-    kbuf[len] = '\0';
-    memcpy(kbuf + len + 1, dstr, dlen);
-    key.mv_data = kbuf;
-    key.mv_size = len + 1 + dlen;
+    nslink_key(ns, len, d, kbuf, &key);
     rc = store_get(txn, s->nslinks, &key, &val, "mdb_get nslinks");
     if (rc == STORE_OK && val.mv_size != sizeof(n))
         return store_corrupt("namespace link record of", dstr);
@@ -224,7 +234,7 @@ int store_ns_usage(struct store *s, const char *ns, const struct digest *d,
                    long long *used, int *holds)
 {
     size_t len = strlen(ns);
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX];
+    char kbuf[LINK_KEY_MAX];
     struct blob_rec rec;
     int64_t v = 0;
     MDB_val key, val;
@@ -250,15 +260,7 @@ int store_ns_usage(struct store *s, const char *ns, const struct digest *d,
             rc = store_get_link(txn, s->links, ns, d, &val, "mdb_get links");
             has = rc == STORE_OK;
         } else {
-            size_t dlen;
-
-            digest_format(d, dstr);
-            dlen = strlen(dstr);
-            memcpy(kbuf, ns, len);
-            kbuf[len] = '\0';
-            memcpy(kbuf + len + 1, dstr, dlen);
-            key.mv_data = kbuf;
-            key.mv_size = len + 1 + dlen;
+            nslink_key(ns, len, d, kbuf, &key);
             rc = store_get(txn, s->nslinks, &key, &val, "mdb_get nslinks");
             has = rc == STORE_OK;
         }
