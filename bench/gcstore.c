@@ -233,7 +233,6 @@ static int manifest(struct fill *f, const char *repo, const char *tag,
     mf.len = (size_t)(p - body);
     mf.m = &m;
     mf.referrer = NULL;
-    mf.tag_fixed = 0;
     rc = store_manifest_put(f->s, repo, tag, &mf, &missing);
     manifest_release(&m);
     return rc ? fail("cannot put a manifest in", repo, rc) : 0;

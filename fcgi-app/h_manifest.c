@@ -182,7 +182,6 @@ enum oci_err h_manifest_put(struct req *r)
     mf.len = body.len;
     mf.m = &m;
     mf.referrer = referrer;
-    mf.tag_fixed = ref.tag && policy_immutable(r->rules, r->name, ref.tag);
     rc = store_manifest_put(r->store, r->name, ref.tag, &mf, &missing);
     if (rc) {
         err = put_fail(r, rc, &missing);
@@ -222,6 +221,13 @@ enum oci_err h_manifest_delete(struct req *r)
         rc = store_tag_delete(r->store, r->name, ref.tag);
     else
         rc = store_manifest_delete(r->store, r->name, &ref.d, &user);
+    if (rc == STORE_TAG_FIXED && ref.tag) /* tagged since the check */
+        return req_fail(r, OCI_DENIED, "tag '%s' of '%s' is immutable", r->ref,
+                        r->name);
+    if (rc == STORE_TAG_FIXED)
+        return req_fail(r, OCI_DENIED,
+                        "an immutable tag of '%s' names manifest '%s'", r->name,
+                        r->ref);
     if (rc == STORE_IN_USE) {
         digest_format(&user, ustr);
         return req_fail(r, OCI_IN_USE,

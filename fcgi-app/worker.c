@@ -206,6 +206,12 @@ static void rules_release(struct rules_watch *w)
     w->own = NULL;
 }
 
+/* store_tag_fixed_fn: the immutable tags of the policy the worker has now */
+static int tag_fixed(void *ctx, const char *repo, const char *tag)
+{
+    return policy_immutable(rules_get(ctx), repo, tag);
+}
+
 /* The two rules files, as rules_load_fn and their free functions. */
 static int access_load(const char *path, void **out, char *err, size_t len)
 {
@@ -376,6 +382,9 @@ int worker_run(int listen_fd, const struct config *cfg,
     /* berth-fcgi read it before: a worker that cannot has no fallback */
     rules_init(&ws.policy, cfg->policy, "policy rules", policy_load_any,
                policy_free_any, NULL);
+    /* the store holds immutable tags in the transactions that would move
+     * or remove them: no push or delete at the same moment gets past */
+    store_set_tag_guard(st, tag_fixed, &ws.policy);
     log_debug("worker ready");
     if (ready_fd >= 0) {
         /* the one who waits sees the end of the pipe if this fails */

@@ -204,7 +204,7 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
     rc = check_refs(s, txn, repo, mf->m, missing);
     if (rc)
         return rc;
-    if (tag && mf->tag_fixed) {
+    if (tag && store_tag_held(s, repo, tag)) {
         struct digest now;
 
         rc = store_tag_get(s, txn, repo, tag, &now, NULL);

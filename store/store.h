@@ -70,8 +70,7 @@
 #define STORE_OWNER_SESSIONS (-18)
 /* the repository has store_options.sessions_per_repo sessions open */
 #define STORE_REPO_SESSIONS (-19)
-/* the tag names another manifest, and store_manifest.tag_fixed says it
- * may not move */
+/* the write would move or remove a tag the store's tag guard holds */
 #define STORE_TAG_FIXED (-20)
 
 /* A short description of rc, for messages; never NULL. */
@@ -343,9 +342,6 @@ struct store_manifest {
     const struct manifest *m;
     /* the descriptor for referrers lists, when m->has_subject; else NULL */
     const char *referrer;
-    /* the tag may be set but never moved (an immutable tag): checked in
-     * the transaction that sets it, so two pushes cannot both set it */
-    int tag_fixed;
 };
 
 /*
@@ -358,9 +354,9 @@ struct store_manifest {
  * or manifest is not in repo) and STORE_SIZE_MISMATCH (one has another
  * size than its descriptor claims): for these three, and only for them,
  * *missing is the digest of the first such reference. Also
- * STORE_TAG_FIXED (mf->tag_fixed, and tag names another manifest: *missing
- * is that one), STORE_TOOBIG (the body is over 4 GiB), STORE_CORRUPT,
- * STORE_FULL, STORE_IO, STORE_READONLY.
+ * STORE_TAG_FIXED (the tag guard holds tag, which names another manifest:
+ * *missing is that one), STORE_TOOBIG (the body is over 4 GiB),
+ * STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
  */
 int store_manifest_put(struct store *s, const char *repo, const char *tag,
                        const struct store_manifest *mf, struct digest *missing);
@@ -386,17 +382,31 @@ int store_manifest_get(struct store *s, const char *repo, const char *tag,
  * Delete manifest d of repo and every tag naming it; what it references
  * stays until garbage collection finds nothing else uses it. Returns
  * STORE_NOTFOUND, STORE_IN_USE (an index of repo lists it: the index in
- * *user, if not NULL, and only then), STORE_CORRUPT, STORE_FULL,
- * STORE_IO, STORE_READONLY.
+ * *user, if not NULL, and only then), STORE_TAG_FIXED (the tag guard holds
+ * a tag naming it), STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
  */
 int store_manifest_delete(struct store *s, const char *repo,
                           const struct digest *d, struct digest *user);
 
 /*
  * Delete tag of repo; the manifest stays. Returns STORE_NOTFOUND,
- * STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
+ * STORE_TAG_FIXED (the tag guard holds it), STORE_CORRUPT, STORE_FULL,
+ * STORE_IO, STORE_READONLY.
  */
 int store_tag_delete(struct store *s, const char *repo, const char *tag);
+
+/*
+ * The tag guard: fn(ctx, repo, tag) returns 1 for a tag that may be set
+ * but never moved to another manifest or removed (an immutable tag), else
+ * 0. Every write through s that would move or remove a tag asks it, in the
+ * transaction that would, so that no check made before can be raced;
+ * such a write changes nothing and returns STORE_TAG_FIXED. fn runs inside
+ * a write transaction: it must not call the store. NULL (the default): no
+ * tag is held. Garbage collection and repository deletion ask it too, so
+ * a tool that may remove any tag (berthctl) sets none.
+ */
+typedef int store_tag_fixed_fn(void *ctx, const char *repo, const char *tag);
+void store_set_tag_guard(struct store *s, store_tag_fixed_fn *fn, void *ctx);
 
 /*
  * Called once per listed entry with its bytes (not NUL-terminated). It
@@ -536,8 +546,9 @@ typedef void store_progress_fn(void *ctx, long long done, long long total);
  * work is done in write transactions of a few hundred changes each, so
  * that pushes never wait long for it; what a push adds to repo meanwhile
  * goes too. progress (if not NULL) is called after each. Returns
- * STORE_NOTFOUND (no such repository), STORE_CORRUPT, STORE_FULL,
- * STORE_IO, STORE_READONLY.
+ * STORE_NOTFOUND (no such repository), STORE_TAG_FIXED (the tag guard
+ * holds a tag of repo: what went before stays gone), STORE_CORRUPT,
+ * STORE_FULL, STORE_IO, STORE_READONLY.
  */
 int store_repo_delete(struct store *s, const char *repo,
                       store_progress_fn *progress, void *ctx);

@@ -111,6 +111,9 @@ struct store {
      * NULL: sync = data, or read-only */
     uint64_t *synced;
     int synced_fd;
+    /* store_set_tag_guard() */
+    store_tag_fixed_fn *tag_fixed;
+    void *tag_fixed_ctx;
     /* blob files the write transaction in progress moved to trash/ */
     struct digest *moved;
     size_t nmoved, moved_cap;
@@ -290,6 +293,8 @@ int store_trash_settle(struct store *s, MDB_txn *txn, const char *name, int dry,
 int store_upload_drop_lost(struct store *s, const char *id);
 
 /* Tags (store/tag.c), within txn. */
+/* Whether the tag guard holds tag of repo (store_set_tag_guard): 1 or 0. */
+int store_tag_held(struct store *s, const char *repo, const char *tag);
 int store_tag_get(struct store *s, MDB_txn *txn, const char *repo,
                   const char *tag, struct digest *out, long long *pushed);
 int store_tag_put(struct store *s, MDB_txn *txn, const char *repo,

@@ -36,6 +36,17 @@ int store_tag_get(struct store *s, MDB_txn *txn, const char *repo,
     return STORE_OK;
 }
 
+void store_set_tag_guard(struct store *s, store_tag_fixed_fn *fn, void *ctx)
+{
+    s->tag_fixed = fn;
+    s->tag_fixed_ctx = ctx;
+}
+
+int store_tag_held(struct store *s, const char *repo, const char *tag)
+{
+    return s->tag_fixed && s->tag_fixed(s->tag_fixed_ctx, repo, tag);
+}
+
 int store_tag_put(struct store *s, MDB_txn *txn, const char *repo,
                   const char *tag, const char *dstr)
 {
@@ -53,6 +64,8 @@ int store_tag_put(struct store *s, MDB_txn *txn, const char *repo,
     existed = rc == STORE_OK;
     if (existed) {
         digest_format(&prev, old);
+        if (strcmp(old, dstr) && store_tag_held(s, repo, tag))
+            return STORE_TAG_FIXED;
         if (strcmp(old, dstr)) {
             rc = store_dup_del(txn, s->mtags, repo, old, tag, "mdb_del mtags");
             if (rc)
@@ -85,6 +98,8 @@ int store_tag_drop(struct store *s, MDB_txn *txn, const char *repo,
     rc = store_tag_get(s, txn, repo, tag, &d, NULL);
     if (rc)
         return rc;
+    if (store_tag_held(s, repo, tag))
+        return STORE_TAG_FIXED;
     digest_format(&d, dstr);
     store_pair_key(kbuf, repo, tag, &key);
     rc = store_del(txn, s->tags, &key, NULL, "mdb_del tags");
@@ -115,6 +130,10 @@ int store_tags_drop_all(struct store *s, MDB_txn *txn, const char *repo,
         }
         memcpy(tag, val.mv_data, val.mv_size);
         tag[val.mv_size] = '\0';
+        if (store_tag_held(s, repo, tag)) {
+            rc = STORE_TAG_FIXED;
+            goto cursor_close;
+        }
         store_pair_key(tkey, repo, tag, &tk);
         rc = store_del(txn, s->tags, &tk, NULL, "mdb_del tags");
         if (rc && rc != STORE_NOTFOUND)

@@ -209,7 +209,7 @@ void tm_release(struct tm *t)
 int put_manifest(struct fixture *f, const char *repo, const char *tag,
                  struct tm *t, struct digest *missing)
 {
-    struct store_manifest mf = {&t->d, t->body, t->len, &t->m, t->referrer, 0};
+    struct store_manifest mf = {&t->d, t->body, t->len, &t->m, t->referrer};
     struct digest dummy;
 
     return store_manifest_put(f->s, repo, tag, &mf, missing ? missing : &dummy);

@@ -232,38 +232,52 @@ static void test_tags_and_delete(void **state)
     tm_release(&t);
 }
 
-/* An immutable tag (tag_fixed) is set once and never moved. */
-static void test_tag_fixed(void **state)
+/* store_tag_fixed_fn of the tests: tags that begin with "v1" are held */
+static int v1_fixed(void *ctx, const char *repo, const char *tag)
+{
+    (void)repo;
+    ++*(int *)ctx;
+    return !strncmp(tag, "v1", 2);
+}
+
+/*
+ * The tag guard: a held tag is set once, then never moved or removed, by
+ * a push, a tag delete, a manifest delete or a repository delete; other
+ * tags go on as before, and without the guard so does everything.
+ */
+static void test_tag_guard(void **state)
 {
     struct fixture *f = *state;
-    struct store_manifest mf;
     struct digest cfg, missing;
     struct tm t, u;
-    int more;
+    int asked = 0, more;
 
     config_blob(f, "r", &cfg);
     tm_image(&t, &cfg, (long long)strlen(cfg_data), NULL, NULL, 1);
     tm_image(&u, &cfg, (long long)strlen(cfg_data), NULL, NULL, 2);
-    memset(&mf, 0, sizeof(mf));
-    mf.tag_fixed = 1;
-    mf.digest = &t.d, mf.body = t.body, mf.len = t.len, mf.m = &t.m;
-    assert_int_equal(store_manifest_put(f->s, "r", "v1", &mf, &missing),
-                     STORE_OK);
-    /* the same manifest again: nothing moves */
-    assert_int_equal(store_manifest_put(f->s, "r", "v1", &mf, &missing),
-                     STORE_OK);
-    mf.digest = &u.d, mf.body = u.body, mf.len = u.len, mf.m = &u.m;
-    assert_int_equal(store_manifest_put(f->s, "r", "v1", &mf, &missing),
-                     STORE_TAG_FIXED);
+    store_set_tag_guard(f->s, v1_fixed, &asked);
+    assert_int_equal(put_manifest(f, "r", "v1", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "v1", &t, NULL),
+                     STORE_OK); /* again */
+    assert_int_equal(put_manifest(f, "r", "v1", &u, &missing), STORE_TAG_FIXED);
     assert_true(digest_equal(&missing, &t.d)); /* what the tag names */
     assert_manifest(f, "r", "v1", &t);
     assert_int_equal(get_rc(f, "r", NULL, &u.d), STORE_NOTFOUND); /* none */
-    /* another tag takes it; without tag_fixed v1 moves */
-    assert_int_equal(store_manifest_put(f->s, "r", "v2", &mf, &missing),
-                     STORE_OK);
+    assert_true(asked > 0);
+    assert_int_equal(store_tag_delete(f->s, "r", "v1"), STORE_TAG_FIXED);
+    assert_int_equal(store_manifest_delete(f->s, "r", &t.d, NULL),
+                     STORE_TAG_FIXED);
+    assert_int_equal(store_repo_delete(f->s, "r", NULL, NULL), STORE_TAG_FIXED);
+    assert_manifest(f, "r", "v1", &t);
+    /* other tags move and go */
+    assert_int_equal(put_manifest(f, "r", "latest", &t, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "r", "latest", &u, NULL), STORE_OK);
+    assert_int_equal(store_tag_delete(f->s, "r", "latest"), STORE_OK);
+    assert_string_equal(tags(f, "r", NULL, 100, &more), "v1");
+    /* without the guard, v1 moves */
+    store_set_tag_guard(f->s, NULL, NULL);
     assert_int_equal(put_manifest(f, "r", "v1", &u, NULL), STORE_OK);
     assert_manifest(f, "r", "v1", &u);
-    assert_string_equal(tags(f, "r", NULL, 100, &more), "v1,v2");
     tm_release(&u);
     tm_release(&t);
 }
@@ -957,7 +971,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_put_get),         T(test_missing_references),
-        T(test_tags_and_delete), T(test_tag_fixed),
+        T(test_tags_and_delete), T(test_tag_guard),
         T(test_tag_pages),       T(test_catalog),
         T(test_referrers),       T(test_get_too_big),
         T(test_map_full),        T(test_map_grows),
