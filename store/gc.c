@@ -939,7 +939,7 @@ static int sweep_orphans(struct gc *g)
 
 /* --- the whole --- */
 
-static int gc_lock(struct store *s, int *fd)
+int store_gc_lock(struct store *s, int *fd)
 {
     char path[PATH_MAX];
 
@@ -1000,7 +1000,7 @@ int store_gc(struct store *s, const struct store_gc_options *o,
     g.now = store_now(s);
     g.cutoff = g.now - o->grace;
     if (!o->dry_run) {
-        rc = gc_lock(s, &fd);
+        rc = store_gc_lock(s, &fd);
         if (rc)
             return rc;
     }

@@ -64,7 +64,7 @@
 #define STORE_READONLY (-15)
 /* a manifest of the repository references what is to be deleted */
 #define STORE_IN_USE (-16)
-/* another garbage collection is running */
+/* another garbage collection, or a backup, is running */
 #define STORE_LOCKED (-17)
 /* the owner has store_options.sessions_per_owner upload sessions open */
 #define STORE_OWNER_SESSIONS (-18)
@@ -660,6 +660,82 @@ int store_gc(struct store *s, const struct store_gc_options *o,
  * epoch, or 0 if none has. Returns STORE_CORRUPT, STORE_IO.
  */
 int store_gc_last(struct store *s, long long *when);
+
+/* --- backup and restore (store/backup.c) --- */
+
+/*
+ * A backup directory DEST holds what a storage root needs and nothing of
+ * its transient state:
+ *
+ *   DEST/meta/data.mdb                 a compacted copy of the metadata
+ *   DEST/blobs/<alg>/<h2>/<hex>        the blob files it references
+ *   DEST/backup.json                   when, by which berth, what format
+ *
+ * Upload sessions are not backed up (clients start them again).
+ */
+struct store_backup_options {
+    /*
+     * Hard-link blob files instead of copying them where both sides are
+     * on one file system (blob files are never modified: a link is as
+     * good as a copy, and costs no space); a copy elsewhere.
+     */
+    int link;
+    store_progress_fn *progress; /* blob files done of all; NULL: none */
+    void *ctx;                   /* for progress */
+};
+
+struct store_backup_stats {
+    long long blobs;          /* blob files the metadata copy references */
+    long long copied, linked; /* of them: copied, hard-linked */
+    long long present;        /* and found already there, unchanged */
+    long long bytes_copied, bytes_linked, bytes_present;
+    long long meta_bytes; /* of the metadata copy */
+    long long tries;      /* metadata copies made (see below) */
+};
+
+/*
+ * Copy the store to directory dest (made if missing), online: while
+ * pushes, pulls and deletes go on. The result is one point in time: the
+ * metadata as one LMDB snapshot, compacted (mdb_env_copyfd2), and every
+ * blob file that snapshot references. The blob list is read from the
+ * copy itself; so the copy references no file that is not copied. A
+ * file that a deletion removed between the snapshot and its copy makes
+ * the backup take a newer snapshot and copy again (at most 5 times, then
+ * STORE_BUSY); the GC cannot remove any, as the backup holds the GC's
+ * lock all along (a GC meanwhile gets STORE_LOCKED, and a backup during
+ * a GC too).
+ *
+ * Incremental: a blob file already in dest with its size is not copied
+ * again (blob files are content-addressed and immutable). Every copied
+ * file and directory is flushed before the metadata copy is renamed into
+ * dest/meta/data.mdb, last: a backup that fails or is interrupted leaves
+ * the one before it whole (its blob files stay, since a backup only adds
+ * files). Files of blobs that later backups no longer reference stay in
+ * dest; store_restore() takes only the referenced ones.
+ *
+ * On STORE_OK *out (if not NULL) says what was done. Returns STORE_LOCKED
+ * (a GC is running), STORE_BUSY, STORE_FULL, STORE_IO.
+ */
+int store_backup(struct store *s, const char *dest,
+                 const struct store_backup_options *o,
+                 struct store_backup_stats *out);
+
+/*
+ * Make the storage root root from the backup in src (store_backup()):
+ * root must not exist, or be an empty directory. Copies (or, o->link,
+ * hard-links) every blob file the metadata copy references, and the
+ * metadata (always copied: LMDB writes its file in place), flushes them,
+ * then opens the new root read-write once with opt, which makes what a
+ * root has besides (sessions/, uploads/, trash/) and brings an older
+ * format to this build's. bytes_present and present stay 0. Returns
+ * STORE_NOTFOUND (no backup in src), STORE_IN_USE (root is not empty),
+ * STORE_CORRUPT (the backup lacks a file it references, or it has
+ * another size), STORE_VERSION, STORE_FULL, STORE_IO.
+ */
+int store_restore(const char *src, const char *root,
+                  const struct store_options *opt,
+                  const struct store_backup_options *o,
+                  struct store_backup_stats *out);
 
 /* --- checking the store (store/fsck.c) --- */
 

@@ -465,6 +465,14 @@ int store_list_keys(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t plen,
 int store_blob_path(struct store *s, const struct digest *d, char *buf,
                     size_t len, size_t *rel);
 
+/*
+ * Take <root>/gc.lock, exclusive and without waiting: the one GC at work
+ * holds it, and so does a backup (store_backup), so that no blob file
+ * goes while either runs but through a deletion. *fd (open) is closed to
+ * drop it. STORE_LOCKED when someone holds it, STORE_IO, STORE_FULL.
+ */
+int store_gc_lock(struct store *s, int *fd);
+
 /* Find where this process mapped each environment (store/pages.c). */
 void store_map_find(struct store *s);
 
