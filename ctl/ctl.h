@@ -20,7 +20,7 @@
 #define CTL_REFUSED  1 /* something refused or not found */
 #define CTL_USAGE    2 /* an unknown command or option, a bad argument */
 #define CTL_UNUSABLE 3 /* the configuration or the store cannot be used */
-#define CTL_LOCKED   4 /* gc: another garbage collection is running */
+#define CTL_LOCKED   4 /* gc, backup: another GC or backup is running */
 
 struct store;
 struct command;
@@ -54,7 +54,8 @@ struct command {
     command_fn *fn;
 };
 
-command_fn cmd_ls, cmd_du, cmd_rm, cmd_gc, cmd_fsck, cmd_readonly, cmd_upgrade;
+command_fn cmd_ls, cmd_du, cmd_rm, cmd_gc, cmd_fsck, cmd_readonly, cmd_upgrade,
+    cmd_backup, cmd_restore;
 
 struct store_repo_info;
 
@@ -86,7 +87,7 @@ int ctl_usage(const struct ctl *c, const char *fmt, ...)
  * After a store call failed with rc: say so ("berthctl: cannot <what>:
  * <reason>"), and return the exit status it means: CTL_REFUSED for
  * STORE_NOTFOUND and STORE_IN_USE, CTL_LOCKED for STORE_LOCKED (another
- * GC), otherwise CTL_UNUSABLE (the store has logged the details).
+ * GC or a backup), otherwise CTL_UNUSABLE (the store has logged the details).
  */
 int ctl_store_error(int rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -26,6 +26,10 @@ static const struct command commands[] = {
      "maintenance mode: print it, or turn it on or off", cmd_readonly},
     {"upgrade", "upgrade", "bring the storage root to this berth's format",
      cmd_upgrade},
+    {"backup", "backup [--link] DEST",
+     "copy the store, online, to DEST (incremental)", cmd_backup},
+    {"restore", "restore [--link] SRC ROOT",
+     "make the storage root ROOT from the backup in SRC", cmd_restore},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -54,12 +58,14 @@ static void usage(FILE *f)
                     commands[i].help);
         else
             fprintf(f, "  %-20s %s\n", commands[i].usage, commands[i].help);
-    fprintf(f, "\n"
-               "REF is REPO:TAG, REPO@DIGEST or REPO. Exit status: 0 done, "
-               "1 refused or not\n"
-               "found (fsck: problems left), 2 usage, 3 the configuration or "
-               "the store\ncannot be used, 4 another garbage collection is "
-               "running.\n");
+    fprintf(
+        f,
+        "\n"
+        "REF is REPO:TAG, REPO@DIGEST or REPO. Exit status: 0 done, "
+        "1 refused or not\n"
+        "found (fsck: problems left), 2 usage, 3 the configuration or "
+        "the store\ncannot be used, 4 another garbage collection (or backup) "
+        "is running.\n");
 }
 
 void ctl_error(const char *fmt, ...)
