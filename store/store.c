@@ -435,7 +435,7 @@ const char *store_strerror(int rc)
     case STORE_IN_USE:
         return "a manifest of the repository references it";
     case STORE_LOCKED:
-        return "another garbage collection is running";
+        return "another garbage collection or a backup is running";
     case STORE_OWNER_SESSIONS:
         return "too many upload sessions open for the user";
     case STORE_REPO_SESSIONS:

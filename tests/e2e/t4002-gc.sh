@@ -171,7 +171,7 @@ while [ ! -f "$T/locked" ] && [ $i -lt 100 ]; do
 done
 ctl gc
 is "gc while another holds the lock: exit 4" "$RC $(cat "$T/err")" \
-	"4 berthctl: cannot collect garbage in '$REG_STORE': another garbage collection is running"
+	"4 berthctl: cannot collect garbage in '$REG_STORE': another garbage collection or a backup is running"
 ctl gc --dry-run --grace 0
 is "a dry run only reads: it runs beside" "$RC $(summary)" "0 0 0 0 0"
 kill $LOCKER 2>/dev/null
