@@ -14,6 +14,14 @@
       must be the one the spec gives; a run with a GC beside it must not
       see one wrong answer. Prints "pushes N failures M"; each failure on
       stderr.
+  pusher.py images BASE REPO N SIZE PREFIX
+      push N images to REPO that stay (a small config and a layer of SIZE
+      random bytes each, tagged PREFIX<i>); prints "TAG DIGEST" of each
+      once its manifest PUT is acknowledged, flushed at once.
+  pusher.py pulls BASE REPO FILE
+      pull each image of FILE ("TAG DIGEST" lines) from REPO: its
+      manifest must have DIGEST, and each blob it references must hash to
+      its digest. Prints "pulled N bad M"; each bad one on stderr.
 
 Through BASE (http:// or https://), with RAWHTTP_CAFILE and RAWHTTP_AUTH
 (user:password) as tests/e2e/lib-front.sh sets them for rawhttp.py.
@@ -127,6 +135,43 @@ def garbage(base, repo, n, size):
         print(digest(layer))
 
 
+def images(base, repo, n, size, prefix):
+    c = Client(base)
+    for i in range(n):
+        config = json.dumps({"architecture": "amd64", "os": "linux",
+                             "i": "%s%d" % (prefix, i)}).encode()
+        layer = os.urandom(size)
+        for data in (config, layer):
+            if push_blob(c, repo, data) != 201:
+                sys.exit("images: blob upload failed")
+        m = manifest(config, [layer])
+        if put_manifest(c, repo, "%s%d" % (prefix, i), m) != 201:
+            sys.exit("images: manifest PUT failed")
+        print("%s%d %s" % (prefix, i, digest(m)), flush=True)
+
+
+def pulls(base, repo, path):
+    c = Client(base)
+    good = bad = 0
+    for line in open(path):
+        tag, want = line.split()
+        st, _, body = c.req("GET", "/v2/%s/manifests/%s" % (repo, tag),
+                            headers={"Accept": MANIFEST})
+        ok = st == 200 and digest(body) == want
+        if ok:
+            m = json.loads(body)
+            for d in [m["config"]] + m["layers"]:
+                st, _, data = c.req("GET", "/v2/%s/blobs/%s" %
+                                    (repo, d["digest"]))
+                ok = ok and st == 200 and digest(data) == d["digest"]
+        if ok:
+            good += 1
+        else:
+            bad += 1
+            print("%s %s: not as pushed" % (tag, want), file=sys.stderr)
+    print("pulled %d bad %d" % (good, bad))
+
+
 class Race:
     def __init__(self, base, repo, seconds):
         self.base, self.repo = base, repo
@@ -221,6 +266,10 @@ def main():
         garbage(a[1], a[2], int(a[3]), int(a[4]))
     elif len(a) == 5 and a[0] == "race":
         Race(a[1], a[2], float(a[3])).run(int(a[4]))
+    elif len(a) == 6 and a[0] == "images":
+        images(a[1], a[2], int(a[3]), int(a[4]), a[5])
+    elif len(a) == 4 and a[0] == "pulls":
+        pulls(a[1], a[2], a[3])
     else:
         sys.exit(__doc__)
 
