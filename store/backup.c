@@ -417,9 +417,9 @@ int store_backup(struct store *s, const char *dest,
     while (rc == STORE_OK && missing && st.tries < TRIES) {
         st.tries++;
         missing = 0;
-        /* the counts are of the last snapshot, which is the backup */
-        st.copied = st.linked = st.present = 0;
-        st.bytes_present = 0;
+        /* copied and linked add up the passes (the work done); present
+         * is of the last, which is the backup */
+        st.present = st.bytes_present = 0;
         rc = copy_meta(s, tmp, &st.meta_bytes);
         if (rc == STORE_OK)
             rc = list_files(tmp, &l);

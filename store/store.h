@@ -692,6 +692,11 @@ struct store_backup_stats {
     long long meta_bytes; /* of the metadata copy */
     long long tries;      /* metadata copies made (see below) */
 };
+/*
+ * After more than one try, copied and linked (and their bytes) add up
+ * every pass, and a file an earlier pass copied counts as present in the
+ * last one as well.
+ */
 
 /*
  * Copy the store to directory dest (made if missing), online: while
