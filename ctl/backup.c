@@ -121,7 +121,7 @@ int cmd_restore(struct ctl *c, int argc, char **argv)
     struct store_options so;
     struct out_progress p;
     struct timeval t0;
-    char err[PATH_MAX + 256], root[PATH_MAX], cwd[PATH_MAX];
+    char root[PATH_MAX], cwd[PATH_MAX];
     const char *src;
     int rc;
 
@@ -131,13 +131,8 @@ int cmd_restore(struct ctl *c, int argc, char **argv)
         return rc;
     src = argv[optind];
     /* the store's options come from the configuration, the root not */
-    if (config_load(c->config, &c->cfg, err, sizeof(err))) {
-        ctl_error("%s", err);
+    if (ctl_config(c))
         return CTL_UNUSABLE;
-    }
-    log_level = c->cfg.log_level;
-    if (c->quiet && log_level > LOG_LVL_WARN)
-        log_level = LOG_LVL_WARN;
     config_store_options(&c->cfg, &so);
     if (argv[optind + 1][0] == '/')
         snprintf(root, sizeof(root), "%s", argv[optind + 1]);

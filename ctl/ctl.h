@@ -67,6 +67,14 @@ struct store_repo_info;
 int ls_repos(struct store *s, struct store_repo_info **out, size_t *n);
 
 /*
+ * Read the configuration into c->cfg and set the log level from it (-q
+ * keeps it at warnings). Returns CTL_OK, or CTL_UNUSABLE after saying why.
+ * A command that opens no store of the configuration's (restore) calls it
+ * alone.
+ */
+int ctl_config(struct ctl *c);
+
+/*
  * Read the configuration and open its store, read-write if write is
  * non-zero, else STORE_RDONLY. A read-write open never makes a store
  * where there is none. Returns CTL_OK, or CTL_UNUSABLE after saying why.

@@ -157,11 +157,9 @@ static int open_store(const struct ctl *c, const struct store_options *o,
     return CTL_UNUSABLE;
 }
 
-int ctl_open(struct ctl *c, int write)
+int ctl_config(struct ctl *c)
 {
     char err[PATH_MAX + 256];
-    struct store_options o, ro;
-    int saved, probe;
 
     if (config_load(c->config, &c->cfg, err, sizeof(err))) {
         ctl_error("%s", err);
@@ -170,6 +168,16 @@ int ctl_open(struct ctl *c, int write)
     log_level = c->cfg.log_level;
     if (c->quiet && log_level > LOG_LVL_WARN)
         log_level = LOG_LVL_WARN;
+    return CTL_OK;
+}
+
+int ctl_open(struct ctl *c, int write)
+{
+    struct store_options o, ro;
+    int saved, probe;
+
+    if (ctl_config(c))
+        return CTL_UNUSABLE;
     config_store_options(&c->cfg, &o);
     ro = o;
     ro.flags |= STORE_RDONLY;
