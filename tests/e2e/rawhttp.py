@@ -40,19 +40,25 @@ def connect(base):
     return s, "%s:%d" % (u.hostname, u.port)
 
 
-def abort(base, method, path, length, send, headers):
-    s, host = connect(base)
-    chunked = length == "chunked"
+def head_of(method, path, host, length, headers):
+    """The request head, with Content-Length: length, or with
+    Transfer-Encoding: chunked when length is "chunked"."""
     head = "%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (
-        method, path, host, "Transfer-Encoding: chunked" if chunked
-        else "Content-Length: %d" % int(length))
+        method, path, host, "Transfer-Encoding: chunked"
+        if length == "chunked" else "Content-Length: %d" % int(length))
     auth = os.environ.get("RAWHTTP_AUTH")
     if auth:
         head += "Authorization: Basic %s\r\n" % base64.b64encode(
             auth.encode()).decode()
     for h in headers:
         head += h + "\r\n"
-    s.sendall((head + "\r\n").encode())
+    return (head + "\r\n").encode()
+
+
+def abort(base, method, path, length, send, headers):
+    s, host = connect(base)
+    chunked = length == "chunked"
+    s.sendall(head_of(method, path, host, length, headers))
     left = int(send)
     while left > 0:
         n = min(left, 65536)
@@ -65,18 +71,6 @@ def abort(base, method, path, length, send, headers):
     time.sleep(float(os.environ.get("RAWHTTP_STALL", "0.3")))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
     s.close()  # RST: the client is gone
-
-
-def head_of(method, path, host, length, headers):
-    head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (
-        method, path, host, int(length))
-    auth = os.environ.get("RAWHTTP_AUTH")
-    if auth:
-        head += "Authorization: Basic %s\r\n" % base64.b64encode(
-            auth.encode()).decode()
-    for h in headers:
-        head += h + "\r\n"
-    return (head + "\r\n").encode()
 
 
 def slow(base, method, path, length, seconds, headers):
