@@ -112,7 +112,7 @@ static enum oci_err put_fail(struct req *r, int rc, const struct digest *miss)
                         "the descriptor of '%s' has a size other than its "
                         "content's",
                         dstr);
-    case STORE_TAG_FIXED: /* pushed at the same moment as this one */
+    case STORE_TAG_FIXED: /* the worker's tag guard: an immutable tag */
         return req_fail(r, OCI_DENIED,
                         "tag '%s' of '%s' is immutable: it names '%s' for "
                         "good; push it under another tag",
@@ -172,8 +172,7 @@ enum oci_err h_manifest_put(struct req *r)
     }
     if (m.has_subject)
         referrer = manifest_descriptor_json(&m, &got, (long long)body.len);
-    if ((ref.tag && immutable_check(r, ref.tag, &got)) ||
-        manifest_quota(r, &got, (long long)body.len)) {
+    if (manifest_quota(r, &got, (long long)body.len)) {
         err = r->err;
         goto release;
     }
@@ -214,14 +213,11 @@ enum oci_err h_manifest_delete(struct req *r)
 
     if (parse_ref(r, &ref, 0))
         return r->err;
-    if (ref.tag ? immutable_check(r, ref.tag, NULL)
-                : immutable_check_manifest(r, &ref.d))
-        return r->err;
     if (ref.tag)
         rc = store_tag_delete(r->store, r->name, ref.tag);
     else
         rc = store_manifest_delete(r->store, r->name, &ref.d, &user);
-    if (rc == STORE_TAG_FIXED && ref.tag) /* tagged since the check */
+    if (rc == STORE_TAG_FIXED && ref.tag) /* the worker's tag guard */
         return req_fail(r, OCI_DENIED, "tag '%s' of '%s' is immutable", r->ref,
                         r->name);
     if (rc == STORE_TAG_FIXED)

@@ -26,20 +26,12 @@ enum oci_err h_catalog_list(struct req *r);
 enum oci_err h_referrers_list(struct req *r);
 
 /*
- * The push rules of r->rules (policy/policy.h), for the handlers; each
- * returns OCI_OK, or records 403 DENIED saying why (or another error of
- * the store) and returns it.
- *
- * quota_check: a push adds need bytes to r->name, blob d (NULL: not
- * known yet), which needs nothing in a namespace that holds it already.
- * immutable_check: tag of r->name is to name manifest to (NULL: to be
- * deleted). immutable_check_manifest: manifest d of r->name is to be
- * deleted, with the tags that name it.
+ * The quotas of r->rules (policy/policy.h), for the handlers: a push adds
+ * need bytes to r->name, blob d (NULL: not known yet), which needs nothing
+ * in a namespace that holds it already. Returns OCI_OK, or records 403
+ * DENIED saying why (or another error of the store) and returns it.
  */
 enum oci_err quota_check(struct req *r, const struct digest *d, long long need);
-enum oci_err immutable_check(struct req *r, const char *tag,
-                             const struct digest *to);
-enum oci_err immutable_check_manifest(struct req *r, const struct digest *d);
 
 enum oci_err h_upload_start(struct req *r);
 enum oci_err h_upload_patch(struct req *r);

@@ -7,10 +7,11 @@
 #include "util/scaled.h"
 
 /*
- * The push rules of the policy file (policy/policy.h): quotas of
- * namespaces, checked before a push writes, and immutable tags. The
- * counts are the store's (store_ns_usage): reading them before the write
- * makes a quota soft by what pushes in parallel add at the same moment.
+ * The quotas of the policy file (policy/policy.h), checked before a push
+ * writes. The counts are the store's (store_ns_usage): reading them before
+ * the write makes a quota soft by what pushes in parallel add at the same
+ * moment. Immutable tags are the store's to hold (store_set_tag_guard(),
+ * set by the worker), in the transaction that would move or remove one.
  */
 
 enum oci_err quota_check(struct req *r, const struct digest *d, long long need)
@@ -38,71 +39,4 @@ enum oci_err quota_check(struct req *r, const struct digest *d, long long need)
                         q->pattern, limit, used, more);
     }
     return OCI_OK;
-}
-
-/* The manifest tag of r->name names: *found 1 and *d, or *found 0. */
-static void tag_target(struct req *r, const char *tag, struct digest *d,
-                       int *found)
-{
-    struct store_manifest_info info;
-
-    *found = store_manifest_get(r->store, r->name, tag, NULL, NULL, &info) ==
-             STORE_OK;
-    if (*found)
-        *d = info.digest;
-}
-
-enum oci_err immutable_check(struct req *r, const char *tag,
-                             const struct digest *to)
-{
-    char dstr[DIGEST_STR_MAX];
-    struct digest now;
-    int found;
-
-    if (!policy_immutable(r->rules, r->name, tag))
-        return OCI_OK;
-    tag_target(r, tag, &now, &found);
-    if (!found || (to && digest_equal(&now, to)))
-        return OCI_OK; /* a first push, or the same manifest again */
-    digest_format(&now, dstr);
-    return req_fail(r, OCI_DENIED,
-                    "tag '%s' of '%s' is immutable: it names '%s' for good%s",
-                    tag, r->name, dstr,
-                    to ? "; push it under another tag" : "");
-}
-
-struct tags_of {
-    struct req *r;
-    char tag[TAG_MAX_LEN + 1]; /* the first immutable one */
-};
-
-static int each_tag(void *ctx, const char *s, size_t len)
-{
-    struct tags_of *t = ctx;
-
-    if (len > TAG_MAX_LEN)
-        return STORE_OK;
-    memcpy(t->tag, s, len);
-    t->tag[len] = '\0';
-    if (policy_immutable(t->r->rules, t->r->name, t->tag))
-        return STORE_TOOBIG; /* found: stop the walk */
-    t->tag[0] = '\0';
-    return STORE_OK;
-}
-
-enum oci_err immutable_check_manifest(struct req *r, const struct digest *d)
-{
-    struct tags_of t = {r, ""};
-    int rc;
-
-    if (!r->rules)
-        return OCI_OK;
-    rc = store_manifest_tags(r->store, r->name, d, each_tag, &t);
-    if (rc && rc != STORE_TOOBIG)
-        return req_fail_store(r, rc);
-    if (!t.tag[0])
-        return OCI_OK;
-    return req_fail(r, OCI_DENIED,
-                    "immutable tag '%s' of '%s' names this manifest", t.tag,
-                    r->name);
 }

@@ -444,14 +444,6 @@ int store_catalog_list(struct store *s, const char *last, long n,
 int store_repo_exists(struct store *s, const char *repo);
 
 /*
- * The tags of repo that name manifest d, in byte order, one call of fn
- * each (STORE_LIST_SKIP is as STORE_OK here). None is no error. Returns
- * STORE_IO, or what fn returned.
- */
-int store_manifest_tags(struct store *s, const char *repo,
-                        const struct digest *d, store_list_fn *fn, void *ctx);
-
-/*
  * The manifests of repo whose subject is subject, as referrers descriptor
  * JSON, one call of fn each; only those of artifact_type unless it is
  * NULL. No referrers (or no such repository) is no error. Returns

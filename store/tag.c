@@ -195,39 +195,3 @@ int store_tags_list(struct store *s, const char *repo, const char *last, long n,
     mdb_txn_abort(txn);
     return rc;
 }
-
-int store_manifest_tags(struct store *s, const char *repo,
-                        const struct digest *d, store_list_fn *fn, void *ctx)
-{
-    char kbuf[LINK_KEY_MAX], dstr[DIGEST_STR_MAX];
-    MDB_cursor *cur;
-    MDB_val key, val;
-    MDB_txn *txn;
-    int rc, frc = STORE_OK;
-
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
-    if (rc)
-        return rc;
-    digest_format(d, dstr);
-    store_pair_key(kbuf, repo, dstr, &key);
-    rc = mdb_cursor_open(txn, s->mtags, &cur);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return store_map_mdb_rc(rc, "mdb_cursor_open mtags");
-    }
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY); rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP)) {
-        frc = fn(ctx, val.mv_data, val.mv_size);
-        if (frc < 0)
-            break;
-    }
-    if (frc < 0)
-        rc = frc;
-    else if (rc == MDB_NOTFOUND)
-        rc = STORE_OK;
-    else
-        rc = store_map_mdb_rc(rc, "mdb_cursor_get mtags");
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return rc;
-}
