@@ -35,7 +35,7 @@ put_manifest bk/race base "$T/m"
 expect_status "bk/race:base is pushed" 201
 
 # --- backups while clients push (and delete) ---
-python3 "$PUSHER" images "$BASE" bk/app 400 50000 b >"$T/during" 2>"$T/during.err" &
+python3 "$PUSHER" images "$BASE" bk/app 1000 50000 b >"$T/during" 2>"$T/during.err" &
 IMAGES=$!
 python3 "$PUSHER" race "$BASE" bk/race 8 2 >"$T/race" 2>"$T/race.err" &
 RACE=$!
@@ -49,13 +49,13 @@ check "at least the 40 images' layers" test "$FIRST_BLOBS" -ge 40
 sleep 1
 # what was acknowledged before the second backup began must be in it
 cp "$T/during" "$T/acked"
+check "the pushers were still at work" kill -0 $IMAGES
 ctl --json backup "$T/bk"
 is "the second backup, during pushes: exit 0" "$RC" 0
 js '"%d blobs: %d copied, %d there, %.1f s" % (d["blobs"], d["copied"], d["present"], d["seconds"])' | sed 's/^/# /'
 check "it found the files of the first there" \
 	test "$(js 'd["present"]')" -ge "$FIRST_BLOBS"
 is "and copied only the others" "$(js 'd["copied"] + d["present"] - d["blobs"]')" 0
-check "the pushers were still at work" kill -0 $IMAGES
 wait $IMAGES
 is "the image pusher ran to the end" $? 0
 wait $RACE
