@@ -338,12 +338,8 @@ const char *store_blob_file(const struct store_blob *b, size_t *rel)
     return b->path;
 }
 
-/*
- * Add a link from repo to d (existing blob record), or, when there is one,
- * start its grace again: an upload or a mount asked for it.
- */
-static int link_add(struct store *s, MDB_txn *txn, const char *repo,
-                    const struct digest *d)
+int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
+                   const struct digest *d)
 {
     int64_t now = (int64_t)store_now(s);
     struct link_rec link = {now, now}, old;
@@ -463,7 +459,7 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
     rc = put_blob_rec(s, txn, d, &rec);
     if (rc)
         return rc;
-    return link_add(s, txn, repo, d);
+    return store_link_add(s, txn, repo, d);
 }
 
 /* Drop the blob itself, its last link gone, within txn. */
@@ -552,7 +548,7 @@ int store_blob_mount(struct store *s, const char *repo, const char *from,
         return rc;
     rc = store_linked_rec(s, txn, from, d, &rec);
     if (rc == STORE_OK)
-        rc = link_add(s, txn, repo, d);
+        rc = store_link_add(s, txn, repo, d);
     rc = store_txn_end(s, txn, rc);
     if (rc == STORE_OK)
         *size = (long long)rec.size;

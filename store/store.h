@@ -255,6 +255,49 @@ int store_blob_delete(struct store *s, const char *repo, const struct digest *d,
 int store_blob_mount(struct store *s, const char *repo, const char *from,
                      const struct digest *d, long long *size);
 
+/* --- importing blob files (store/ingest.c) --- */
+
+/* Flag of store_blob_ingest(): hard-link the file rather than copy it. */
+#define STORE_INGEST_LINK 1u
+
+/* What store_blob_ingest() did. */
+enum store_ingest_how {
+    STORE_INGEST_COPIED = 1, /* the file's bytes were copied in */
+    STORE_INGEST_LINKED,     /* the file was hard-linked in */
+    STORE_INGEST_PRESENT     /* the store had the blob: only linked to repo
+                                if it was not, nothing read */
+};
+
+struct store_ingest {
+    long long size;
+    enum store_ingest_how how;
+};
+
+/*
+ * Make the regular file at path blob d of repo, as a finished upload of
+ * its bytes would (an importer's way in: berthctl import-registry). When
+ * the store has blob d already (its record, and its file), path is not
+ * read: repo is linked to it if it was not, and out->how is
+ * STORE_INGEST_PRESENT; so a second import of the same files costs a
+ * lookup each. Otherwise the file is copied into uploads/ (with
+ * STORE_INGEST_LINK hard-linked there instead, where path is on the
+ * store's file system; copied where it is not), hashed as it is read,
+ * checked against d, flushed, and adopted in one write transaction as
+ * store_upload_finish() adopts an upload (renamed into blobs/, or kept in
+ * LMDB when small). A blob linked in shares its file with path: path must
+ * not be modified afterwards. Nothing of the file is left in uploads/ on
+ * failure, but after a crash (store_upload_purge() removes that).
+ * On STORE_OK *out says what was done.
+ *
+ * Returns STORE_NOTFOUND (path is not there: not logged),
+ * STORE_DIGEST_MISMATCH (the bytes, an empty file's none included, are
+ * not d's: nothing is stored), STORE_IO (path is not a regular file, or
+ * cannot be read; logged), STORE_CORRUPT, STORE_FULL, STORE_READONLY.
+ */
+int store_blob_ingest(struct store *s, const char *repo, const struct digest *d,
+                      const char *path, unsigned flags,
+                      struct store_ingest *out);
+
 /* --- uploads (store/upload.c) --- */
 
 /*

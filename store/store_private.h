@@ -494,6 +494,21 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, int fd, const char *path,
                      long long size);
 
+/*
+ * Add a link from repo to d (existing blob record: else STORE_NOTFOUND),
+ * or, when there is one, start its grace again: an upload, a mount or an
+ * import asked for it; within txn (store/blob.c).
+ */
+int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
+                   const struct digest *d);
+
+/*
+ * A new upload id (UPLOAD_ID_LEN chars and a NUL) into out: the name of
+ * a file in uploads/ (store/upload.c), which store_upload_purge() removes
+ * when a crash leaves it without a session.
+ */
+void store_upload_id(char *out);
+
 /* The record of blob d if repo links it, within txn; else STORE_NOTFOUND. */
 int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, struct blob_rec *out);

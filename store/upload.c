@@ -465,7 +465,7 @@ static int sync_data(struct upload *u)
     return STORE_OK;
 }
 
-static void make_uuid(char *out)
+void store_upload_id(char *out)
 {
     unsigned char b[16];
     char hex[33];
@@ -517,7 +517,7 @@ int store_upload_begin(struct store *s, const char *repo, const char *owner,
         len = OWNER_MAX; /* the first bytes count: see store.h */
     memcpy(u.owner, owner, len);
     u.owner[len] = '\0';
-    make_uuid(uid);
+    store_upload_id(uid);
     rc = upload_path(s, uid, u.path);
     if (rc)
         return rc;

@@ -1,0 +1,250 @@
+/* tests/unit/test_ingest.c: store_blob_ingest() */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store_private.h"
+#include "tests/unit/store_fixture.h"
+
+#define BIG (3 * 1024 * 1024 + 17) /* a copy of several reads */
+
+/* Write data[0..len) to <root>/<name>; its path in path (PATH_MAX). */
+static void src_file(const struct fixture *f, const char *name,
+                     const void *data, size_t len, char *path)
+{
+    int fd;
+
+    snprintf(path, PATH_MAX, "%s/%s", f->root, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+/* The whole blob d of repo, compared with data[0..len). */
+static void assert_blob(const struct fixture *f, const char *repo,
+                        const struct digest *d, const void *data, size_t len)
+{
+    struct store_blob *b;
+    char *got = malloc(len + 1);
+
+    assert_non_null(got);
+    assert_int_equal(store_blob_open(f->s, repo, d, 0, &b), STORE_OK);
+    assert_int_equal(store_blob_size(b), (long long)len);
+    assert_int_equal(store_blob_read(b, 0, got, len + 1), (long)len);
+    assert_memory_equal(got, data, len);
+    store_blob_close(b);
+    free(got);
+}
+
+/* How many files <root>/uploads holds. */
+static int uploads(const struct fixture *f)
+{
+    char dir[PATH_MAX];
+    struct dirent *de;
+    int n = 0;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "%s/uploads", f->root);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void test_copy_then_present(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *data = pattern(BIG, 1);
+    char path[PATH_MAX], blob[PATH_MAX];
+    struct store_ingest in;
+    struct digest d;
+    struct stat a, b;
+
+    digest_of(DIGEST_SHA256, data, BIG, &d);
+    src_file(f, "src", data, BIG, path);
+    assert_int_equal(store_blob_ingest(f->s, "a/b", &d, path, 0, &in),
+                     STORE_OK);
+    assert_int_equal(in.how, STORE_INGEST_COPIED);
+    assert_int_equal(in.size, BIG);
+    assert_blob(f, "a/b", &d, data, BIG);
+    /* a copy: another inode, and the source stays */
+    assert_int_equal(store_blob_path(f->s, &d, blob, sizeof(blob), NULL),
+                     STORE_OK);
+    assert_int_equal(stat(path, &a), 0);
+    assert_int_equal(stat(blob, &b), 0);
+    assert_true(a.st_ino != b.st_ino);
+    assert_int_equal(uploads(f), 0);
+
+    /* again, with the source gone: the store has it, nothing is read */
+    assert_int_equal(unlink(path), 0);
+    memset(&in, 0, sizeof(in));
+    assert_int_equal(store_blob_ingest(f->s, "a/b", &d, path, 0, &in),
+                     STORE_OK);
+    assert_int_equal(in.how, STORE_INGEST_PRESENT);
+    assert_int_equal(in.size, BIG);
+    /* another repository of the store: linked, still nothing read */
+    assert_int_equal(store_blob_ingest(f->s, "c", &d, path, 0, &in), STORE_OK);
+    assert_int_equal(in.how, STORE_INGEST_PRESENT);
+    assert_blob(f, "c", &d, data, BIG);
+
+    /* a blob file lost from the store is put back from the source */
+    assert_int_equal(unlink(blob), 0);
+    src_file(f, "src", data, BIG, path);
+    assert_int_equal(store_blob_ingest(f->s, "a/b", &d, path, 0, &in),
+                     STORE_OK);
+    assert_int_equal(in.how, STORE_INGEST_COPIED);
+    assert_blob(f, "a/b", &d, data, BIG);
+    assert_blob(f, "c", &d, data, BIG);
+    free(data);
+}
+
+static void test_link(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *data = pattern(BIG, 2);
+    char path[PATH_MAX], blob[PATH_MAX];
+    struct store_ingest in;
+    struct digest d;
+    struct stat a, b;
+
+    digest_of(DIGEST_SHA256, data, BIG, &d);
+    src_file(f, "src", data, BIG, path);
+    assert_int_equal(
+        store_blob_ingest(f->s, "r", &d, path, STORE_INGEST_LINK, &in),
+        STORE_OK);
+    assert_int_equal(in.how, STORE_INGEST_LINKED);
+    assert_int_equal(store_blob_path(f->s, &d, blob, sizeof(blob), NULL),
+                     STORE_OK);
+    assert_int_equal(stat(path, &a), 0);
+    assert_int_equal(stat(blob, &b), 0);
+    assert_true(a.st_ino == b.st_ino);
+    assert_int_equal(a.st_nlink, 2);
+    assert_blob(f, "r", &d, data, BIG);
+    assert_int_equal(uploads(f), 0);
+    free(data);
+}
+
+/* What is not the digest's stores nothing. */
+static const struct {
+    const char *what;
+    const char *content; /* NULL: no file */
+    const char *digest_of;
+    int dir; /* the path is a directory */
+    int rc;
+} bad_cases[] = {
+    {"other bytes", "garbage", "the real thing", 0, STORE_DIGEST_MISMATCH},
+    {"empty file", "", "the real thing", 0, STORE_DIGEST_MISMATCH},
+    {"missing file", NULL, "the real thing", 0, STORE_NOTFOUND},
+    {"a directory", NULL, "the real thing", 1, STORE_IO},
+    {"empty blob", "", "", 0, STORE_OK},
+};
+
+static void test_bad_files(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_MAX];
+    struct store_ingest in;
+    struct store_blob *b;
+    struct digest d;
+    unsigned flags;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+        for (flags = 0; flags <= STORE_INGEST_LINK; flags++) {
+            const char *repo = flags ? "linked" : "copied";
+
+            print_message("%s, flags %u\n", bad_cases[i].what, flags);
+            digest_of(DIGEST_SHA256, bad_cases[i].digest_of,
+                      strlen(bad_cases[i].digest_of), &d);
+            snprintf(path, sizeof(path), "%s/bad", f->root);
+            if (bad_cases[i].content)
+                src_file(f, "bad", bad_cases[i].content,
+                         strlen(bad_cases[i].content), path);
+            if (bad_cases[i].dir)
+                assert_int_equal(mkdir(path, 0755), 0);
+            assert_int_equal(store_blob_ingest(f->s, repo, &d, path, flags,
+                                               &in),
+                             bad_cases[i].rc);
+            b = NULL;
+            assert_int_equal(store_blob_open(f->s, repo, &d, 0, &b),
+                             bad_cases[i].rc ? STORE_NOTFOUND : STORE_OK);
+            store_blob_close(b);
+            assert_int_equal(uploads(f), 0);
+            assert_int_equal(remove(path) == 0, bad_cases[i].content ||
+                                                    bad_cases[i].dir);
+        }
+}
+
+/* A small blob kept in LMDB: its file is not linked, whatever the flag. */
+static void test_inline(void **state)
+{
+    static const struct store_options small = {
+        .map_size = MAP_SIZE, .flags = 0, .inline_max = 1024};
+    static const char data[] = "{\"architecture\":\"amd64\",\"os\":\"linux\"}";
+    struct fixture *f = *state;
+    char path[PATH_MAX], blob[PATH_MAX];
+    struct store_ingest in;
+    struct digest d;
+
+    store_close(f->s);
+    assert_int_equal(store_open(f->root, &small, &f->s), STORE_OK);
+    digest_of(DIGEST_SHA256, data, strlen(data), &d);
+    src_file(f, "cfg", data, strlen(data), path);
+    assert_int_equal(
+        store_blob_ingest(f->s, "r", &d, path, STORE_INGEST_LINK, &in),
+        STORE_OK);
+    assert_int_equal(in.how, STORE_INGEST_COPIED);
+    assert_blob(f, "r", &d, data, strlen(data));
+    assert_int_equal(store_blob_path(f->s, &d, blob, sizeof(blob), NULL),
+                     STORE_OK);
+    assert_int_equal(access(blob, F_OK), -1);
+    assert_int_equal(uploads(f), 0);
+    assert_int_equal(store_blob_ingest(f->s, "r", &d, "/nonexistent", 0, &in),
+                     STORE_OK);
+    assert_int_equal(in.how, STORE_INGEST_PRESENT);
+}
+
+static void test_readonly(void **state)
+{
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
+    struct fixture *f = *state;
+    struct store_ingest in;
+    struct digest d;
+
+    store_close(f->s);
+    assert_int_equal(store_open(f->root, &ro, &f->s), STORE_OK);
+    digest_of(DIGEST_SHA256, "x", 1, &d);
+    assert_int_equal(store_blob_ingest(f->s, "r", &d, "/nonexistent", 0, &in),
+                     STORE_READONLY);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_copy_then_present, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
