@@ -178,16 +178,16 @@ static void test_bad_files(void **state)
                          strlen(bad_cases[i].content), path);
             if (bad_cases[i].dir)
                 assert_int_equal(mkdir(path, 0755), 0);
-            assert_int_equal(store_blob_ingest(f->s, repo, &d, path, flags,
-                                               &in),
-                             bad_cases[i].rc);
+            assert_int_equal(
+                store_blob_ingest(f->s, repo, &d, path, flags, &in),
+                bad_cases[i].rc);
             b = NULL;
             assert_int_equal(store_blob_open(f->s, repo, &d, 0, &b),
                              bad_cases[i].rc ? STORE_NOTFOUND : STORE_OK);
             store_blob_close(b);
             assert_int_equal(uploads(f), 0);
-            assert_int_equal(remove(path) == 0, bad_cases[i].content ||
-                                                    bad_cases[i].dir);
+            assert_int_equal(remove(path) == 0,
+                             bad_cases[i].content || bad_cases[i].dir);
         }
 }
 
