@@ -56,6 +56,7 @@ struct command {
 
 command_fn cmd_ls, cmd_du, cmd_rm, cmd_gc, cmd_fsck, cmd_readonly, cmd_upgrade,
     cmd_backup, cmd_restore;
+command_fn cmd_import_registry; /* ctl/import.c */
 
 struct store_repo_info;
 

@@ -30,6 +30,8 @@ static const struct command commands[] = {
      "copy the store, online, to DEST (incremental)", cmd_backup},
     {"restore", "restore [--link] SRC ROOT",
      "make the storage root ROOT from the backup in SRC", cmd_restore},
+    {"import-registry", "import-registry [--dry-run] [--link] DIR",
+     "import a reference registry's storage under DIR", cmd_import_registry},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
