@@ -35,6 +35,12 @@ struct ctl {
     struct config cfg;  /* read by ctl_open() */
     struct store *s;    /* opened by ctl_open(); closed by main() */
     /*
+     * STORE_* flags ctl_open() adds to the configuration's: a command
+     * that writes much and can write it all again (import-registry)
+     * commits with STORE_SYNC_DATA, and flushes once at the end
+     */
+    unsigned open_flags;
+    /*
      * ctl_open() for writing found the storage root of
      * another format, and the read-write open brought it to this build's
      */

@@ -183,6 +183,7 @@ int ctl_open(struct ctl *c, int write)
     config_store_options(&c->cfg, &o);
     ro = o;
     ro.flags |= STORE_RDONLY;
+    o.flags |= c->open_flags;
     /*
      * A read-only open first, without the store's lines: it tells a root
      * that holds no store (which a read-write open would make, at a

@@ -157,3 +157,17 @@ int store_durable(struct store *s, uint64_t id)
     flock(s->synced_fd, LOCK_UN);
     return rc;
 }
+
+int store_flush(struct store *s)
+{
+    int rc;
+
+    if (s->rdonly)
+        return STORE_OK;
+    rc = mdb_env_sync(s->env, 1);
+    if (rc) {
+        log_err("cannot flush '%s/meta': %s", s->root, mdb_strerror(rc));
+        return STORE_IO;
+    }
+    return STORE_OK;
+}

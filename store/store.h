@@ -155,6 +155,14 @@ int store_open(const char *root, const struct store_options *opt,
 void store_close(struct store *s);
 
 /*
+ * Flush every commit made through s, the last one included: a writer
+ * that opened the store with STORE_SYNC_DATA for a long run of writes
+ * that it can make again (berthctl import-registry) calls it at the end,
+ * so that a power loss after it undoes nothing. Returns STORE_IO.
+ */
+int store_flush(struct store *s);
+
+/*
  * Maintenance mode, a flag in the store that every process reads: while
  * it is on, the front ends refuse writes (fcgi-app/: 405 UNSUPPORTED).
  * store_maintenance() sets *on to 1 or 0, and returns STORE_CORRUPT,

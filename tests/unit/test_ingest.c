@@ -220,6 +220,29 @@ static void test_inline(void **state)
     assert_int_equal(in.how, STORE_INGEST_PRESENT);
 }
 
+/* Opened with STORE_SYNC_DATA, as berthctl import-registry does. */
+static void test_sync_data_flush(void **state)
+{
+    static const struct store_options data = {
+        .map_size = MAP_SIZE, .flags = STORE_SYNC_DATA, .inline_max = -1};
+    struct fixture *f = *state;
+    unsigned char *bytes = pattern(BIG, 3);
+    char path[PATH_MAX];
+    struct store_ingest in;
+    struct digest d;
+
+    store_close(f->s);
+    assert_int_equal(store_open(f->root, &data, &f->s), STORE_OK);
+    digest_of(DIGEST_SHA256, bytes, BIG, &d);
+    src_file(f, "src", bytes, BIG, path);
+    assert_int_equal(store_blob_ingest(f->s, "r", &d, path, 0, &in), STORE_OK);
+    assert_int_equal(store_flush(f->s), STORE_OK);
+    store_close(f->s);
+    assert_int_equal(store_open(f->root, &file_blobs, &f->s), STORE_OK);
+    assert_blob(f, "r", &d, bytes, BIG);
+    free(bytes);
+}
+
 static void test_readonly(void **state)
 {
     static const struct store_options ro = {
@@ -243,6 +266,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_data_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
     };
 
