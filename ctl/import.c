@@ -470,6 +470,14 @@ static int put_rev(struct imp *m, const char *repo, const char *tag,
 
     if (m->dry)
         return tag ? STORE_OK : dry_put(r, have, nhave, revs, nrevs, missing);
+    /* there already (an earlier run): a put again would move its time */
+    if (!tag) {
+        struct store_manifest_info info;
+
+        rc = store_manifest_get(m->c->s, repo, NULL, &r->d, NULL, &info);
+        if (rc != STORE_NOTFOUND)
+            return rc;
+    }
     if (r->m.has_subject)
         referrer = manifest_descriptor_json(&r->m, &r->d, (long long)r->len);
     mf.digest = &r->d;
@@ -588,6 +596,7 @@ static int import_manifests(struct imp *m, const char *repo, const char *dir,
 static int import_tags(struct imp *m, const char *repo, const char *dir,
                        struct rev *revs, size_t nrevs)
 {
+    struct store_manifest_info info;
     char path[PATH_MAX], dstr[DIGEST_STR_MAX];
     struct digest d, missing;
     struct names l;
@@ -626,7 +635,22 @@ static int import_tags(struct imp *m, const char *repo, const char *dir,
             skip(m, repo, "tag", ':', l.v[i], why);
             continue;
         }
-        rc = put_rev(m, repo, l.v[i], r, NULL, 0, revs, nrevs, &missing);
+        rc = m->dry
+                 ? STORE_NOTFOUND
+                 : store_manifest_get(m->c->s, repo, l.v[i], NULL, NULL, &info);
+        if (rc == STORE_OK && !digest_equal(&info.digest, &d)) {
+            /* pushed to berth meanwhile: the newer push stays */
+            char why[DIGEST_STR_MAX + 64], istr[DIGEST_STR_MAX];
+
+            digest_format(&info.digest, istr);
+            snprintf(why, sizeof(why),
+                     "berth's tag names the manifest %s, left as it is", istr);
+            skip(m, repo, "tag", ':', l.v[i], why);
+            rc = CTL_OK;
+            continue;
+        }
+        if (rc == STORE_NOTFOUND)
+            rc = put_rev(m, repo, l.v[i], r, NULL, 0, revs, nrevs, &missing);
         if (rc) {
             rc = ctl_store_error(rc, "tag '%s' of '%s'", l.v[i], repo);
             break;

@@ -180,6 +180,8 @@ ctl fsck
 is "fsck: clean" "$RC" 0
 ctl ls
 out >"$T/ls1"
+ctl ls app
+out >"$T/ls-app"
 
 # --- again: nothing new ---
 ctl --json import-registry "$T/copy"
@@ -189,6 +191,15 @@ is "and found every blob there" "$(js 'd["present"] == d["blobs"]')" True
 is "the same manifests and tags" "$(js 'd["manifests"], d["tags"]')" "(11, 8)"
 ctl ls
 is "the store is as it was" "$(out)" "$(cat "$T/ls1")"
+ctl ls app
+is "its tags were not set again" "$(out)" "$(cat "$T/ls-app")"
+# a tag that a client moved in berth meanwhile stays where it was moved
+check "skopeo moves app:v1 in berth" sk copy $SK_DEST --preserve-digests \
+	"oci:$T/layout:random" "docker://$R/app:v1"
+ctl import-registry "$T/copy"
+is "an import after it: exit 0" "$RC" 0
+check "it says it leaves the tag" grep -q "skipped the tag app:v1: berth's tag names the manifest $RND, left as it is" "$T/err"
+is "app:v1 is the pushed one" "$(raw_digest app:v1)" "$RND"
 
 # --- killed, then resumed, into a fresh store ---
 stop_front
