@@ -168,16 +168,19 @@ static int pathf(char *buf, const char *fmt, ...)
     return -1;
 }
 
-static int is_dir(const char *path)
+/* Whether path is a directory; a symbolic link is not one unless follow. */
+static int is_dir(const char *path, int follow)
 {
     struct stat st;
 
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    return (follow ? stat(path, &st) : lstat(path, &st)) == 0 &&
+           S_ISDIR(st.st_mode);
 }
 
 /*
  * Something of repo skipped: a line on stderr, and with --json an entry.
- * sep: '@' (what is a digest), ':' (a tag), or 0 (a file of the tree).
+ * sep: '@' (what is a digest), ':' (a tag), or 0 (a file of the tree;
+ * the repository itself when what is "").
  */
 static void skip(struct imp *m, const char *repo, const char *kind, char sep,
                  const char *what, const char *why)
@@ -187,6 +190,9 @@ static void skip(struct imp *m, const char *repo, const char *kind, char sep,
     if (sep)
         fprintf(stderr, "berthctl: %s the %s %s%c%s: %s\n",
                 m->dry ? "would skip" : "skipped", kind, repo, sep, what, why);
+    else if (!what[0])
+        fprintf(stderr, "berthctl: %s the %s '%s': %s\n",
+                m->dry ? "would skip" : "skipped", kind, repo, why);
     else
         fprintf(stderr, "berthctl: %s the %s '%s' of %s: %s\n",
                 m->dry ? "would skip" : "skipped", kind, what, repo, why);
@@ -355,7 +361,7 @@ static int import_layers(struct imp *m, const char *repo, const char *dir,
  */
 static int read_rev(struct imp *m, struct rev *r, char *why, size_t len)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], alt[256];
     struct hasher h;
     struct digest got;
     struct stat st;
@@ -403,11 +409,21 @@ static int read_rev(struct imp *m, struct rev *r, char *why, size_t len)
         snprintf(why, len, "its blob data does not match its digest");
         return -1;
     }
-    if (manifest_parse(r->body, r->len, NULL, &r->m, why, len)) {
-        memset(&r->m, 0, sizeof(r->m));
-        return -1;
-    }
-    return 0;
+    if (manifest_parse(r->body, r->len, NULL, &r->m, why, len) == 0)
+        return 0;
+    /*
+     * The reference registry keeps no Content-Type: an OCI manifest or
+     * index without a mediaType is told by its fields, as it tells them
+     * when it serves one (a "manifests" array: an index).
+     */
+    memset(&r->m, 0, sizeof(r->m));
+    if (manifest_parse(r->body, r->len,
+                       strstr(r->body, "\"manifests\"") ? MT_OCI_INDEX
+                                                        : MT_OCI_MANIFEST,
+                       &r->m, alt, sizeof(alt)) == 0)
+        return 0;
+    memset(&r->m, 0, sizeof(r->m));
+    return -1;
 }
 
 /* The order of the puts: images, then indexes, then what has a subject. */
@@ -507,13 +523,13 @@ static int import_manifests(struct imp *m, const char *repo, const char *dir,
     int rc, progress;
 
     for (a = 0; a < sizeof(algs) / sizeof(algs[0]); a++) {
-        if (pathf(path, "%s/_manifests/revisions/%s", dir, algs[a])) {
-            free(v);
+        /* what is read so far is the caller's to free, on failure too */
+        *revs = v;
+        *nrevs = n;
+        if (pathf(path, "%s/_manifests/revisions/%s", dir, algs[a]))
             return CTL_UNUSABLE;
-        }
         if (list_dir(path, &l)) {
             ctl_error("cannot read '%s': %s", path, strerror(errno));
-            free(v);
             return CTL_UNUSABLE;
         }
         for (i = 0; i < l.n; i++) {
@@ -671,7 +687,7 @@ static int import_repo(struct imp *m, const char *repo)
     int rc;
 
     if (!name_valid(repo, strlen(repo))) {
-        skip(m, repo, "repository", 0, repo, "not a valid repository name");
+        skip(m, repo, "repository", 0, "", "not a valid repository name");
         return CTL_OK;
     }
     if (pathf(dir, "%s/repositories/%s", m->v2, repo))
@@ -714,7 +730,7 @@ static int find_repos(const struct imp *m, const char *rel, struct names *l)
             repo = 1;
         if (ents.v[i][0] == '_' || ents.v[i][0] == '.')
             continue;
-        if (pathf(sub, "%s/%s", path, ents.v[i]) || !is_dir(sub))
+        if (pathf(sub, "%s/%s", path, ents.v[i]) || !is_dir(sub, 0))
             continue;
         if (pathf(sub, "%s%s%s", rel, rel[0] ? "/" : "", ents.v[i]))
             continue;
@@ -814,7 +830,7 @@ int cmd_import_registry(struct ctl *c, int argc, char **argv)
     dir = argv[optind];
     if (pathf(m.v2, "%s/docker/registry/v2/repositories", dir))
         return CTL_USAGE;
-    if (!is_dir(m.v2)) {
+    if (!is_dir(m.v2, 1)) {
         ctl_error("no registry storage in '%s': '%s' is not a directory", dir,
                   m.v2);
         return CTL_REFUSED;

@@ -3,7 +3,9 @@
 # gets images from skopeo (several tags, a tag pushed twice, which leaves
 # an untagged revision, layers shared across repositories, a nested
 # name, a two-platform index); a copy of its storage, damaged as its
-# crashes leave it, is imported into berth while berth serves. The dry
+# crashes leave it, and with an OCI manifest without a mediaType added as
+# the reference registry stores one, is imported into berth while berth
+# serves. The dry
 # run writes nothing; the import skips each broken part and names it,
 # and everything whole comes back from berth byte for byte; fsck finds
 # the store clean; a second import adds nothing; an import killed with
@@ -103,6 +105,24 @@ EMPTIED=$(layers "$EMPTY_LAYER" | sed -n 1p)
 : >"$(data "$T/copy" "$EMPTIED")"
 rm "$(data "$T/copy" "$LOST_MANIFEST")"
 printf 'not a digest\n' >"$T/copy/$V2/repositories/broken/garbage/_manifests/tags/1/current/link"
+# an OCI manifest without a mediaType (the registry keeps no Content-Type),
+# tagged nomt in lib/busybox, as the reference registry stores one
+NOMT=$(python3 -c 'import hashlib, json, os, sys
+layout, top, bb = sys.argv[1:4]
+m = json.load(open(layout + "/blobs/sha256/" + bb[7:]))
+del m["mediaType"]
+body = json.dumps(m, separators=(",", ":")).encode()
+d = hashlib.sha256(body).hexdigest()
+def put(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+put("%s/blobs/sha256/%s/%s/data" % (top, d[:2], d), body)
+repo = top + "/repositories/lib/busybox/_manifests/"
+put(repo + "revisions/sha256/%s/link" % d, b"sha256:" + d.encode())
+put(repo + "tags/nomt/current/link", b"sha256:" + d.encode())
+put(repo + "tags/nomt/index/sha256/%s/link" % d, b"sha256:" + d.encode())
+print("sha256:" + d)' "$T/layout" "$T/copy/$V2" "$BB")
 # the damaged tree is imported three times, each from a fresh copy of it
 cp -a "$T/copy" "$T/copy2"
 cp -a "$T/copy" "$T/copy3"
@@ -113,9 +133,9 @@ start_front
 R=$(reg)
 ctl --json import-registry --dry-run "$T/copy"
 is "import-registry --dry-run: exit 0" "$RC" 0
-is "it would import 10 repositories, 11 manifests, 8 tags; skip 9 parts" \
+is "it would import 10 repositories, 12 manifests, 9 tags; skip 9 parts" \
 	"$(js 'd["repositories"], d["manifests"], d["tags"], len(d["skipped"])')" \
-	"(10, 11, 8, 9)"
+	"(10, 12, 9, 9)"
 check "it wrote nothing" test -z "$(find "$REG_STORE/blobs" -type f)"
 ctl ls
 is "the store lists no repository" "$(out)" ""
@@ -125,8 +145,8 @@ check "nor was the tree changed" diff -r "$T/copy" "$T/pristine"
 ctl --json import-registry "$T/copy"
 is "import-registry: exit 0" "$RC" 0
 sed 's/^/# /' "$T/err"
-is "10 repositories, 11 manifests (two untagged), 8 tags" \
-	"$(js 'd["repositories"], d["manifests"], d["tags"]')" "(10, 11, 8)"
+is "10 repositories, 12 manifests (two untagged), 9 tags" \
+	"$(js 'd["repositories"], d["manifests"], d["tags"]')" "(10, 12, 9)"
 check "shared layers were found there already" test "$(js 'd["present"]')" -ge 2
 is "9 broken parts skipped" "$(js 'len(d["skipped"])')" 9
 check "the missing layer is named" grep -q "skipped the layer broken/layer@$GONE: its blob data is missing" "$T/err"
@@ -142,7 +162,7 @@ check "the tree is as it was" diff -r "$T/copy" "$T/pristine"
 raw_digest() { # REF: sha256 of the manifest berth serves for REF
 	echo "sha256:$(skopeo inspect $SK_OPTS --raw "docker://$R/$1" | sha256sum | cut -d' ' -f1)"
 }
-for ref in lib/busybox:1="$BB" lib/busybox:latest="$BB" \
+for ref in lib/busybox:1="$BB" lib/busybox:latest="$BB" lib/busybox:nomt="$NOMT" \
 	team/a/b/nested:1="$BB" app:v1="$RND2" app:stable="$RND2" \
 	app@"$RND"="$RND" untagged:v1="$RND2" untagged@"$RND"="$RND" \
 	app/multi:1="$MULTI" many:1="$MANY" broken/garbage@"$GARBAGE"="$GARBAGE"; do
@@ -188,7 +208,7 @@ ctl --json import-registry "$T/copy"
 is "a second import: exit 0" "$RC" 0
 is "it copied nothing" "$(js 'd["copied"] + d["linked"]')" 0
 is "and found every blob there" "$(js 'd["present"] == d["blobs"]')" True
-is "the same manifests and tags" "$(js 'd["manifests"], d["tags"]')" "(11, 8)"
+is "the same manifests and tags" "$(js 'd["manifests"], d["tags"]')" "(12, 9)"
 ctl ls
 is "the store is as it was" "$(out)" "$(cat "$T/ls1")"
 ctl ls app
