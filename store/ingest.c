@@ -104,6 +104,12 @@ static int copy_in(int in, const char *src, long long size, const char *tmp,
             rc = store_map_errno(errno, "write", tmp);
             break;
         }
+        /*
+         * Start writing it out now, so that the flush before the rename
+         * waits for the last chunk rather than for the whole file: the
+         * disk works while the next chunk is read and hashed.
+         */
+        sync_file_range(fd, off, n, SYNC_FILE_RANGE_WRITE);
         off += n;
     }
     free(buf);
