@@ -68,7 +68,10 @@ struct imp {
     struct out_progress p;
     json_t *skips; /* --json: what was skipped */
     struct counts n;
-    /* --dry-run: the blobs counted, so that each counts its bytes once */
+    /*
+     * --dry-run: the blobs counted, so that each counts its bytes once (a
+     * hash table of seen_cap slots, nseen of them used)
+     */
     char **seen;
     size_t nseen, seen_cap;
 };
@@ -238,6 +241,17 @@ static int data_path(const struct imp *m, const struct digest *d, char *buf)
                  digest_alg_name(d->alg), d->hex, d->hex);
 }
 
+/* The first 8 hex digits of hex as a number: a hash of a digest. */
+static size_t hex_hash(const char *hex)
+{
+    size_t v = 0;
+    int i;
+
+    for (i = 0; i < 8 && hex[i]; i++)
+        v = v * 16 + (size_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+    return v;
+}
+
 static int is_empty_digest(const struct digest *d)
 {
     return d->alg == DIGEST_SHA256 && !strcmp(d->hex, EMPTY_SHA256);
@@ -246,16 +260,32 @@ static int is_empty_digest(const struct digest *d)
 /* --dry-run: whether blob d was counted already; it is from now on. */
 static int seen_before(struct imp *m, const struct digest *d)
 {
-    size_t i;
+    size_t i, h = 0;
 
-    for (i = 0; i < m->nseen; i++)
-        if (!strcmp(m->seen[i], d->hex))
-            return 1;
-    if (m->nseen == m->seen_cap) {
-        m->seen_cap = m->seen_cap ? m->seen_cap * 2 : 64;
-        m->seen = xrealloc(m->seen, m->seen_cap * sizeof(*m->seen));
+    /* open addressing over a table kept at most half full */
+    if (2 * (m->nseen + 1) > m->seen_cap) {
+        char **old = m->seen;
+        size_t n = m->seen_cap;
+
+        m->seen_cap = n ? 2 * n : 1024;
+        m->seen = xcalloc(m->seen_cap, sizeof(*m->seen));
+        m->nseen = 0;
+        for (i = 0; i < n; i++)
+            if (old[i]) {
+                for (h = hex_hash(old[i]) % m->seen_cap; m->seen[h];
+                     h = (h + 1) % m->seen_cap)
+                    ;
+                m->seen[h] = old[i];
+                m->nseen++;
+            }
+        free(old);
     }
-    m->seen[m->nseen++] = dup_str(d->hex);
+    for (h = hex_hash(d->hex) % m->seen_cap; m->seen[h];
+         h = (h + 1) % m->seen_cap)
+        if (!strcmp(m->seen[h], d->hex))
+            return 1;
+    m->seen[h] = dup_str(d->hex);
+    m->nseen++;
     return 0;
 }
 
@@ -313,8 +343,20 @@ static int import_layers(struct imp *m, const char *repo, const char *dir,
                 continue;
             }
             if (m->dry) {
+                long long used;
+                int holds = 0;
+
+                /* the store has it (a record or two to read): not read */
+                r = store_ns_usage(m->c->s, "", &d, &used, &holds);
+                if (r) {
+                    rc = ctl_store_error(r, "look up '%s'", dstr);
+                    break;
+                }
                 m->n.blobs++;
-                if (!seen_before(m, &d)) {
+                if (holds) {
+                    m->n.present++;
+                    m->n.bytes_present += (long long)st.st_size;
+                } else if (!seen_before(m, &d)) {
                     m->n.copied++;
                     m->n.bytes_copied += (long long)st.st_size;
                 }
@@ -782,11 +824,12 @@ static int summary(struct imp *m, const char *dir, double secs)
     out_size(n->bytes_present, there);
     if (m->dry)
         printf("would import %lld %s, %lld %s, %lld %s and %lld blob %s "
-               "(%s); would skip %lld broken %s\n",
+               "(%s to copy; %s there already); would skip %lld broken "
+               "%s\n",
                n->repos, plural(n->repos, "repository", "repositories"),
                n->manifests, plural(n->manifests, "manifest", "manifests"),
                n->tags, plural(n->tags, "tag", "tags"), n->blobs,
-               plural(n->blobs, "link", "links"), copied, n->skipped,
+               plural(n->blobs, "link", "links"), copied, there, n->skipped,
                plural(n->skipped, "part", "parts"));
     else
         printf("imported %lld %s, %lld %s, %lld %s and %lld blob %s (%lld "
@@ -874,7 +917,7 @@ int cmd_import_registry(struct ctl *c, int argc, char **argv)
         rc = summary(&m, dir, since(&t0));
 out:
     names_release(&repos);
-    for (i = 0; i < m.nseen; i++)
+    for (i = 0; i < m.seen_cap; i++)
         free(m.seen[i]);
     free(m.seen);
     json_decref(m.skips);
