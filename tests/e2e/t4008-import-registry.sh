@@ -213,6 +213,8 @@ ctl ls
 is "the store is as it was" "$(out)" "$(cat "$T/ls1")"
 ctl ls app
 is "its tags were not set again" "$(out)" "$(cat "$T/ls-app")"
+ctl --json import-registry --dry-run "$T/copy"
+is "a dry run now would copy nothing" "$(js 'd["copied"], d["present"] == d["blobs"]')" "(0, True)"
 # a tag that a client moved in berth meanwhile stays where it was moved
 check "skopeo moves app:v1 in berth" sk copy $SK_DEST --preserve-digests \
 	"oci:$T/layout:random" "docker://$R/app:v1"

@@ -140,6 +140,39 @@ static void test_link(void **state)
     free(data);
 }
 
+/* --link across file systems: a copy then (skipped without a tmpfs). */
+static void test_link_elsewhere(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *data = pattern(BIG, 4);
+    char path[] = "/dev/shm/berth-test-ingest-XXXXXX";
+    struct store_ingest in;
+    struct stat a, b;
+    struct digest d;
+    int fd;
+
+    fd = mkstemp(path);
+    if (fd < 0 || fstat(fd, &a) || stat(f->root, &b) || a.st_dev == b.st_dev) {
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        free(data);
+        skip();
+    }
+    assert_int_equal(write(fd, data, BIG), BIG);
+    close(fd);
+    digest_of(DIGEST_SHA256, data, BIG, &d);
+    assert_int_equal(
+        store_blob_ingest(f->s, "r", &d, path, STORE_INGEST_LINK, &in),
+        STORE_OK);
+    assert_int_equal(in.how, STORE_INGEST_COPIED);
+    assert_blob(f, "r", &d, data, BIG);
+    assert_int_equal(uploads(f), 0);
+    unlink(path);
+    free(data);
+}
+
 /* What is not the digest's stores nothing. */
 static const struct {
     const char *what;
@@ -264,6 +297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_then_present, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_elsewhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_data_flush, setup, teardown),
