@@ -462,6 +462,74 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
     return store_link_add(s, txn, repo, d);
 }
 
+int store_blob_adopt_link(struct store *s, MDB_txn *txn, const char *repo,
+                          const struct digest *d, int fd, const char *src,
+                          long long size)
+{
+    char dst[PATH_MAX];
+    struct blob_rec rec;
+    struct stat st, mine;
+    int rc;
+
+    rc = store_blob_path(s, d, dst, sizeof(dst), NULL);
+    if (rc)
+        return rc;
+    rc = store_blob_rec(s, txn, d, &rec);
+    if (rc == STORE_OK &&
+        ((rec.flags & BLOB_INLINE) ||
+         (stat(dst, &st) == 0 && (long long)st.st_size == (long long)rec.size)))
+        return store_link_add(s, txn, repo, d); /* adopted meanwhile */
+    if (rc == STORE_NOTFOUND) {
+        memset(&rec, 0, sizeof(rec));
+        rec.size = (uint64_t)size;
+    } else if (rc) {
+        return rc;
+    }
+    /*
+     * No record, or one whose file is lost: what is at dst is no blob's
+     * (a crash between this link and its commit, or an orphan), and
+     * nothing else can put one there while this transaction holds the
+     * writer lock.
+     */
+    if (unlink(dst) && errno != ENOENT)
+        return store_map_errno(errno, "remove", dst);
+    if (link(src, dst)) {
+        char *slash = strrchr(dst, '/');
+
+        if (errno == EXDEV || errno == EPERM || errno == EMLINK)
+            return STORE_LINK_REFUSED;
+        if (errno != ENOENT)
+            return store_map_errno(errno, "link blob into", dst);
+        *slash = '\0';
+        if (mkdir_p(dst, 0755))
+            return store_map_errno(errno, "create directory", dst);
+        *slash = '/';
+        if (link(src, dst))
+            return errno == EXDEV || errno == EPERM || errno == EMLINK
+                       ? STORE_LINK_REFUSED
+                       : store_map_errno(errno, "link blob into", dst);
+    }
+    /* the file checked is the file linked, or src was replaced meanwhile */
+    if (stat(dst, &st) || fstat(fd, &mine) || st.st_ino != mine.st_ino ||
+        st.st_dev != mine.st_dev) {
+        unlink(dst);
+        return STORE_DIGEST_MISMATCH;
+    }
+    if (fsync_parent(dst)) {
+        rc = store_map_errno(errno, "fsync directory of", dst);
+        goto unlink_dst;
+    }
+    rc = put_blob_rec(s, txn, d, &rec);
+    if (rc == STORE_OK)
+        rc = store_link_add(s, txn, repo, d);
+    if (rc == STORE_OK)
+        return STORE_OK;
+unlink_dst:
+    /* the transaction aborts: the file must not stay without a record */
+    unlink(dst);
+    return rc;
+}
+
 /* Drop the blob itself, its last link gone, within txn. */
 static int blob_drop(struct store *s, MDB_txn *txn, const struct digest *d,
                      const struct blob_rec *rec)

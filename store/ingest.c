@@ -16,11 +16,12 @@
 
 /*
  * store_blob_ingest(): a blob file from outside (another registry's
- * storage) made a blob of the store. The file takes the way of an
- * upload's: a file of its own in uploads/, checked and flushed, then
+ * storage) made a blob of the store. A copy takes the way of an upload's:
+ * a file of its own in uploads/, checked and flushed, then
  * store_blob_adopt() in one write transaction; it needs no session, as
  * nothing continues it (a crash leaves a file in uploads/ that
- * store_upload_purge() removes).
+ * store_upload_purge() removes). A file to share is checked where it is
+ * and linked into blobs/ by store_blob_adopt_link().
  */
 
 #define COPY_CHUNK (1024 * 1024)
@@ -126,33 +127,32 @@ static int copy_in(int in, const char *src, long long size, const char *tmp,
 }
 
 /*
- * Hard-link src to tmp and hash it (open in *out). Returns STORE_OK, a
- * STORE_* code, or the errno of link() (positive: the caller decides
- * whether to copy instead).
+ * Link the file src (open as in, size bytes) into place as blob d of
+ * repo, after hashing it where it is: STORE_LINK_REFUSED when it cannot
+ * be linked (the caller copies it then).
  */
-static int link_in(const char *src, long long size, const char *tmp,
-                   struct hasher *h, int *out)
+static int link_in(struct store *s, const char *repo, const struct digest *d,
+                   int in, const char *src, long long size)
 {
-    int fd;
+    struct digest got;
+    struct hasher h;
+    MDB_txn *txn;
+    int rc;
 
-    if (link(src, tmp))
-        return errno;
-    fd = open(tmp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int rc = store_map_errno(errno, "open", tmp);
-
-        unlink(tmp);
+    hasher_init(&h, d->alg);
+    if (hasher_update_fd(&h, in, size))
+        return store_map_errno(errno, "read", src);
+    hasher_final(&h, &got);
+    if (!digest_equal(&got, d))
+        return STORE_DIGEST_MISMATCH;
+    /* src's data is the blob's now: on disk before the record */
+    if (fdatasync(in))
+        return store_map_errno(errno, "fsync", src);
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
         return rc;
-    }
-    if (hasher_update_fd(h, fd, size)) {
-        int rc = store_map_errno(errno, "read", src);
-
-        close(fd);
-        unlink(tmp);
-        return rc;
-    }
-    *out = fd;
-    return STORE_OK;
+    return store_txn_end(s, txn,
+                         store_blob_adopt_link(s, txn, repo, d, in, src, size));
 }
 
 /* Adopt the checked file tmp (fd) as blob d of repo. */
@@ -211,6 +211,19 @@ int store_blob_ingest(struct store *s, const char *repo, const struct digest *d,
         goto close_in;
     }
     size = (long long)st.st_size;
+    /*
+     * A blob kept in LMDB is copied whatever the flag. A file to share is
+     * linked into blobs/ in the transaction that adds its record, never
+     * into uploads/ first: there its source's old mtime would make it an
+     * abandoned upload to store_upload_purge() and fsck.
+     */
+    if ((flags & STORE_INGEST_LINK) && !store_blob_inlined(s, size)) {
+        rc = link_in(s, repo, d, in, path, size);
+        if (rc != STORE_LINK_REFUSED) {
+            how = STORE_INGEST_LINKED;
+            goto close_in;
+        }
+    }
     store_upload_id(id);
     if (snprintf(tmp, sizeof(tmp), "%s/uploads/%s", s->root, id) >=
         (int)sizeof(tmp)) {
@@ -218,19 +231,7 @@ int store_blob_ingest(struct store *s, const char *repo, const struct digest *d,
         goto close_in;
     }
     hasher_init(&h, d->alg);
-    if (flags & STORE_INGEST_LINK) {
-        rc = link_in(path, size, tmp, &h, &fd);
-        if (rc == STORE_OK) {
-            how = STORE_INGEST_LINKED;
-        } else if (rc == EXDEV || rc == EMLINK || rc == EPERM) {
-            /* another file system, or one that refuses: a copy then */
-            rc = copy_in(in, path, size, tmp, &h, &fd);
-        } else if (rc > 0) {
-            rc = store_map_errno(rc, "link into", tmp);
-        }
-    } else {
-        rc = copy_in(in, path, size, tmp, &h, &fd);
-    }
+    rc = copy_in(in, path, size, tmp, &h, &fd);
     if (rc)
         goto close_in;
     hasher_final(&h, &got);
@@ -239,8 +240,6 @@ int store_blob_ingest(struct store *s, const char *repo, const struct digest *d,
         goto unlink_tmp;
     }
     rc = adopt(s, repo, d, fd, tmp, size);
-    if (store_blob_inlined(s, size))
-        how = STORE_INGEST_COPIED; /* into LMDB, whatever the way in */
 unlink_tmp:
     /* gone when renamed into place; else what is left is ours */
     if (unlink(tmp) && errno != ENOENT)

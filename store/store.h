@@ -287,14 +287,16 @@ struct store_ingest {
  * the store has blob d already (its record, and its file), path is not
  * read: repo is linked to it if it was not, and out->how is
  * STORE_INGEST_PRESENT; so a second import of the same files costs a
- * lookup each. Otherwise the file is copied into uploads/ (with
- * STORE_INGEST_LINK hard-linked there instead, where path is on the
- * store's file system; copied where it is not), hashed as it is read,
- * checked against d, flushed, and adopted in one write transaction as
- * store_upload_finish() adopts an upload (renamed into blobs/, or kept in
- * LMDB when small). A blob linked in shares its file with path: path must
- * not be modified afterwards. Nothing of the file is left in uploads/ on
- * failure, but after a crash (store_upload_purge() removes that).
+ * lookup each. Otherwise the file is copied into uploads/, hashed as it
+ * is read, checked against d, flushed, and adopted in one write
+ * transaction as store_upload_finish() adopts an upload (renamed into
+ * blobs/, or kept in LMDB when small). With STORE_INGEST_LINK a blob
+ * that is to be a file is hashed where it is, flushed, and hard-linked
+ * into blobs/ in the write transaction that adds its record (copied as
+ * above where the link is refused: another file system); it then shares
+ * its file with path, which must not be modified afterwards. Nothing of
+ * the file is left in uploads/ or blobs/ on failure, but a copy's after a
+ * crash (store_upload_purge() removes that).
  * On STORE_OK *out says what was done.
  *
  * Returns STORE_NOTFOUND (path is not there: not logged),

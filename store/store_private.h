@@ -509,6 +509,22 @@ int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
  */
 void store_upload_id(char *out);
 
+/*
+ * As store_blob_adopt(), for a file of somebody else's that is to be
+ * shared (store_blob_ingest(), STORE_INGEST_LINK): src, open as fd, whose
+ * content the caller checked and flushed, is hard-linked into place within
+ * the write transaction (never earlier: a file in blobs/ without a record
+ * is garbage to the GC, and src's old mtime makes it old garbage), and
+ * left where it is. A blob that is there already is only linked to repo.
+ * STORE_LINK_REFUSED (nothing done) when link() is refused: another file
+ * system, too many links, not allowed; STORE_DIGEST_MISMATCH when src is
+ * not the file fd (replaced meanwhile).
+ */
+#define STORE_LINK_REFUSED 2
+int store_blob_adopt_link(struct store *s, MDB_txn *txn, const char *repo,
+                          const struct digest *d, int fd, const char *src,
+                          long long size);
+
 /* The record of blob d if repo links it, within txn; else STORE_NOTFOUND. */
 int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, struct blob_rec *out);

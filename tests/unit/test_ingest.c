@@ -18,6 +18,7 @@
 
 #include "store/store_private.h"
 #include "tests/unit/store_fixture.h"
+#include "util/fsutil.h"
 
 #define BIG (3 * 1024 * 1024 + 17) /* a copy of several reads */
 
@@ -118,13 +119,21 @@ static void test_link(void **state)
 {
     struct fixture *f = *state;
     unsigned char *data = pattern(BIG, 2);
-    char path[PATH_MAX], blob[PATH_MAX];
+    char path[PATH_MAX], blob[PATH_MAX], *slash;
     struct store_ingest in;
     struct digest d;
     struct stat a, b;
 
     digest_of(DIGEST_SHA256, data, BIG, &d);
     src_file(f, "src", data, BIG, path);
+    /* a file a crash left where the blob goes, without a record */
+    assert_int_equal(store_blob_path(f->s, &d, blob, sizeof(blob), NULL),
+                     STORE_OK);
+    slash = strrchr(blob, '/');
+    *slash = '\0';
+    assert_int_equal(mkdir_p(blob, 0755), 0);
+    *slash = '/';
+    src_file(f, blob + strlen(f->root) + 1, "left by a crash", 15, blob);
     assert_int_equal(
         store_blob_ingest(f->s, "r", &d, path, STORE_INGEST_LINK, &in),
         STORE_OK);
