@@ -334,9 +334,19 @@ static int import_layers(struct imp *m, const char *repo, const char *dir,
                 continue;
             }
             digest_format(&d, dstr);
-            if (data_path(m, &d, data) || stat(data, &st)) {
-                skip(m, repo, "layer", '@', dstr, "its blob data is missing");
-                continue;
+            if (data_path(m, &d, data)) {
+                rc = CTL_UNUSABLE;
+                break;
+            }
+            if (stat(data, &st)) {
+                if (errno == ENOENT || errno == ENOTDIR) {
+                    skip(m, repo, "layer", '@', dstr,
+                         "its blob data is missing");
+                    continue;
+                }
+                ctl_error("cannot read '%s': %s", data, strerror(errno));
+                rc = CTL_UNUSABLE;
+                break;
             }
             if (st.st_size == 0 && !is_empty_digest(&d)) {
                 skip(m, repo, "layer", '@', dstr, "its blob data is empty");
@@ -399,7 +409,8 @@ static int import_layers(struct imp *m, const char *repo, const char *dir,
 
 /*
  * Read the bytes of manifest revision r (its digest set) from its blob,
- * check them and parse them. Returns 0, or -1 with why (len bytes).
+ * check them and parse them. Returns 0, -1 with why (len bytes) when
+ * they are not whole, or -2 (said) when they cannot be read.
  */
 static int read_rev(struct imp *m, struct rev *r, char *why, size_t len)
 {
@@ -411,20 +422,24 @@ static int read_rev(struct imp *m, struct rev *r, char *why, size_t len)
     ssize_t n;
     int fd;
 
-    memset(&st, 0, sizeof(st));
-    if (data_path(m, &r->d, path) ||
-        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    if (data_path(m, &r->d, path))
+        return -2;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
         snprintf(why, len, "its blob data is missing");
         return -1;
     }
-    if (fstat(fd, &st) || st.st_size == 0 ||
+    if (fd < 0 || fstat(fd, &st)) {
+        ctl_error("cannot read '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -2;
+    }
+    if (st.st_size == 0 ||
         (unsigned long long)st.st_size > m->c->cfg.max_manifest_size) {
-        if (st.st_size == 0)
-            snprintf(why, len, "its blob data is empty");
-        else
-            snprintf(why, len,
-                     "its blob data cannot be read, or is over "
-                     "max_manifest_size");
+        snprintf(why, len,
+                 st.st_size ? "its blob data is over max_manifest_size"
+                            : "its blob data is empty");
         close(fd);
         return -1;
     }
@@ -434,14 +449,19 @@ static int read_rev(struct imp *m, struct rev *r, char *why, size_t len)
         n = read(fd, r->body + off, r->len - off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n < 0) {
+            ctl_error("cannot read '%s': %s", path, strerror(errno));
+            close(fd);
+            return -2;
+        }
+        if (n == 0)
             break;
         off += (size_t)n;
     }
     close(fd);
     r->body[off] = '\0';
     if (off != r->len) {
-        snprintf(why, len, "its blob data cannot be read");
+        snprintf(why, len, "its blob data is shorter than it was");
         return -1;
     }
     hasher_init(&h, r->d.alg);
@@ -588,7 +608,14 @@ static int import_manifests(struct imp *m, const char *repo, const char *dir,
             r = &v[n++];
             memset(r, 0, sizeof(*r));
             r->d = d;
-            if (read_rev(m, r, why, sizeof(why))) {
+            rc = read_rev(m, r, why, sizeof(why));
+            if (rc == -2) {
+                names_release(&l);
+                *revs = v;
+                *nrevs = n;
+                return CTL_UNUSABLE;
+            }
+            if (rc) {
                 digest_format(&d, dstr);
                 skip(m, repo, "manifest", '@', dstr, why);
                 r->state = REV_SKIPPED;
