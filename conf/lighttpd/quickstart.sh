@@ -24,6 +24,15 @@ fi
 	exit 1
 }
 lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+# lighttpd's own error answers as OCI JSON (conf/errors): the source tree's,
+# or an installed copy
+errors=
+for d in "$here/../errors" /usr/local/share/berth/errors /usr/share/berth/errors; do
+	if [ -f "$d/401.json" ]; then
+		errors=$(cd "$d" && pwd)
+		break
+	fi
+done
 mkdir -p "$data/store" "$data/run/empty"
 data=$(cd "$data" && pwd)
 run=$data/run
@@ -46,6 +55,7 @@ var.berth_root  = "$data/store"
 var.berth_socket = "$sock"
 var.berth_manifest_max = 8192
 var.berth_chunked_max  = 8388608
+var.berth_errors = "$errors"
 include "$here/berth.conf"
 include "$here/fastcgi-socket.conf"
 CONF
