@@ -386,6 +386,29 @@ static int write_stamp(const char *dest, const struct store_backup_stats *st)
     return rc;
 }
 
+/*
+ * STORE_IN_USE if dest is the storage root or a directory below it: a
+ * backup there would copy itself into the next one, and go with the root.
+ */
+static int inside_root(struct store *s, const char *dest)
+{
+    char d[PATH_MAX], r[PATH_MAX];
+    size_t n;
+
+    if (!realpath(dest, d))
+        return store_map_errno(errno, "resolve", dest);
+    if (!realpath(s->root, r))
+        return store_map_errno(errno, "resolve", s->root);
+    n = strlen(r);
+    if (strncmp(d, r, n) == 0 && (d[n] == '\0' || d[n] == '/')) {
+        log_err("the backup directory '%s' is inside the storage root '%s'",
+                dest, s->root);
+        rmdir(dest); /* if make_dir() made it: it is empty */
+        return STORE_IN_USE;
+    }
+    return STORE_OK;
+}
+
 int store_backup(struct store *s, const char *dest,
                  const struct store_backup_options *o,
                  struct store_backup_stats *out)
@@ -407,6 +430,8 @@ int store_backup(struct store *s, const char *dest,
     if (rc)
         return rc;
     rc = make_dir(dest);
+    if (rc == STORE_OK)
+        rc = inside_root(s, dest);
     if (rc == STORE_OK)
         rc = make_dir(meta);
     if (rc == STORE_OK) {

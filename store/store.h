@@ -711,7 +711,8 @@ struct store_backup_stats {
  * dest; store_restore() takes only the referenced ones.
  *
  * On STORE_OK *out (if not NULL) says what was done. Returns STORE_LOCKED
- * (a GC is running), STORE_BUSY, STORE_FULL, STORE_IO.
+ * (a GC is running), STORE_IN_USE (dest is the storage root or inside it),
+ * STORE_BUSY, STORE_FULL, STORE_IO.
  */
 int store_backup(struct store *s, const char *dest,
                  const struct store_backup_options *o,

@@ -289,11 +289,31 @@ static void test_deleted_meanwhile(void **state)
     store_close(r);
 }
 
+/* A backup into the storage root, or below it, is refused. */
+static void test_inside_root(void **state)
+{
+    struct bfix *b = *state;
+    struct store_backup_options o = {0, NULL, NULL};
+    struct store_backup_stats st;
+    char path[PATH_MAX];
+
+    assert_int_equal(store_backup(b->f.s, b->f.root, &o, &st), STORE_IN_USE);
+    snprintf(path, sizeof(path), "%s/blobs/../backup", b->f.root);
+    assert_int_equal(store_backup(b->f.s, path, &o, &st), STORE_IN_USE);
+    snprintf(path, sizeof(path), "%s/backup", b->f.root);
+    assert_int_not_equal(access(path, F_OK), 0);
+    /* a name that only begins like the root's is not inside it */
+    snprintf(path, sizeof(path), "%s-backup", b->f.root);
+    assert_int_equal(store_backup(b->f.s, path, &o, &st), STORE_OK);
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_backup_restore, bsetup, bteardown),
         cmocka_unit_test_setup_teardown(test_incremental, bsetup, bteardown),
+        cmocka_unit_test_setup_teardown(test_inside_root, bsetup, bteardown),
         cmocka_unit_test_setup_teardown(test_restore_refuses, bsetup,
                                         bteardown),
         cmocka_unit_test_setup_teardown(test_gc_locked, bsetup, bteardown),
