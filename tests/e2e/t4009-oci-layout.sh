@@ -6,7 +6,8 @@
 # adds nothing. Imported into a fresh store (online, while berth serves
 # it) every tag, referrer and blob comes back byte for byte, the
 # referrers API lists them, fsck is clean and a second import changes
-# nothing. The other way: layouts skopeo wrote import with --repo.
+# nothing; referrers without a name (as oras keeps them) follow their
+# subject. The other way: layouts skopeo wrote import with --repo.
 # Broken layouts (a blob gone, a byte flipped, bad JSON, no name) are
 # refused naming what is wrong, and nothing of the broken image stays,
 # while the other images of the layout import.
@@ -163,6 +164,35 @@ is "a second import: exit 0" "$RC" 0
 is "changes nothing" "$(js 'd["images"], d["tags"], d["manifests"], d["uploaded"]')" "(6, 0, 0, 0)"
 ctl --json ls ex/app
 check "the tags are as they were, times included" cmp -s "$T/out" "$T/ls1"
+
+# --- referrers without a name follow their subject, as oras keeps them ---
+cp -R "$X" "$T/oras"
+python3 -c '
+import json, sys
+p = sys.argv[1] + "/index.json"
+j = json.load(open(p))
+keep = []
+for m in j["manifests"]:
+    a = m["annotations"]
+    if a["io.containerd.image.name"] == "ex/app:1":
+        a["io.containerd.image.name"] = "or/app:1"
+        keep.append(m)
+    elif "org.opencontainers.image.ref.name" not in a:
+        del a["io.containerd.image.name"]
+        keep.append(m)
+j["manifests"] = keep
+json.dump(j, open(p, "w"))' "$T/oras"
+ctl --json import-oci "$T/oras"
+is "an image and its unnamed referrers: exit 0" "$RC" 0
+is "all three imported" "$(js 'd["images"], d["skipped"], d["manifests"]')" "(3, 0, 3)"
+req GET "/v2/or/app/referrers/$BB"
+is "the SBOM went where its subject went" \
+	"$(python3 -c 'import json, sys; print([m["digest"] for m in json.load(open(sys.argv[1]))["manifests"]])' "$T/body")" \
+	"['$SBOM']"
+req GET "/v2/or/app/referrers/$SBOM"
+is "and the signature where the SBOM went" \
+	"$(python3 -c 'import json, sys; print([m["digest"] for m in json.load(open(sys.argv[1]))["manifests"]])' "$T/body")" \
+	"['$SIG']"
 
 # --- the other way: layouts skopeo wrote, with --repo ---
 check "skopeo copy berth -> oci:" sk copy --all $SK_SRC --preserve-digests \
