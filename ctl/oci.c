@@ -662,16 +662,37 @@ static const char *name_tag(const char *s)
 }
 
 /*
+ * The tag entry e has, for the rule at the top of this file: of an entry
+ * named REPO:TAG, TAG; of one without io.containerd.image.name, its
+ * ref.name; else NULL.
+ */
+static const char *entry_tag(json_t *e)
+{
+    const char *name = annotation(e, ANN_IMAGE_NAME);
+
+    return name ? name_tag(name) : annotation(e, ANN_REF_NAME);
+}
+
+/*
  * Set the ref.name of each entry named REPO:TAG: TAG, or REPO:TAG when
- * another entry has that tag too (the rule at the top of this file).
+ * another entry has that tag too (the rule at the top of this file). An
+ * entry whose ref.name is neither is left alone.
  */
 static void name_refs(json_t *list)
 {
-    const char *name, *tag, *other, *ref;
-    json_t *e, *f;
-    size_t i, j;
-    int clash;
+    json_t *count = json_object(), *e;
+    const char *name, *tag, *ref;
+    size_t i;
 
+    json_array_foreach(list, i, e)
+    {
+        tag = entry_tag(e);
+        if (tag)
+            json_object_set_new(
+                count, tag,
+                json_integer(json_integer_value(json_object_get(count, tag)) +
+                             1));
+    }
     json_array_foreach(list, i, e)
     {
         name = annotation(e, ANN_IMAGE_NAME);
@@ -679,45 +700,45 @@ static void name_refs(json_t *list)
         ref = annotation(e, ANN_REF_NAME);
         if (!tag || (ref && strcmp(ref, tag) && strcmp(ref, name)))
             continue;
-        clash = 0;
-        json_array_foreach(list, j, f)
-        {
-            if (j == i)
-                continue;
-            other = annotation(f, ANN_IMAGE_NAME);
-            if (other ? name_tag(other) && !strcmp(name_tag(other), tag)
-                      : annotation(f, ANN_REF_NAME) &&
-                            !strcmp(annotation(f, ANN_REF_NAME), tag)) {
-                clash = 1;
-                break;
-            }
-        }
-        json_object_set_new(json_object_get(e, "annotations"), ANN_REF_NAME,
-                            json_string(clash ? name : tag));
+        json_object_set_new(
+            json_object_get(e, "annotations"), ANN_REF_NAME,
+            json_string(json_integer_value(json_object_get(count, tag)) > 1
+                            ? name
+                            : tag));
     }
+    json_decref(count);
 }
 
-/* Merge ex->entries into index: an entry of the same name is replaced. */
+/*
+ * Merge entries into index: an entry of the same io.containerd.image.name
+ * is replaced, the others stay; then name_refs().
+ */
 static void merge_entries(json_t *index, json_t *entries)
 {
-    json_t *list = json_object_get(index, "manifests"), *e, *f;
-    const char *name, *other;
-    size_t i, j;
+    json_t *list = json_object_get(index, "manifests"), *e, *at, *where;
+    const char *name;
+    size_t i;
 
+    where = json_object(); /* name -> position in list */
+    json_array_foreach(list, i, e)
+    {
+        name = annotation(e, ANN_IMAGE_NAME);
+        if (name)
+            json_object_set_new(where, name, json_integer((json_int_t)i));
+    }
     json_array_foreach(entries, i, e)
     {
         name = annotation(e, ANN_IMAGE_NAME);
-        json_array_foreach(list, j, f)
-        {
-            other = annotation(f, ANN_IMAGE_NAME);
-            if (other && !strcmp(other, name))
-                break;
-        }
-        if (j < json_array_size(list))
-            json_array_set(list, j, e);
-        else
+        at = json_object_get(where, name);
+        if (at) {
+            json_array_set(list, (size_t)json_integer_value(at), e);
+        } else {
+            json_object_set_new(
+                where, name, json_integer((json_int_t)json_array_size(list)));
             json_array_append(list, e);
+        }
     }
+    json_decref(where);
     name_refs(list);
 }
 
