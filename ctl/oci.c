@@ -918,8 +918,10 @@ struct import {
     struct placed *pl;
     size_t npl, cpl;
     struct out_progress p;
+    json_t *holders; /* digest -> a repository that links the blob */
     long long images, skipped, ignored, manifests, tags;
-    long long uploaded, present, bytes_uploaded, bytes_present;
+    /* blobs: uploaded, linked already, mounted from another repository */
+    long long uploaded, present, mounted, bytes_uploaded, bytes_present;
 };
 
 static void image_release(struct image *img)
@@ -1169,6 +1171,8 @@ static int push(struct import *im, struct image *img, const char *repo,
     struct digest missing;
     struct node *root = &img->n[img->nn - 1], *n;
     size_t *added = xcalloc(img->nb + 1, sizeof(*added)), nadded = 0, i;
+    const char *from;
+    long long size;
     char *referrer;
     int rc = CTL_OK, src, have, tagged;
 
@@ -1178,18 +1182,32 @@ static int push(struct import *im, struct image *img, const char *repo,
         b = NULL; /* written only on STORE_OK */
         src = store_blob_open(im->c->s, repo, &img->b[i].digest, 0, &b);
         store_blob_close(b);
+        digest_format(&img->b[i].digest, dstr);
         if (src == STORE_OK) {
             im->present++;
             im->bytes_present += img->b[i].size;
+            if (!json_object_get(im->holders, dstr))
+                json_object_set_new(im->holders, dstr, json_string(repo));
             continue;
         }
         if (src != STORE_NOTFOUND) {
             rc = ctl_store_error(src, "read the blobs of '%s'", repo);
             break;
         }
-        rc = upload(im, img, repo, &img->b[i]);
-        if (!rc)
+        /* a blob this import put in another repository is mounted */
+        from = json_string_value(json_object_get(im->holders, dstr));
+        if (from && store_blob_mount(im->c->s, repo, from, &img->b[i].digest,
+                                     &size) == STORE_OK) {
+            im->mounted++;
+            im->bytes_present += img->b[i].size;
             added[nadded++] = i;
+            continue;
+        }
+        rc = upload(im, img, repo, &img->b[i]);
+        if (!rc) {
+            added[nadded++] = i;
+            json_object_set_new(im->holders, dstr, json_string(repo));
+        }
     }
     out_progress_end(&im->p);
     if (rc) {
@@ -1371,15 +1389,16 @@ static int import_summary(const struct import *im, double secs)
     if (im->c->json)
         return out_json(json_pack(
                    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-                   "s:f}",
+                   "s:I, s:f}",
                    "command", "import-oci", "directory", im->dir, "images",
                    (json_int_t)im->images, "skipped", (json_int_t)im->skipped,
                    "ignored", (json_int_t)im->ignored, "manifests",
                    (json_int_t)im->manifests, "tags", (json_int_t)im->tags,
                    "uploaded", (json_int_t)im->uploaded, "present",
-                   (json_int_t)im->present, "bytes_uploaded",
-                   (json_int_t)im->bytes_uploaded, "bytes_present",
-                   (json_int_t)im->bytes_present, "seconds", secs))
+                   (json_int_t)im->present, "mounted", (json_int_t)im->mounted,
+                   "bytes_uploaded", (json_int_t)im->bytes_uploaded,
+                   "bytes_present", (json_int_t)im->bytes_present, "seconds",
+                   secs))
                    ? CTL_UNUSABLE
                    : CTL_OK;
     out_size(im->bytes_uploaded, up);
@@ -1388,8 +1407,9 @@ static int import_summary(const struct import *im, double secs)
            "new, %lld blob%s: %s uploaded, %s already there) in %.1f s",
            im->images, im->images == 1 ? "" : "s", im->dir, im->manifests,
            im->manifests == 1 ? "" : "s", im->tags, im->tags == 1 ? "" : "s",
-           im->uploaded + im->present,
-           im->uploaded + im->present == 1 ? "" : "s", up, there, secs);
+           im->uploaded + im->present + im->mounted,
+           im->uploaded + im->present + im->mounted == 1 ? "" : "s", up, there,
+           secs);
     if (im->skipped)
         printf("; %lld skipped", im->skipped);
     printf("\n");
@@ -1430,16 +1450,18 @@ int cmd_import_oci(struct ctl *c, int argc, char **argv)
     if (rc)
         return rc;
     gettimeofday(&t0, NULL);
-    if (check_layout_file(im.dir)) {
-        if (access(im.dir, F_OK) == 0)
+    irc = check_layout_file(im.dir);
+    if (irc) {
+        if (irc > 0 && access(im.dir, F_OK) == 0)
             ctl_error("'%s' is not an OCI layout: no oci-layout file", im.dir);
-        else
+        else if (irc > 0)
             ctl_error("cannot read '%s': %s", im.dir, strerror(errno));
         return CTL_REFUSED;
     }
     index = load_index(im.dir, 0);
     if (!index)
         return CTL_REFUSED;
+    im.holders = json_object();
     es = xcalloc(json_array_size(json_object_get(index, "manifests")) + 1,
                  sizeof(*es));
     json_array_foreach(json_object_get(index, "manifests"), i, e)
@@ -1510,6 +1532,7 @@ int cmd_import_oci(struct ctl *c, int argc, char **argv)
     }
     free(es);
     free(im.pl);
+    json_decref(im.holders);
     json_decref(index);
     return rc;
 }

@@ -134,6 +134,7 @@ ctl --json import-oci "$X"
 is "import-oci of berth's export: exit 0" "$RC" 0
 sed 's/^/# /' "$T/err"
 is "its summary" "$(js 'd["images"], d["skipped"], d["tags"], d["manifests"]')" "(6, 0, 4, 7)"
+is "busybox's blobs are uploaded once, then mounted" "$(js 'd["mounted"]')" 4
 ctl --json ls ex/app
 cp "$T/out" "$T/ls1"
 pull_same() { # REPO:TAG NAME: pulled with skopeo, its blobs are the export's
