@@ -305,8 +305,7 @@ struct xobj {
     char *body;                  /* a manifest's bytes; NULL for a blob */
 };
 
-struct export
-{
+struct exporter {
     struct ctl *c;
     const char *dir;
     struct xobj *o;
@@ -320,8 +319,9 @@ struct export
     long long written, present, bytes_written, bytes_present;
 };
 
-static void add_obj(struct export *ex, const char *repo, const struct digest *d,
-                    long long size, const char *body, size_t len)
+static void add_obj(struct exporter *ex, const char *repo,
+                    const struct digest *d, long long size, const char *body,
+                    size_t len)
 {
     char dstr[DIGEST_STR_MAX];
     struct xobj *o;
@@ -345,7 +345,7 @@ static void add_obj(struct export *ex, const char *repo, const struct digest *d,
 }
 
 /* The descriptor of an index.json entry named name. */
-static void add_entry(struct export *ex, const char *name,
+static void add_entry(struct exporter *ex, const char *name,
                       const struct store_manifest_info *info)
 {
     char dstr[DIGEST_STR_MAX];
@@ -387,14 +387,14 @@ static void strlist_release(struct strlist *l)
     free(l->v);
 }
 
-static int walk(struct export *ex, const char *repo, const struct digest *d,
+static int walk(struct exporter *ex, const char *repo, const struct digest *d,
                 int depth);
 
 /*
  * The referrers of manifest d of repo: an entry each, and what they
  * reference.
  */
-static int walk_referrers(struct export *ex, const char *repo,
+static int walk_referrers(struct exporter *ex, const char *repo,
                           const struct digest *d, int depth)
 {
     char name[IMAGE_NAME_MAX], dstr[DIGEST_STR_MAX];
@@ -442,7 +442,7 @@ out:
  * Manifest d of repo, and all it brings: its blobs, the manifests it
  * lists, its referrers and theirs. A CTL_* status.
  */
-static int walk(struct export *ex, const char *repo, const struct digest *d,
+static int walk(struct exporter *ex, const char *repo, const struct digest *d,
                 int depth)
 {
     char key[IMAGE_NAME_MAX], dstr[DIGEST_STR_MAX], err[512];
@@ -498,7 +498,7 @@ static int add_tag(void *ctx, const struct store_tag_info *ti)
 }
 
 /* Tag tag of repo: its entry and its manifests. */
-static int plan_tag(struct export *ex, const char *repo, const char *tag)
+static int plan_tag(struct exporter *ex, const char *repo, const char *tag)
 {
     char name[IMAGE_NAME_MAX];
     struct store_manifest_info info;
@@ -515,7 +515,7 @@ static int plan_tag(struct export *ex, const char *repo, const char *tag)
     return walk(ex, repo, &info.digest, 0);
 }
 
-static int plan_ref(struct export *ex, const char *arg)
+static int plan_ref(struct exporter *ex, const char *arg)
 {
     char err[512], name[IMAGE_NAME_MAX], dstr[DIGEST_STR_MAX];
     struct store_manifest_info info;
@@ -567,7 +567,7 @@ static int plan_ref(struct export *ex, const char *arg)
  * file in DIR, checked against the digest as it is written, flushed and
  * renamed into place.
  */
-static int write_obj(struct export *ex, const struct xobj *o, char *chunk)
+static int write_obj(struct exporter *ex, const struct xobj *o, char *chunk)
 {
     char path[PATH_MAX], tmp[PATH_MAX], dstr[DIGEST_STR_MAX];
     struct store_blob *b = NULL;
@@ -765,7 +765,7 @@ fail:
     return -1;
 }
 
-static int export_summary(const struct export *ex, size_t images, double secs)
+static int export_summary(const struct exporter *ex, size_t images, double secs)
 {
     char wrote[OUT_SIZE_MAX], there[OUT_SIZE_MAX];
 
@@ -798,7 +798,7 @@ int cmd_export(struct ctl *c, int argc, char **argv)
         "{\"imageLayoutVersion\":\"" LAYOUT_VERSION "\"}\n";
     char path[PATH_MAX], *chunk = NULL, *text;
     struct out_progress p;
-    struct export ex;
+    struct exporter ex;
     struct timeval t0;
     json_t *index = NULL;
     size_t i;

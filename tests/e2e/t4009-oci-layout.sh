@@ -243,13 +243,24 @@ for b in $(blobs_of "$T/layout" "$MULTI"); do
 	echo "$STATUS $b"
 done >"$T/left"
 is "nor any blob of it alone" "$(grep -vc '^404' "$T/left")" 0
+cp -R "$T/layout" "$T/bad/man"
+printf ' ' >>"$T/bad/man/blobs/sha256/${BB#sha256:}"
+ctl import-oci --repo bad/man "$T/bad/man"
+is "a manifest changed: exit 1" "$RC" 1
+check "the error names it" grep -q "^berthctl: bad/man:busybox: the manifest $BB ('$T/bad/man/blobs/sha256/${BB#sha256:}') does not match its digest and size$" "$T/err"
 cp -R "$T/sk" "$T/bad/json"
 printf '{"schemaVersion":2,"manifests":[' >"$T/bad/json/index.json"
 ctl import-oci --repo bad/json "$T/bad/json"
 is "index.json not JSON: exit 1, and why" "$RC $(cut -d: -f1-2 "$T/err")" \
 	"1 berthctl: '$T/bad/json/index.json' is not valid JSON"
+mkdir "$T/bad/notlayout"
+echo '[]' >"$T/bad/notlayout/oci-layout"
+ctl export ex/app:1 "$T/bad/notlayout"
+is "export into a directory that is not an OCI layout: exit 1, and why" \
+	"$RC $(cat "$T/err")" \
+	"1 berthctl: '$T/bad/notlayout/oci-layout' is not an OCI layout: it has no imageLayoutVersion"
 ctl --json ls
-is "no repository of the broken layouts but bad/gone and bad/flip's good image" \
+is "no repository of the broken layouts but bad/gone's and bad/flip's good images" \
 	"$(js '[r["name"] for r in d["repositories"] if r["name"].startswith("bad/")]')" \
 	"['bad/flip', 'bad/gone']"
 ctl fsck
