@@ -30,6 +30,10 @@ static const struct command commands[] = {
      "copy the store, online, to DEST (incremental)", cmd_backup},
     {"restore", "restore [--link] SRC ROOT",
      "make the storage root ROOT from the backup in SRC", cmd_restore},
+    {"export", "export REF... DIR",
+     "write images and their referrers to the OCI layout DIR", cmd_export},
+    {"import-oci", "import-oci [--repo REPO] DIR",
+     "import the images of the OCI layout DIR", cmd_import_oci},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
