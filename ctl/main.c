@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include "config/conf.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 /* The commands, in the order of --help. */
 static const struct command commands[] = {
@@ -285,6 +288,8 @@ int main(int argc, char **argv)
     size_t i;
     int rc, nargs;
 
+    /* jansson's allocations, as berth's own, cannot fail (xalloc.h) */
+    json_set_alloc_funcs(xmalloc, free);
     memset(&c, 0, sizeof(c));
     c.config = config_default_path;
     rc = parse_options(argc, argv, &c);

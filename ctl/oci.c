@@ -73,76 +73,36 @@ static double since(const struct timeval *t0)
            (double)(t1.tv_usec - t0->tv_usec) / 1e6;
 }
 
-static char *str_dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = xmalloc(n);
-
-    memcpy(p, s, n);
-    return p;
-}
-
-/* A set of strings, for walks that meet the same object more than once. */
+/*
+ * A set of strings, for walks that meet the same object more than once:
+ * the keys of a JSON object (jansson's hash table; berthctl's jansson
+ * allocates with xmalloc). The keys are digests and names, ASCII. Starts
+ * zeroed.
+ */
 struct strset {
-    char **v;
-    size_t n, cap; /* cap: 0 or a power of two */
+    json_t *keys;
 };
-
-static size_t str_hash(const char *s)
-{
-    uint64_t h = 14695981039346656037ull; /* FNV-1a */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (size_t)h;
-}
-
-static size_t strset_slot(char **v, size_t cap, const char *k)
-{
-    size_t i = str_hash(k) & (cap - 1);
-
-    while (v[i] && strcmp(v[i], k))
-        i = (i + 1) & (cap - 1);
-    return i;
-}
 
 static int strset_has(const struct strset *set, const char *k)
 {
-    return set->cap && set->v[strset_slot(set->v, set->cap, k)];
+    return set->keys && json_object_get(set->keys, k);
 }
 
 /* Add k; 1 if it was not there, 0 if it was. */
 static int strset_add(struct strset *set, const char *k)
 {
-    size_t i, cap;
-    char **v;
-
-    if (2 * (set->n + 1) > set->cap) {
-        cap = set->cap ? 2 * set->cap : 64;
-        v = xcalloc(cap, sizeof(*v));
-        for (i = 0; i < set->cap; i++)
-            if (set->v[i])
-                v[strset_slot(v, cap, set->v[i])] = set->v[i];
-        free(set->v);
-        set->v = v;
-        set->cap = cap;
-    }
-    i = strset_slot(set->v, set->cap, k);
-    if (set->v[i])
+    if (!set->keys)
+        set->keys = json_object();
+    if (json_object_get(set->keys, k))
         return 0;
-    set->v[i] = str_dup(k);
-    set->n++;
+    json_object_set_new(set->keys, k, json_null());
     return 1;
 }
 
 static void strset_release(struct strset *set)
 {
-    size_t i;
-
-    for (i = 0; i < set->cap; i++)
-        free(set->v[i]);
-    free(set->v);
-    memset(set, 0, sizeof(*set));
+    json_decref(set->keys);
+    set->keys = NULL;
 }
 
 /* DIR/blobs/<alg>/<hex>; -1 (said) if it does not fit. */
