@@ -170,9 +170,10 @@ chmod 750 "$REG_STORE"
 berth_conf
 chmod 644 "$T/berth.conf"
 SOCK=$REG_RUN/berth.sock
-# -n: spawn-fcgi becomes berth (one worker) and keeps its stderr for the log
+# -n: spawn-fcgi becomes berth (one worker) and keeps its stderr for the
+# log (not berth.log, lighttpd's breakagelog, which www-data writes)
 spawn-fcgi -n -s "$SOCK" -M 0660 -U berth -G www-data -u berth -g www-data \
-	-- /usr/sbin/berth-fcgi -c "$T/berth.conf" 2>>"$REG_RUN/berth.log" &
+	-- /usr/sbin/berth-fcgi -c "$T/berth.conf" 2>>"$REG_RUN/berth-fcgi.log" &
 track $!
 i=0
 until [ -S "$SOCK" ]; do
@@ -181,16 +182,23 @@ until [ -S "$SOCK" ]; do
 	sleep 0.1
 done
 # lighttpd with the test's values and the installed examples, as the
-# README's "Debian package" section sets it up
+# README's "Debian package" section sets it up: as www-data, which
+# reaches berth's socket and blob files through the group alone
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 lighttpd_conf socket "$SOCK"
 sed -i "s|^include \".*/conf/lighttpd/|include \"$EX/lighttpd/|" "$T/lighttpd.conf"
+printf 'server.username = "www-data"\nserver.groupname = "www-data"\n' \
+	>>"$T/lighttpd.conf"
+chgrp www-data "$REG_RUN" # its logs and upload-dirs
+chmod 775 "$REG_RUN"
 check "lighttpd includes the installed examples" \
 	test "$(grep -c "^include \"$EX/lighttpd/" "$T/lighttpd.conf")" = 2
 lighttpd -D -f "$T/lighttpd.conf" >>"$REG_RUN/lighttpd-stdout.log" 2>&1 &
-track $!
+LPID=$!
+track $LPID
 wait_for "$BASE/v2/" || bail "lighttpd did not come up on $BASE"
+is "lighttpd runs as www-data" "$(ps -o user= -p "$LPID" | tr -d ' ')" www-data
 PID=$(berth_pids | head -n 1)
 is "berth is the installed berth-fcgi" "$(readlink "/proc/$PID/exe")" /usr/sbin/berth-fcgi
 is "berth runs as berth:www-data" "$(ps -o user=,group= -p "$PID" | awk '{ print $1, $2 }')" "berth www-data"
@@ -210,7 +218,10 @@ check "the manifest comes back byte for byte" cmp -s "$T/body" "$T/manifest"
 req GET "/v2/deb/img/blobs/$(sha256 "$T/layer")"
 expect_status "pull the layer" 200
 check "the layer comes back byte for byte" cmp -s "$T/body" "$T/layer"
-check "the blob files are berth's" test -z "$(find "$REG_STORE" ! -user berth)"
+HEX=$(sha256 "$T/layer" | cut -c8-)
+check "the layer is a file of the store, which lighttpd sent" \
+	test -f "$REG_STORE/blobs/sha256/$(echo "$HEX" | cut -c1-2)/$HEX"
+check "the store's files are berth's" test -z "$(find "$REG_STORE" ! -user berth)"
 
 # the installed berthctl, as the user berth, as an administrator runs it
 if runuser -u berth -- /usr/sbin/berthctl -c "$T/berth.conf" ls \
