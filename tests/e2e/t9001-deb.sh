@@ -170,6 +170,7 @@ chmod 750 "$REG_STORE"
 berth_conf
 chmod 644 "$T/berth.conf"
 SOCK=$REG_RUN/berth.sock
+BERTH_BIN=/usr/sbin/berth-fcgi # for lighttpd_conf; fastcgi-socket.conf needs it not
 # -n: spawn-fcgi becomes berth (one worker) and keeps its stderr for the
 # log (not berth.log, lighttpd's breakagelog, which www-data writes)
 spawn-fcgi -n -s "$SOCK" -M 0660 -U berth -G www-data -u berth -g www-data \
@@ -232,4 +233,23 @@ else
 	sed 's/^/#   /' "$T/ls.err"
 fi
 check "berthctl ls lists deb/img" grep -q '^deb/img ' "$T/ls.out"
+
+# --- purged again (restore, at the end, then puts back the rest) ---
+
+stop_all # berth and lighttpd go before the package does
+# shellcheck disable=SC2317 # check runs it
+gone() {
+	for _f; do
+		[ ! -e "$_f" ] || return 1
+	done
+}
+case $BEFORE in
+ii | rc) echo "# berth was there before this test: it stays" ;;
+*)
+	check "dpkg --purge berth" dpkg_run --purge berth
+	check "the purge removes the conffiles, the programs and the units" \
+		gone /etc/berth/berth.conf /etc/berth/access.conf /usr/sbin/berth-fcgi \
+		/lib/systemd/system/berth.socket /lib/systemd/system/berth.service
+	;;
+esac
 done_testing
