@@ -35,6 +35,10 @@ EX=/usr/share/doc/berth/examples
 # --- what to put back at the end ---
 
 BEFORE=$(dpkg-query -W -f='${db:Status-Abbrev}' berth 2>/dev/null | tr -d ' ')
+case $BEFORE in
+'' | un | pn | ii | rc) ;;
+*) skip_all "berth is half installed (dpkg state '$BEFORE')" ;;
+esac
 HAD_USER=no
 getent passwd berth >/dev/null && HAD_USER=yes
 HAD_VARLIB=no
@@ -77,7 +81,7 @@ at_exit restore
 # a git checkout may be a configured build tree too ---
 
 mkdir -p "$T/src/berth"
-if [ -e "$top_srcdir/.git" ]; then
+if [ -e "$top_srcdir/.git" ] && command -v git >/dev/null 2>&1; then
 	(cd "$top_srcdir" && git ls-files -z | xargs -0 cp -P --parents -t "$T/src/berth") ||
 		bail "cannot copy the files of git ls-files"
 else
@@ -99,12 +103,12 @@ if [ ! -f "$DEB" ] || [ ! -f "$CHANGES" ]; then
 	bail "no berth_*.deb and .changes in $T/src"
 fi
 
-lintian "$CHANGES" >"$T/lintian.out" 2>&1
-if grep -qE '^[EW]: ' "$T/lintian.out"; then
-	not_ok "lintian: no errors, no warnings"
-	grep -E '^[EW]: ' "$T/lintian.out" | sed 's/^/#   /'
-else
+# a lintian that could not look (exit status 2) found nothing either
+if lintian "$CHANGES" >"$T/lintian.out" 2>&1 && ! grep -qE '^[EW]: ' "$T/lintian.out"; then
 	ok "lintian: no errors, no warnings"
+else
+	not_ok "lintian: no errors, no warnings"
+	grep -vE '^(N:|running with root privileges)' "$T/lintian.out" | sed 's/^/#   /'
 fi
 
 # --- installed ---
