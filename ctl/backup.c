@@ -37,18 +37,21 @@ static int summary(const struct ctl *c, const char *verb, const char *dir,
                    const struct store_backup_stats *st, double secs)
 {
     char copied[OUT_SIZE_MAX], linked[OUT_SIZE_MAX], there[OUT_SIZE_MAX];
-    char meta[OUT_SIZE_MAX];
+    char meta[OUT_SIZE_MAX], removed[OUT_SIZE_MAX];
 
     if (c->json)
         return out_json(json_pack(
-                   "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+                   "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                   "s:I, s:f}",
                    "command", verb, "directory", dir, "blobs",
                    (json_int_t)st->blobs, "copied", (json_int_t)st->copied,
                    "linked", (json_int_t)st->linked, "present",
                    (json_int_t)st->present, "bytes_copied",
                    (json_int_t)st->bytes_copied, "bytes_linked",
                    (json_int_t)st->bytes_linked, "bytes_present",
-                   (json_int_t)st->bytes_present, "meta_bytes",
+                   (json_int_t)st->bytes_present, "removed",
+                   (json_int_t)st->pruned, "bytes_removed",
+                   (json_int_t)st->bytes_pruned, "meta_bytes",
                    (json_int_t)st->meta_bytes, "seconds", secs))
                    ? CTL_UNUSABLE
                    : CTL_OK;
@@ -56,10 +59,15 @@ static int summary(const struct ctl *c, const char *verb, const char *dir,
     out_size(st->bytes_linked, linked);
     out_size(st->bytes_present, there);
     out_size(st->meta_bytes, meta);
+    out_size(st->bytes_pruned, removed);
     printf("%s %lld blob%s (%s copied, %s linked, %s already there) and the "
-           "metadata (%s) in %.1f s\n",
+           "metadata (%s) in %.1f s",
            strcmp(verb, "backup") ? "restored" : "backed up", st->blobs,
            st->blobs == 1 ? "" : "s", copied, linked, there, meta, secs);
+    if (st->pruned)
+        printf("; removed %lld file%s (%s) it no longer references", st->pruned,
+               st->pruned == 1 ? "" : "s", removed);
+    putchar('\n');
     return CTL_OK;
 }
 

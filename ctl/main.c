@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include "config/conf.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 /* The commands, in the order of --help. */
 static const struct command commands[] = {
@@ -30,6 +33,10 @@ static const struct command commands[] = {
      "copy the store, online, to DEST (incremental)", cmd_backup},
     {"restore", "restore [--link] SRC ROOT",
      "make the storage root ROOT from the backup in SRC", cmd_restore},
+    {"export", "export REF... DIR",
+     "write images and their referrers to the OCI layout DIR", cmd_export},
+    {"import-oci", "import-oci [--repo REPO] DIR",
+     "import the images of the OCI layout DIR", cmd_import_oci},
     {"import-registry", "import-registry [--dry-run] [--link] DIR",
      "import a reference registry's storage under DIR", cmd_import_registry},
 };
@@ -284,6 +291,8 @@ int main(int argc, char **argv)
     size_t i;
     int rc, nargs;
 
+    /* jansson's allocations, as berth's own, cannot fail (xalloc.h) */
+    json_set_alloc_funcs(xmalloc, free);
     memset(&c, 0, sizeof(c));
     c.config = config_default_path;
     rc = parse_options(argc, argv, &c);

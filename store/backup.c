@@ -30,6 +30,7 @@
  *     files S does not reference: nothing to do for them.
  *  4. The copy is renamed into place after every file it references is
  *     flushed, so dest/meta/data.mdb always names files that are there.
+ *     Only then do the files it does not name go (prune).
  */
 
 #define TRIES    5
@@ -332,6 +333,71 @@ static int put_files(const char *src, const char *dst, const struct blist *l,
     return STORE_OK;
 }
 
+/* Order of struct bfile by digest, for prune()'s lookups. */
+static int bfile_cmp(const void *a, const void *b)
+{
+    const struct bfile *x = a, *y = b;
+
+    if (x->d.alg != y->d.alg)
+        return x->d.alg < y->d.alg ? -1 : 1;
+    return strcmp(x->d.hex, y->d.hex);
+}
+
+/*
+ * Remove from dir/blobs every file that l does not name: blobs the
+ * backup's metadata no longer references (deleted since an earlier
+ * backup), and the temporary file of a copy that was interrupted. l is
+ * sorted with bfile_cmp.
+ */
+static int prune(const char *dir, const struct blist *l,
+                 struct store_backup_stats *st)
+{
+    static const enum digest_alg algs[] = {DIGEST_SHA256, DIGEST_SHA512};
+    char path[PATH_MAX];
+    struct bfile key;
+    struct dirent *de;
+    struct stat sb;
+    size_t a;
+    DIR *d;
+    int h, n;
+
+    for (a = 0; a < ARRAY_SIZE(algs); a++) {
+        for (h = 0; h < 256; h++) {
+            snprintf(path, sizeof(path), "%s/blobs/%s/%02x", dir,
+                     digest_alg_name(algs[a]), h);
+            d = opendir(path);
+            if (!d && errno == ENOENT)
+                continue;
+            if (!d)
+                return store_map_errno(errno, "open directory", path);
+            while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                    continue;
+                key.d.alg = algs[a];
+                n = (int)strlen(de->d_name);
+                if (n < (int)sizeof(key.d.hex)) {
+                    memcpy(key.d.hex, de->d_name, (size_t)n + 1);
+                    if (bsearch(&key, l->v, l->n, sizeof(*l->v), bfile_cmp))
+                        continue;
+                }
+                n = snprintf(path, sizeof(path), "%s/blobs/%s/%02x/%s", dir,
+                             digest_alg_name(algs[a]), h, de->d_name);
+                if (n < 0 || n >= (int)sizeof(path) || lstat(path, &sb) ||
+                    !S_ISREG(sb.st_mode))
+                    continue;
+                if (unlink(path)) {
+                    closedir(d);
+                    return store_map_errno(errno, "remove", path);
+                }
+                st->pruned++;
+                st->bytes_pruned += sb.st_size;
+            }
+            closedir(d);
+        }
+    }
+    return STORE_OK;
+}
+
 /* Copy the metadata, compacted, into the file at path. */
 static int copy_meta(struct store *s, const char *path, long long *bytes)
 {
@@ -386,6 +452,29 @@ static int write_stamp(const char *dest, const struct store_backup_stats *st)
     return rc;
 }
 
+/*
+ * STORE_IN_USE if dest is the storage root or a directory below it: a
+ * backup there would copy itself into the next one, and go with the root.
+ */
+static int inside_root(struct store *s, const char *dest)
+{
+    char d[PATH_MAX], r[PATH_MAX];
+    size_t n;
+
+    if (!realpath(dest, d))
+        return store_map_errno(errno, "resolve", dest);
+    if (!realpath(s->root, r))
+        return store_map_errno(errno, "resolve", s->root);
+    n = strlen(r);
+    if (strncmp(d, r, n) == 0 && (d[n] == '\0' || d[n] == '/')) {
+        log_err("the backup directory '%s' is inside the storage root '%s'",
+                dest, s->root);
+        rmdir(dest); /* if make_dir() made it: it is empty */
+        return STORE_IN_USE;
+    }
+    return STORE_OK;
+}
+
 int store_backup(struct store *s, const char *dest,
                  const struct store_backup_options *o,
                  struct store_backup_stats *out)
@@ -407,6 +496,8 @@ int store_backup(struct store *s, const char *dest,
     if (rc)
         return rc;
     rc = make_dir(dest);
+    if (rc == STORE_OK)
+        rc = inside_root(s, dest);
     if (rc == STORE_OK)
         rc = make_dir(meta);
     if (rc == STORE_OK) {
@@ -445,6 +536,11 @@ int store_backup(struct store *s, const char *dest,
         rc = write_stamp(dest, &st);
     if (rc == STORE_OK)
         rc = sync_path(dest);
+    /* the new metadata is in place: what it does not name can go */
+    if (rc == STORE_OK) {
+        qsort(l.v, l.n, sizeof(*l.v), bfile_cmp);
+        rc = prune(dest, &l, &st);
+    }
     if (rc)
         unlink(tmp);
     free(l.v);

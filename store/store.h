@@ -736,6 +736,8 @@ struct store_backup_stats {
     long long bytes_copied, bytes_linked, bytes_present;
     long long meta_bytes; /* of the metadata copy */
     long long tries;      /* metadata copies made (see below) */
+    /* backup: files removed from dest that the new copy does not name */
+    long long pruned, bytes_pruned;
 };
 /*
  * After more than one try, copied and linked (and their bytes) add up
@@ -759,12 +761,16 @@ struct store_backup_stats {
  * again (blob files are content-addressed and immutable). Every copied
  * file and directory is flushed before the metadata copy is renamed into
  * dest/meta/data.mdb, last: a backup that fails or is interrupted leaves
- * the one before it whole (its blob files stay, since a backup only adds
- * files). Files of blobs that later backups no longer reference stay in
- * dest; store_restore() takes only the referenced ones.
+ * the one before it whole (its blob files stay: until the new metadata
+ * is in place, a backup only adds files). Then the files in dest/blobs
+ * that the new metadata does not reference go (blobs deleted since the
+ * last backup, a copy left half-made): dest holds one backup, not a
+ * history (keep a directory per backup for more: with o->link on the
+ * store's file system, each costs little more than its metadata).
  *
  * On STORE_OK *out (if not NULL) says what was done. Returns STORE_LOCKED
- * (a GC is running), STORE_BUSY, STORE_FULL, STORE_IO.
+ * (a GC is running), STORE_IN_USE (dest is the storage root or inside it),
+ * STORE_BUSY, STORE_FULL, STORE_IO.
  */
 int store_backup(struct store *s, const char *dest,
                  const struct store_backup_options *o,

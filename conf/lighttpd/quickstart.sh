@@ -4,7 +4,8 @@
 # berth runs its own $BERTH_WORKERS workers (4) on a unix socket and
 # lighttpd connects to it (fastcgi-socket.conf), the way that loses least
 # when a worker dies (README, "Running it").
-# Run it from a built source tree (after make) or an installed one.
+# Run it from a built source tree (after make), or installed (make install,
+# or the Debian package: under the examples of /usr/share/doc/berth).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -12,9 +13,13 @@ port=${BERTH_PORT:-5000}
 data=${BERTH_DATA:-$PWD/data}
 workers=${BERTH_WORKERS:-4}
 bin=${BERTH_BIN:-}
+# make install writes its sbindir here; in the source tree it stays as is
+sbindir='@sbindir@'
 if [ -z "$bin" ]; then
 	if [ -x "$top/berth-fcgi" ]; then
 		bin=$top/berth-fcgi
+	elif [ -x "$sbindir/berth-fcgi" ]; then
+		bin=$sbindir/berth-fcgi
 	else
 		bin=$(command -v berth-fcgi || true)
 	fi
@@ -24,6 +29,11 @@ fi
 	exit 1
 }
 lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+# lighttpd's own error answers as OCI JSON (conf/errors): the source
+# tree's, or the installed ones (make install writes where)
+errors=$here/../errors
+[ -f "$errors/401.json" ] || errors='@pkgdatadir@/errors'
+errors=$(cd "$errors" && pwd)
 mkdir -p "$data/store" "$data/run/empty"
 data=$(cd "$data" && pwd)
 run=$data/run
@@ -46,6 +56,7 @@ var.berth_root  = "$data/store"
 var.berth_socket = "$sock"
 var.berth_manifest_max = 8192
 var.berth_chunked_max  = 8388608
+var.berth_errors = "$errors"
 include "$here/berth.conf"
 include "$here/fastcgi-socket.conf"
 CONF

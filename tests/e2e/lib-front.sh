@@ -187,6 +187,7 @@ lighttpd_conf() {
 		[ "$1" = socket ] && echo "var.berth_socket  = \"$2\""
 		echo "var.berth_manifest_max = ${LIGHTTPD_MANIFEST_MAX:-8192}"
 		echo "var.berth_chunked_max = ${LIGHTTPD_CHUNKED_MAX:-8388608}"
+		echo "var.berth_errors  = \"$top_srcdir/conf/errors\""
 		echo "var.berth_cert    = \"$REG_TMP/tls/server.crt\""
 		echo "var.berth_key     = \"$REG_TMP/tls/server.key\""
 		echo "var.berth_htpasswd = \"$REG_TMP/htpasswd\""
@@ -224,6 +225,7 @@ nginx_site() {
 		-e "s|/etc/berth/htpasswd|$REG_TMP/htpasswd|" \
 		-e "s|unix:/run/berth/berth.sock|unix:$1|" \
 		-e "s|/var/lib/berth/blobs/|$REG_STORE/blobs/|" \
+		-e "s|/usr/share/berth/errors/|$top_srcdir/conf/errors/|" \
 		-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
 		-e "s|^\( *\)auth_basic \"berth\";|\1$_realm|" \
 		"$top_srcdir/conf/nginx/berth.conf" |
@@ -282,7 +284,7 @@ start_nginx() {
 apache_modules() {
 	for _m in mpm_event authz_core authz_user authn_core authn_file \
 		auth_basic headers proxy proxy_fcgi ssl socache_shmcb \
-		xsendfile env reqtimeout; do
+		xsendfile env reqtimeout alias mime; do
 		echo "LoadModule ${_m}_module /usr/lib/apache2/modules/mod_$_m.so"
 	done
 }
@@ -318,6 +320,8 @@ apache_conf() {
 		echo "Group www-data"
 		echo "ServerName 127.0.0.1"
 		apache_modules
+		# what Debian's mods-enabled/mime.conf says
+		echo "TypesConfig /etc/mime.types"
 		echo "Define BERTH_NAME     127.0.0.1"
 		echo "Listen 127.0.0.1:$PORT"
 		echo "Define BERTH_PORT     $PORT"
@@ -327,6 +331,7 @@ apache_conf() {
 		echo "Define BERTH_REALM    berth"
 		echo "Define BERTH_SOCKET   $1"
 		echo "Define BERTH_BLOBS    $REG_STORE/blobs"
+		echo "Define BERTH_ERRORS   $top_srcdir/conf/errors"
 		[ "$FRONT_AUTH" = optional ] && echo "Define BERTH_AUTH_OPTIONAL"
 		echo "Include $top_srcdir/conf/apache/berth.conf"
 	} >"$REG_TMP/apache.conf"

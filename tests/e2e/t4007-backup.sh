@@ -6,7 +6,9 @@
 # fsck finds it clean, and berth serving it answers every image whose push
 # was acknowledged before that backup began, byte for byte. Also: a
 # backup holds the GC off, restore refuses a root that is not empty, and
-# --link links.
+# --link links. Images pushed by skopeo, podman and docker come back
+# from the restored root with the digests their clients were told.
+# shellcheck disable=SC2086 # $SK_*, $PD_OPTS are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 # shellcheck source=tests/e2e/lib-front.sh
@@ -15,7 +17,9 @@
 . "$srcdir/lib-http.sh"
 # shellcheck source=tests/e2e/lib-ctl.sh
 . "$srcdir/lib-ctl.sh"
-need flock
+# shellcheck source=tests/e2e/lib-clients.sh
+. "$srcdir/lib-clients.sh"
+need flock skopeo podman dockerd docker
 T=$REG_TMP
 BERTH_WORKERS=4
 berth_conf "gc_interval = off"
@@ -33,6 +37,26 @@ push_blob bk/race "$T/shared"
 oci manifest --config "$T/config" --layer "$T/shared" >"$T/m"
 put_manifest bk/race base "$T/m"
 expect_status "bk/race:base is pushed" 201
+
+# --- the real clients push: skopeo, podman, docker ---
+R=$(reg)
+mkimage busybox busybox >/dev/null
+mkimage random random 2 1 >/dev/null
+skopeo copy -q $SK_DEST --digestfile "$T/sk.digest" \
+	"oci:$REG_TMP/layout:busybox" "docker://$R/bk/sk:1" >>"$T/clients.out" 2>&1
+is "skopeo pushes busybox" $? 0
+id=$(pdm pull -q "oci:$REG_TMP/layout:random" 2>>"$T/clients.out")
+pdm push -q $PD_OPTS --digestfile "$T/pd.digest" "$id" "$R/bk/pd:1" \
+	>>"$T/clients.out" 2>&1
+is "podman pushes an image" $? 0
+start_dockerd
+skopeo copy -q "oci:$REG_TMP/layout:random" \
+	"docker-archive:$T/random.tar:local/random:1" >>"$T/clients.out" 2>&1
+docker load -q -i "$T/random.tar" >>"$T/clients.out" 2>&1 &&
+	docker tag local/random:1 "$R/bk/dk:1" &&
+	docker push "$R/bk/dk:1" >"$T/dk.out" 2>&1
+is "docker pushes an image" $? 0
+sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' "$T/dk.out" >"$T/dk.digest"
 
 # --- backups while clients push (and delete) ---
 python3 "$PUSHER" images "$BASE" bk/app 1000 50000 b >"$T/during" 2>"$T/during.err" &
@@ -97,6 +121,11 @@ is "so do the $(grep -c . "$T/acked") pushed during the backups" \
 	"$(cat "$T/pulled")" "pulled $(grep -c . "$T/acked") bad 0"
 req GET "/v2/bk/race/manifests/base"
 expect_status "the race's base is there" 200
+R=$(reg)
+for k in sk pd dk; do
+	got=$(skopeo inspect $SK_OPTS --raw "docker://$R/bk/$k:1" | sha256sum | cut -d' ' -f1)
+	is "bk/$k:1 (pushed by $k) is there with its digest" "sha256:$got" "$(cat "$T/$k.digest")"
+done
 check "every blob file hashes to its name" store_files_intact
 
 # --- a backup of a store at rest, twice: the second copies nothing ---

@@ -184,8 +184,47 @@ static void test_incremental(void **state)
     assert_int_equal(st.linked, 1); /* one file system: /tmp */
     assert_int_equal(st.bytes_linked, 5000);
     assert_int_equal(st.present, 2);
+    assert_int_equal(st.pruned, 0);
     free(more);
     restore_and_check(b, 1, 3);
+}
+
+/*
+ * Once the new metadata is in place, the files it does not reference go
+ * from dest: a blob deleted since, and a copy's leftover.
+ */
+static void test_prune(void **state)
+{
+    struct bfix *b = *state;
+    struct store_backup_stats st;
+    struct digest d;
+    unsigned char *more = pattern(5000, 3);
+    char path[PATH_MAX], stray[PATH_MAX];
+    FILE *fp;
+
+    put_blob(&b->f, "team/other", more, 5000, &d);
+    backup(b, b->dest, 0, &st);
+    assert_int_equal(st.blobs, 3);
+    assert_int_equal(st.pruned, 0);
+    snprintf(path, sizeof(path), "%s/blobs/sha256/%.2s/%s", b->dest, d.hex,
+             d.hex);
+    assert_int_equal(access(path, F_OK), 0);
+    snprintf(stray, sizeof(stray), "%s/blobs/sha256/%.2s/%s.tmp", b->dest,
+             b->big1.hex, b->big1.hex);
+    fp = fopen(stray, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(store_blob_delete(b->f.s, "team/other", &d, NULL),
+                     STORE_OK);
+    backup(b, b->dest, 0, &st);
+    assert_int_equal(st.blobs, 2);
+    assert_int_equal(st.present, 2);
+    assert_int_equal(st.pruned, 2);
+    assert_int_equal(st.bytes_pruned, 5000);
+    assert_int_not_equal(access(path, F_OK), 0);
+    assert_int_not_equal(access(stray, F_OK), 0);
+    free(more);
+    restore_and_check(b, 0, 2);
 }
 
 /* The restore refuses a root that is not empty, and a missing backup. */
@@ -289,11 +328,32 @@ static void test_deleted_meanwhile(void **state)
     store_close(r);
 }
 
+/* A backup into the storage root, or below it, is refused. */
+static void test_inside_root(void **state)
+{
+    struct bfix *b = *state;
+    struct store_backup_options o = {0, NULL, NULL};
+    struct store_backup_stats st;
+    char path[PATH_MAX];
+
+    assert_int_equal(store_backup(b->f.s, b->f.root, &o, &st), STORE_IN_USE);
+    snprintf(path, sizeof(path), "%s/blobs/../backup", b->f.root);
+    assert_int_equal(store_backup(b->f.s, path, &o, &st), STORE_IN_USE);
+    snprintf(path, sizeof(path), "%s/backup", b->f.root);
+    assert_int_not_equal(access(path, F_OK), 0);
+    /* a name that only begins like the root's is not inside it */
+    snprintf(path, sizeof(path), "%s-backup", b->f.root);
+    assert_int_equal(store_backup(b->f.s, path, &o, &st), STORE_OK);
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_backup_restore, bsetup, bteardown),
         cmocka_unit_test_setup_teardown(test_incremental, bsetup, bteardown),
+        cmocka_unit_test_setup_teardown(test_inside_root, bsetup, bteardown),
+        cmocka_unit_test_setup_teardown(test_prune, bsetup, bteardown),
         cmocka_unit_test_setup_teardown(test_restore_refuses, bsetup,
                                         bteardown),
         cmocka_unit_test_setup_teardown(test_gc_locked, bsetup, bteardown),

@@ -1,0 +1,1 @@
+../t7003-front-errors.sh
