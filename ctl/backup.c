@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
@@ -21,15 +20,6 @@
 static void progress(void *ctx, long long done, long long total)
 {
     out_progress(ctx, done, total);
-}
-
-static double since(const struct timeval *t0)
-{
-    struct timeval t1;
-
-    gettimeofday(&t1, NULL);
-    return (double)(t1.tv_sec - t0->tv_sec) +
-           (double)(t1.tv_usec - t0->tv_usec) / 1e6;
 }
 
 /* The summary of both commands. */
@@ -97,7 +87,7 @@ int cmd_backup(struct ctl *c, int argc, char **argv)
     struct store_backup_options o;
     struct store_backup_stats st;
     struct out_progress p;
-    struct timeval t0;
+    double t0;
     const char *dest;
     int rc;
 
@@ -113,13 +103,13 @@ int cmd_backup(struct ctl *c, int argc, char **argv)
     out_progress_init(&p, c->progress, "copying blobs");
     o.progress = progress;
     o.ctx = &p;
-    gettimeofday(&t0, NULL);
+    t0 = out_clock();
     rc = store_backup(c->s, dest, &o, &st);
     out_progress_end(&p);
     if (rc)
         return ctl_store_error(rc, "back up the store at '%s' to '%s'",
                                c->cfg.root, dest);
-    return summary(c, "backup", dest, &st, since(&t0));
+    return summary(c, "backup", dest, &st, out_clock() - t0);
 }
 
 int cmd_restore(struct ctl *c, int argc, char **argv)
@@ -128,7 +118,7 @@ int cmd_restore(struct ctl *c, int argc, char **argv)
     struct store_backup_stats st;
     struct store_options so;
     struct out_progress p;
-    struct timeval t0;
+    double t0;
     char root[PATH_MAX], cwd[PATH_MAX];
     const char *src;
     int rc;
@@ -152,10 +142,10 @@ int cmd_restore(struct ctl *c, int argc, char **argv)
     out_progress_init(&p, c->progress, "copying blobs");
     o.progress = progress;
     o.ctx = &p;
-    gettimeofday(&t0, NULL);
+    t0 = out_clock();
     rc = store_restore(src, root, &so, &o, &st);
     out_progress_end(&p);
     if (rc)
         return ctl_store_error(rc, "restore '%s' into '%s'", src, root);
-    return summary(c, "restore", root, &st, since(&t0));
+    return summary(c, "restore", root, &st, out_clock() - t0);
 }

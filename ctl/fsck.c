@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "ctl/ctl.h"
 #include "ctl/out.h"
@@ -72,7 +71,7 @@ int cmd_fsck(struct ctl *c, int argc, char **argv)
     struct store_fsck_options o;
     struct store_fsck_stats st;
     struct fsck_run r;
-    struct timeval t0, t1;
+    double t0;
     char size[OUT_SIZE_MAX];
     long long left;
     double secs;
@@ -98,16 +97,14 @@ int cmd_fsck(struct ctl *c, int argc, char **argv)
     if (c->json)
         r.list = json_array();
     out_progress_init(&r.p, c->progress, "checking blobs");
-    gettimeofday(&t0, NULL);
+    t0 = out_clock();
     rc = store_fsck(c->s, &o, &st);
-    gettimeofday(&t1, NULL);
+    secs = out_clock() - t0;
     out_progress_end(&r.p);
     if (rc) {
         json_decref(r.list);
         return ctl_store_error(rc, "check the store at '%s'", c->cfg.root);
     }
-    secs = (double)(t1.tv_sec - t0.tv_sec) +
-           (double)(t1.tv_usec - t0.tv_usec) / 1e6;
     left = st.problems - st.repaired;
     if (c->json) {
         if (out_json(json_pack(

@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "ctl/ctl.h"
 #include "ctl/out.h"
@@ -156,7 +155,7 @@ int cmd_gc(struct ctl *c, int argc, char **argv)
     struct store_gc_stats st;
     struct config_gc_rules *rules;
     struct gc_run r;
-    struct timeval t0, t1;
+    double t0;
     long long grace = -1;
     double secs;
     int opt, rc, status;
@@ -196,13 +195,11 @@ int cmd_gc(struct ctl *c, int argc, char **argv)
         r.list = json_array();
     out_progress_init(&r.p, c->progress,
                       r.dry ? "looking for garbage" : "collecting garbage");
-    gettimeofday(&t0, NULL);
+    t0 = out_clock();
     rc = store_gc(c->s, &o, &st);
-    gettimeofday(&t1, NULL);
+    secs = out_clock() - t0;
     out_progress_end(&r.p);
     config_gc_rules_free(rules);
-    secs = (double)(t1.tv_sec - t0.tv_sec) +
-           (double)(t1.tv_usec - t0.tv_usec) / 1e6;
     if (rc) {
         json_decref(r.list);
         return ctl_store_error(rc, "collect garbage in '%s'", c->cfg.root);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
@@ -811,15 +810,6 @@ static int find_repos(const struct imp *m, const char *rel, struct names *l)
     return rc;
 }
 
-static double since(const struct timeval *t0)
-{
-    struct timeval t1;
-
-    gettimeofday(&t1, NULL);
-    return (double)(t1.tv_sec - t0->tv_sec) +
-           (double)(t1.tv_usec - t0->tv_usec) / 1e6;
-}
-
 static const char *plural(long long n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -879,7 +869,7 @@ int cmd_import_registry(struct ctl *c, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct names repos;
-    struct timeval t0;
+    double t0;
     struct imp m;
     const char *dir;
     size_t i;
@@ -918,7 +908,7 @@ int cmd_import_registry(struct ctl *c, int argc, char **argv)
         return rc;
     if (c->json)
         m.skips = json_array();
-    gettimeofday(&t0, NULL);
+    t0 = out_clock();
     memset(&repos, 0, sizeof(repos));
     if (find_repos(&m, "", &repos)) {
         rc = CTL_UNUSABLE;
@@ -941,7 +931,7 @@ int cmd_import_registry(struct ctl *c, int argc, char **argv)
             rc = ctl_store_error(frc, "flush the store at '%s'", c->cfg.root);
     }
     if (rc == CTL_OK)
-        rc = summary(&m, dir, since(&t0));
+        rc = summary(&m, dir, out_clock() - t0);
 out:
     names_release(&repos);
     for (i = 0; i < m.seen_cap; i++)

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -63,15 +62,6 @@
 #define COPY_CHUNK ((size_t)1 << 20)
 /* "REPO@sha512:..." */
 #define IMAGE_NAME_MAX (NAME_MAX_LEN + 1 + DIGEST_STR_MAX)
-
-static double since(const struct timeval *t0)
-{
-    struct timeval t1;
-
-    gettimeofday(&t1, NULL);
-    return (double)(t1.tv_sec - t0->tv_sec) +
-           (double)(t1.tv_usec - t0->tv_usec) / 1e6;
-}
 
 /*
  * A set of strings, for walks that meet the same object more than once:
@@ -759,7 +749,7 @@ int cmd_export(struct ctl *c, int argc, char **argv)
     char path[PATH_MAX], *chunk = NULL, *text;
     struct out_progress p;
     struct exporter ex;
-    struct timeval t0;
+    double t0;
     json_t *index = NULL;
     size_t i;
     int rc, nrefs, missing;
@@ -778,7 +768,7 @@ int cmd_export(struct ctl *c, int argc, char **argv)
     rc = ctl_open(c, 0);
     if (rc)
         return rc;
-    gettimeofday(&t0, NULL);
+    t0 = out_clock();
     missing = check_layout_file(ex.dir);
     if (missing < 0)
         return CTL_REFUSED;
@@ -833,7 +823,7 @@ int cmd_export(struct ctl *c, int argc, char **argv)
         !text || write_atomic(path, text, strlen(text)) ? CTL_UNUSABLE : CTL_OK;
     free(text);
     if (!rc)
-        rc = export_summary(&ex, json_array_size(ex.entries), since(&t0));
+        rc = export_summary(&ex, json_array_size(ex.entries), out_clock() - t0);
 out:
     for (i = 0; i < ex.no; i++)
         free(ex.o[i].body);
@@ -1387,7 +1377,7 @@ int cmd_import_oci(struct ctl *c, int argc, char **argv)
     const char *repo = NULL;
     struct entry *es = NULL;
     struct import im;
-    struct timeval t0;
+    double t0;
     json_t *index = NULL, *e;
     size_t i, j, n = 0;
     int opt, rc = CTL_OK, irc, progress, hit;
@@ -1409,7 +1399,7 @@ int cmd_import_oci(struct ctl *c, int argc, char **argv)
     rc = ctl_open(c, 1);
     if (rc)
         return rc;
-    gettimeofday(&t0, NULL);
+    t0 = out_clock();
     irc = check_layout_file(im.dir);
     if (irc) {
         if (irc > 0 && access(im.dir, F_OK) == 0)
@@ -1486,7 +1476,7 @@ int cmd_import_oci(struct ctl *c, int argc, char **argv)
             im.skipped++;
         }
     if (rc != CTL_UNUSABLE) {
-        rc = import_summary(&im, since(&t0));
+        rc = import_summary(&im, out_clock() - t0);
         if (!rc && im.skipped)
             rc = CTL_REFUSED;
     }

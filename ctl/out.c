@@ -138,3 +138,11 @@ int out_ask(const char *question)
         line[--n] = '\0';
     return !strcasecmp(line, "y") || !strcasecmp(line, "yes");
 }
+
+double out_clock(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}

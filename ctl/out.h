@@ -76,6 +76,9 @@ void out_progress(struct out_progress *p, long long done, long long total);
 /* Clear the line, so that what follows starts on a clean one. */
 void out_progress_end(struct out_progress *p);
 
+/* Seconds on a monotonic clock: the difference of two is a duration. */
+double out_clock(void);
+
 /*
  * Ask question on stderr (" [y/N] " is added) and read the answer from
  * stdin. Return 1 for "y" or "yes" (any case), 0 for anything else or
