@@ -64,27 +64,8 @@ track $MIN_PID
 
 berth_conf "offload = x-accel-redirect" "log_level = error"
 RPORT=$(free_port) MPORT=$(free_port) SPORT=$(free_port)
-REGPORT=$(free_port)
-mkdir -p "$T/ref" "$T/static"
-cat >"$T/ref/config.yml" <<REF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $T/ref/data
-  delete:
-    enabled: true
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: 127.0.0.1:$REGPORT
-REF
-docker-registry serve "$T/ref/config.yml" >>"$REG_RUN/reference.log" 2>&1 &
-REF_PID=$!
-track $REF_PID
+mkdir -p "$T/static"
+start_reference "$T/ref"
 
 # nginx as the tests run it (tests/e2e/lib-front.sh), with berth's
 # production site (conf/nginx/berth.conf) in front of berth --listen, and

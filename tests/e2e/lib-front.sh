@@ -366,3 +366,40 @@ worker_pids() {
 		berth_pids
 	fi
 }
+
+# --- the reference registry ---
+
+# start_reference DIR: Debian's docker-registry (the reference registry)
+# on 127.0.0.1:$REGPORT, a free port, with its configuration in DIR and
+# its filesystem storage in DIR/data, deletes allowed; REF_PID is its pid.
+# Returns when it answers.
+start_reference() {
+	need docker-registry
+	REGPORT=$(free_port)
+	mkdir -p "$1"
+	cat >"$1/config.yml" <<REF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $1/data
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: 127.0.0.1:$REGPORT
+REF
+	docker-registry serve "$1/config.yml" >>"$REG_RUN/reference.log" 2>&1 &
+	REF_PID=$!
+	track $REF_PID
+	_i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$REGPORT/v2/"; do
+		[ $_i -lt 100 ] || bail "the reference registry did not come up"
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}

@@ -25,29 +25,7 @@ need skopeo docker-registry
 T=$REG_TMP
 
 # --- the reference registry, and what is pushed to it ---
-REGPORT=$(free_port)
-mkdir -p "$T/ref"
-cat >"$T/ref/config.yml" <<REF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $T/ref/data
-http:
-  addr: 127.0.0.1:$REGPORT
-REF
-docker-registry serve "$T/ref/config.yml" >"$REG_RUN/reference.log" 2>&1 &
-REF_PID=$!
-track $REF_PID
-_i=0
-until curl -s -o /dev/null "http://127.0.0.1:$REGPORT/v2/"; do
-	[ $_i -lt 100 ] || bail "the reference registry did not come up"
-	sleep 0.1
-	_i=$((_i + 1))
-done
+start_reference "$T/ref"
 
 BB=$(mkimage busybox busybox)
 RND=$(mkimage random random 2 1)
