@@ -10,6 +10,10 @@
 #   import-registry            copied, hashed, flushed, into a fresh store
 #   import-registry --link     hard-linked and hashed, into a fresh store
 #   import-registry again      the second run over the copied store
+#   backup                     the --link store backed up (copied), then
+#   backup again               into the same directory (nothing new),
+#   backup --link              into a fresh directory, hard-linked, and
+#   restore                    of the first backup into a fresh root
 #
 # Prints a table and `metric NAME VALUE UNIT` lines. Run from a built
 # tree without sanitizers (./configure CFLAGS=-O2), not a test:
@@ -87,21 +91,40 @@ t0=$(now)
 t1=$(now)
 LINK=$(elapsed "$t0" "$t1")
 
+# backup and restore of the store the --link import made
+timed() { # VAR COMMAND...: run it, its seconds into VAR
+	_v=$1
+	shift
+	_t0=$(now)
+	"$@" >"$T/timed.out" 2>&1 || bail "$* failed: $(cat "$T/timed.out")"
+	_t1=$(now)
+	eval "$_v=$(elapsed "$_t0" "$_t1")"
+	echo "# $(tail -n 1 "$T/timed.out")"
+}
+sync
+timed BK "$CTL" -c "$T/berth.conf" -q backup "$T/bk"
+timed BK_AGAIN "$CTL" -c "$T/berth.conf" -q backup "$T/bk"
+timed BK_LINK "$CTL" -c "$T/berth.conf" -q backup --link "$T/bkl"
+timed RESTORED "$CTL" -c "$T/berth.conf" -q restore "$T/bk" "$T/restored"
+
 echo "# import:  $(cat "$T/copy.out")"
 echo "# --link:  $(cat "$T/link.out")"
 echo "# again:   $(cat "$T/again.out")"
 MANIFESTS_ALL=$((REPOS * MANIFESTS))
 python3 - "$MB" "$CP" "$COPY" "$LINK" "$AGAIN" "$REPOS" "$MANIFESTS_ALL" \
-	"$CP_ONLY" <<'PY'
+	"$CP_ONLY" "$BK" "$BK_AGAIN" "$BK_LINK" "$RESTORED" <<'PY'
 import sys
 mb, cp, copy, link, again = (float(x) for x in sys.argv[1:6])
 repos, manifests = int(sys.argv[6]), int(sys.argv[7])
 cp_only = float(sys.argv[8])
+bk, bk_again, bk_link, restore = (float(x) for x in sys.argv[9:13])
 print("%-28s %8s %10s" % ("", "seconds", "MiB/s"))
 for name, s in (("cp -a (page cache)", cp_only), ("cp -a, sync", cp),
                 ("import-registry", copy),
                 ("import-registry --link", link),
-                ("import-registry again", again)):
+                ("import-registry again", again), ("backup", bk),
+                ("backup again", bk_again), ("backup --link", bk_link),
+                ("restore", restore)):
     print("%-28s %8.2f %10.1f" % (name, s, mb / s))
 print("import / (cp -a, sync): %.2fx; import / cp -a alone: %.2fx"
       % (copy / cp, copy / cp_only))
@@ -114,4 +137,8 @@ print("metric import_vs_cp_a_nosync %.2f x" % (copy / cp_only))
 print("metric import_link_repos_s %.0f repos/s" % (repos / link))
 print("metric import_link_manifests_s %.0f manifests/s" % (manifests / link))
 print("metric import_again_s %.2f s" % again)
+print("metric backup_mib_s %.1f MiB/s" % (mb / bk))
+print("metric backup_again_s %.2f s" % bk_again)
+print("metric backup_link_s %.2f s" % bk_link)
+print("metric restore_mib_s %.1f MiB/s" % (mb / restore))
 PY
