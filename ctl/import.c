@@ -298,6 +298,67 @@ static int has_digest(const struct digest *v, size_t n, const struct digest *d)
     return 0;
 }
 
+/* Layers imported a batch at a time: one write transaction for each. */
+#define BATCH 32
+
+struct batch {
+    struct store_ingest_file v[BATCH];
+    char path[BATCH][PATH_MAX];
+    size_t n;
+};
+
+/* A layer imported, or found there: counted, and into *have. */
+static void imported(struct imp *m, const struct digest *d,
+                     enum store_ingest_how how, long long size,
+                     struct digest **have, size_t *nhave)
+{
+    m->n.blobs++;
+    if (how == STORE_INGEST_COPIED) {
+        m->n.copied++;
+        m->n.bytes_copied += size;
+    } else if (how == STORE_INGEST_LINKED) {
+        m->n.linked++;
+        m->n.bytes_linked += size;
+    } else {
+        m->n.present++;
+        m->n.bytes_present += size;
+    }
+    *have = xrealloc(*have, (*nhave + 1) * sizeof(**have));
+    (*have)[(*nhave)++] = *d;
+}
+
+/* Import the layers of b into repo, and empty it. */
+static int flush_batch(struct imp *m, const char *repo, struct batch *b,
+                       struct digest **have, size_t *nhave)
+{
+    char dstr[DIGEST_STR_MAX];
+    size_t i;
+    int rc;
+
+    if (!b->n)
+        return CTL_OK;
+    rc = store_blobs_ingest(m->c->s, repo, b->v, b->n, m->flags);
+    if (rc)
+        return ctl_store_error(rc, "import the layers of '%s'", repo);
+    for (i = 0; i < b->n; i++) {
+        const struct store_ingest_file *f = &b->v[i];
+
+        digest_format(&f->d, dstr);
+        if (f->rc == STORE_DIGEST_MISMATCH) {
+            skip(m, repo, "layer", '@', dstr,
+                 "its blob data does not match its digest");
+        } else if (f->rc == STORE_NOTFOUND) {
+            skip(m, repo, "layer", '@', dstr, "its blob data is missing");
+        } else if (f->rc) {
+            return ctl_store_error(f->rc, "import '%s' of '%s'", dstr, repo);
+        } else {
+            imported(m, &f->d, f->out.how, f->out.size, have, nhave);
+        }
+    }
+    b->n = 0;
+    return CTL_OK;
+}
+
 /*
  * The layers of repo (dir: its directory): each blob it links into the
  * store. The digests imported go in *have (for --dry-run's checks).
@@ -307,19 +368,23 @@ static int import_layers(struct imp *m, const char *repo, const char *dir,
                          struct digest **have, size_t *nhave)
 {
     char path[PATH_MAX], data[PATH_MAX], dstr[DIGEST_STR_MAX];
-    struct store_ingest in;
+    struct batch *b = xcalloc(1, sizeof(*b));
     struct digest d;
     struct names l;
     struct stat st;
     size_t a, i;
     int rc = CTL_OK, r;
 
+    memset(&l, 0, sizeof(l));
     for (a = 0; a < sizeof(algs) / sizeof(algs[0]) && !rc; a++) {
-        if (pathf(path, "%s/_layers/%s", dir, algs[a]))
-            return CTL_UNUSABLE;
+        if (pathf(path, "%s/_layers/%s", dir, algs[a])) {
+            rc = CTL_UNUSABLE;
+            break;
+        }
         if (list_dir(path, &l)) {
             ctl_error("cannot read '%s': %s", path, strerror(errno));
-            return CTL_UNUSABLE;
+            rc = CTL_UNUSABLE;
+            break;
         }
         for (i = 0; i < l.n && !rc; i++) {
             if (pathf(path, "%s/_layers/%s/%s/link", dir, algs[a], l.v[i])) {
@@ -361,48 +426,26 @@ static int import_layers(struct imp *m, const char *repo, const char *dir,
                     rc = ctl_store_error(r, "look up '%s'", dstr);
                     break;
                 }
-                m->n.blobs++;
-                if (holds) {
-                    m->n.present++;
-                    m->n.bytes_present += (long long)st.st_size;
-                } else if (!seen_before(m, &d)) {
-                    m->n.copied++;
-                    m->n.bytes_copied += (long long)st.st_size;
-                }
-            } else {
-                r = store_blob_ingest(m->c->s, repo, &d, data, m->flags, &in);
-                if (r == STORE_DIGEST_MISMATCH) {
-                    skip(m, repo, "layer", '@', dstr,
-                         "its blob data does not match its digest");
-                    continue;
-                }
-                if (r == STORE_NOTFOUND) {
-                    skip(m, repo, "layer", '@', dstr,
-                         "its blob data is missing");
-                    continue;
-                }
-                if (r) {
-                    rc = ctl_store_error(r, "import '%s' of '%s'", dstr, repo);
-                    break;
-                }
-                m->n.blobs++;
-                if (in.how == STORE_INGEST_COPIED) {
-                    m->n.copied++;
-                    m->n.bytes_copied += in.size;
-                } else if (in.how == STORE_INGEST_LINKED) {
-                    m->n.linked++;
-                    m->n.bytes_linked += in.size;
-                } else {
-                    m->n.present++;
-                    m->n.bytes_present += in.size;
-                }
+                if (holds || seen_before(m, &d))
+                    imported(m, &d, STORE_INGEST_PRESENT, (long long)st.st_size,
+                             have, nhave);
+                else
+                    imported(m, &d, STORE_INGEST_COPIED, (long long)st.st_size,
+                             have, nhave);
+                continue;
             }
-            *have = xrealloc(*have, (*nhave + 1) * sizeof(**have));
-            (*have)[(*nhave)++] = d;
+            memcpy(b->path[b->n], data, sizeof(data));
+            b->v[b->n].d = d;
+            b->v[b->n].path = b->path[b->n];
+            if (++b->n == BATCH)
+                rc = flush_batch(m, repo, b, have, nhave);
         }
         names_release(&l);
     }
+    if (!rc)
+        rc = flush_batch(m, repo, b, have, nhave);
     names_release(&l);
+    free(b);
     return rc;
 }
 

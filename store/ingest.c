@@ -21,7 +21,9 @@
  * store_blob_adopt() in one write transaction; it needs no session, as
  * nothing continues it (a crash leaves a file in uploads/ that
  * store_upload_purge() removes). A file to share is checked where it is
- * and linked into blobs/ by store_blob_adopt_link().
+ * and linked into blobs/ by store_blob_adopt_link(). A batch is checked
+ * file by file, then made blobs in one write transaction: its commit, and
+ * the flush that goes with it, is most of what a small blob costs.
  */
 
 #define COPY_CHUNK (1024 * 1024)
@@ -61,16 +63,6 @@ static int lookup(struct store *s, const char *repo, const struct digest *d,
     }
     *size = (long long)rec.size;
     return STORE_OK;
-}
-
-/* Link repo to blob d, which the store has. STORE_NOTFOUND if it went. */
-static int link_present(struct store *s, const char *repo,
-                        const struct digest *d)
-{
-    MDB_txn *txn;
-    int rc = store_txn_begin(s, 0, &txn);
-
-    return rc ? rc : store_txn_end(s, txn, store_link_add(s, txn, repo, d));
 }
 
 /*
@@ -126,130 +118,204 @@ static int copy_in(int in, const char *src, long long size, const char *tmp,
     return STORE_OK;
 }
 
+/* What the write transaction of a batch does with one file. */
+enum step {
+    STEP_NONE,      /* nothing: present and linked, or the file's rc says */
+    STEP_LINK_REPO, /* the store has the blob: link repo to it */
+    STEP_LINK_FILE, /* hard-link the checked file in (store_blob_adopt_link) */
+    STEP_ADOPT,     /* adopt the checked copy in uploads/ (store_blob_adopt) */
+    STEP_AGAIN,     /* after the commit, alone: the blob went meanwhile */
+    STEP_COPY       /* after the commit, alone and copied: link refused */
+};
+
+struct prep {
+    enum step step;
+    int in, fd; /* the file; the copy (-1: none) */
+    long long size;
+    char tmp[PATH_MAX]; /* the copy's path */
+};
+
 /*
- * Link the file src (open as in, size bytes) into place as blob d of
- * repo, after hashing it where it is: STORE_LINK_REFUSED when it cannot
- * be linked (the caller copies it then).
+ * Hash the file v->path where it is (to be linked) or into a copy in
+ * uploads/, and check it: p->step on success, else v->rc for what is
+ * wrong with the file. Returns STORE_OK, or a failure of the store.
  */
-static int link_in(struct store *s, const char *repo, const struct digest *d,
-                   int in, const char *src, long long size)
+static int prepare(struct store *s, struct store_ingest_file *v, struct prep *p,
+                   unsigned flags)
 {
-    struct digest got;
-    struct hasher h;
-    MDB_txn *txn;
-    int rc;
-
-    hasher_init(&h, d->alg);
-    if (hasher_update_fd(&h, in, size))
-        return store_map_errno(errno, "read", src);
-    hasher_final(&h, &got);
-    if (!digest_equal(&got, d))
-        return STORE_DIGEST_MISMATCH;
-    /* src's data is the blob's now: on disk before the record */
-    if (fdatasync(in))
-        return store_map_errno(errno, "fsync", src);
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
-    return store_txn_end(s, txn,
-                         store_blob_adopt_link(s, txn, repo, d, in, src, size));
-}
-
-/* Adopt the checked file tmp (fd) as blob d of repo. */
-static int adopt(struct store *s, const char *repo, const struct digest *d,
-                 int fd, const char *tmp, long long size)
-{
-    MDB_txn *txn;
-    int rc;
-
-    /* a blob kept in LMDB is made durable by the commit itself */
-    if (!store_blob_inlined(s, size) && fdatasync(fd))
-        return store_map_errno(errno, "fsync", tmp);
-    rc = store_txn_begin(s, 0, &txn);
-    if (rc)
-        return rc;
-    return store_txn_end(s, txn,
-                         store_blob_adopt(s, txn, repo, d, fd, tmp, size));
-}
-
-int store_blob_ingest(struct store *s, const char *repo, const struct digest *d,
-                      const char *path, unsigned flags,
-                      struct store_ingest *out)
-{
-    char tmp[PATH_MAX], id[UPLOAD_ID_LEN + 1];
-    enum store_ingest_how how = STORE_INGEST_COPIED;
+    char id[UPLOAD_ID_LEN + 1];
     struct digest got;
     struct hasher h;
     struct stat st;
-    long long size;
-    int linked = 0, in, fd = -1, rc;
+    int rc;
 
-    if (s->rdonly)
-        return STORE_READONLY;
-    rc = lookup(s, repo, d, &linked, &size);
-    if (rc == STORE_OK && !linked)
-        rc = link_present(s, repo, d);
-    if (rc == STORE_OK) {
-        out->size = size;
-        out->how = STORE_INGEST_PRESENT;
+    p->in = open(v->path, O_RDONLY | O_CLOEXEC);
+    if (p->in < 0) {
+        v->rc = errno == ENOENT ? STORE_NOTFOUND
+                                : store_map_errno(errno, "open", v->path);
         return STORE_OK;
     }
-    if (rc != STORE_NOTFOUND)
-        return rc;
-
-    in = open(path, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return errno == ENOENT ? STORE_NOTFOUND
-                               : store_map_errno(errno, "open", path);
-    if (fstat(in, &st)) {
-        rc = store_map_errno(errno, "stat", path);
-        goto close_in;
+    if (fstat(p->in, &st)) {
+        v->rc = store_map_errno(errno, "stat", v->path);
+        return STORE_OK;
     }
     if (!S_ISREG(st.st_mode)) {
-        log_err("cannot import '%s': not a regular file", path);
-        rc = STORE_IO;
-        goto close_in;
+        log_err("cannot import '%s': not a regular file", v->path);
+        v->rc = STORE_IO;
+        return STORE_OK;
     }
-    size = (long long)st.st_size;
+    p->size = (long long)st.st_size;
+    hasher_init(&h, v->d.alg);
     /*
      * A blob kept in LMDB is copied whatever the flag. A file to share is
      * linked into blobs/ in the transaction that adds its record, never
      * into uploads/ first: there its source's old mtime would make it an
      * abandoned upload to store_upload_purge() and fsck.
      */
-    if ((flags & STORE_INGEST_LINK) && !store_blob_inlined(s, size)) {
-        rc = link_in(s, repo, d, in, path, size);
-        if (rc != STORE_LINK_REFUSED) {
-            how = STORE_INGEST_LINKED;
-            goto close_in;
+    if ((flags & STORE_INGEST_LINK) && !store_blob_inlined(s, p->size)) {
+        if (hasher_update_fd(&h, p->in, p->size)) {
+            v->rc = store_map_errno(errno, "read", v->path);
+            return STORE_OK;
         }
+        hasher_final(&h, &got);
+        if (!digest_equal(&got, &v->d)) {
+            v->rc = STORE_DIGEST_MISMATCH;
+            return STORE_OK;
+        }
+        /* the file's data is the blob's now: on disk before the record */
+        if (fdatasync(p->in))
+            return store_map_errno(errno, "fsync", v->path);
+        p->step = STEP_LINK_FILE;
+        return STORE_OK;
     }
     store_upload_id(id);
-    if (snprintf(tmp, sizeof(tmp), "%s/uploads/%s", s->root, id) >=
-        (int)sizeof(tmp)) {
-        rc = STORE_IO;
-        goto close_in;
+    if (snprintf(p->tmp, sizeof(p->tmp), "%s/uploads/%s", s->root, id) >=
+        (int)sizeof(p->tmp))
+        return STORE_IO;
+    rc = copy_in(p->in, v->path, p->size, p->tmp, &h, &p->fd);
+    if (rc == STORE_FULL)
+        return rc;
+    if (rc) {
+        v->rc = rc;
+        return STORE_OK;
     }
-    hasher_init(&h, d->alg);
-    rc = copy_in(in, path, size, tmp, &h, &fd);
-    if (rc)
-        goto close_in;
     hasher_final(&h, &got);
-    if (!digest_equal(&got, d)) {
-        rc = STORE_DIGEST_MISMATCH;
-        goto unlink_tmp;
+    if (!digest_equal(&got, &v->d)) {
+        v->rc = STORE_DIGEST_MISMATCH;
+        return STORE_OK;
     }
-    rc = adopt(s, repo, d, fd, tmp, size);
-unlink_tmp:
-    /* gone when renamed into place; else what is left is ours */
-    if (unlink(tmp) && errno != ENOENT)
-        log_warn("cannot remove '%s': %s", tmp, strerror(errno));
-    close(fd);
-close_in:
-    close(in);
-    if (rc == STORE_OK) {
-        out->size = size;
-        out->how = how;
+    /* a blob kept in LMDB is made durable by the commit itself */
+    if (!store_blob_inlined(s, p->size) && fdatasync(p->fd))
+        return store_map_errno(errno, "fsync", p->tmp);
+    p->step = STEP_ADOPT;
+    return STORE_OK;
+}
+
+/* The write transaction of a batch: each file's step. */
+static int commit(struct store *s, const char *repo,
+                  struct store_ingest_file *v, struct prep *p, size_t n)
+{
+    MDB_txn *txn;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < n && p[i].step < STEP_LINK_REPO; i++)
+        ;
+    if (i == n)
+        return STORE_OK;
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    for (; i < n && rc == STORE_OK; i++) {
+        switch (p[i].step) {
+        case STEP_LINK_REPO:
+            rc = store_link_add(s, txn, repo, &v[i].d);
+            if (rc == STORE_NOTFOUND) {
+                p[i].step = STEP_AGAIN;
+                rc = STORE_OK;
+            }
+            break;
+        case STEP_LINK_FILE:
+            rc = store_blob_adopt_link(s, txn, repo, &v[i].d, p[i].in,
+                                       v[i].path, p[i].size);
+            if (rc == STORE_LINK_REFUSED) {
+                p[i].step = STEP_COPY;
+                rc = STORE_OK;
+            }
+            break;
+        case STEP_ADOPT:
+            rc = store_blob_adopt(s, txn, repo, &v[i].d, p[i].fd, p[i].tmp,
+                                  p[i].size);
+            break;
+        default:
+            break;
+        }
     }
+    return store_txn_end(s, txn, rc);
+}
+
+int store_blobs_ingest(struct store *s, const char *repo,
+                       struct store_ingest_file *v, size_t n, unsigned flags)
+{
+    struct prep *p;
+    int linked, rc = STORE_OK;
+    size_t i;
+
+    if (s->rdonly)
+        return STORE_READONLY;
+    p = xcalloc(n ? n : 1, sizeof(*p));
+    for (i = 0; i < n && rc == STORE_OK; i++) {
+        p[i].in = p[i].fd = -1;
+        v[i].rc = STORE_OK;
+        linked = 0;
+        rc = lookup(s, repo, &v[i].d, &linked, &p[i].size);
+        if (rc == STORE_OK) {
+            p[i].step = linked ? STEP_NONE : STEP_LINK_REPO;
+            continue;
+        }
+        if (rc == STORE_NOTFOUND)
+            rc = prepare(s, &v[i], &p[i], flags);
+    }
+    if (rc == STORE_OK)
+        rc = commit(s, repo, v, p, n);
+    for (i = 0; i < n; i++) {
+        if (p[i].fd >= 0) {
+            /* gone when renamed into place; else what is left is ours */
+            if (unlink(p[i].tmp) && errno != ENOENT)
+                log_warn("cannot remove '%s': %s", p[i].tmp, strerror(errno));
+            close(p[i].fd);
+        }
+        if (p[i].in >= 0)
+            close(p[i].in);
+        if (rc || v[i].rc)
+            continue;
+        v[i].out.size = p[i].size;
+        v[i].out.how = p[i].step == STEP_LINK_FILE ? STORE_INGEST_LINKED
+                       : p[i].step == STEP_ADOPT   ? STORE_INGEST_COPIED
+                                                   : STORE_INGEST_PRESENT;
+        /* what the transaction could not do, alone now */
+        if (p[i].step == STEP_AGAIN || p[i].step == STEP_COPY)
+            rc = store_blobs_ingest(
+                s, repo, &v[i], 1,
+                p[i].step == STEP_COPY ? flags & ~STORE_INGEST_LINK : flags);
+    }
+    free(p);
+    return rc;
+}
+
+int store_blob_ingest(struct store *s, const char *repo, const struct digest *d,
+                      const char *path, unsigned flags,
+                      struct store_ingest *out)
+{
+    struct store_ingest_file f;
+    int rc;
+
+    f.d = *d;
+    f.path = path;
+    rc = store_blobs_ingest(s, repo, &f, 1, flags);
+    if (rc == STORE_OK)
+        rc = f.rc;
+    if (rc == STORE_OK)
+        *out = f.out;
     return rc;
 }

@@ -308,6 +308,28 @@ int store_blob_ingest(struct store *s, const char *repo, const struct digest *d,
                       const char *path, unsigned flags,
                       struct store_ingest *out);
 
+/* One file of store_blobs_ingest(). */
+struct store_ingest_file {
+    struct digest d;         /* in: what the file must hash to */
+    const char *path;        /* in */
+    int rc;                  /* out: store_blob_ingest()'s for this file */
+    struct store_ingest out; /* out, when rc is STORE_OK */
+};
+
+/*
+ * store_blob_ingest() of n files of repo at once: each file checked (and
+ * copied) in turn, then all of them made blobs of repo in one write
+ * transaction. Each file's own outcome is in its rc: STORE_OK,
+ * STORE_NOTFOUND, STORE_DIGEST_MISMATCH or STORE_IO (the file cannot be
+ * read), as store_blob_ingest() would return for it. Returns STORE_OK
+ * when every file has its rc; else a failure of the store (STORE_CORRUPT,
+ * STORE_FULL, STORE_IO, STORE_READONLY), and then none of the batch's
+ * files need be in the store (the rc of each is undefined). Each file of
+ * a batch is open until the end of the call: keep n to tens.
+ */
+int store_blobs_ingest(struct store *s, const char *repo,
+                       struct store_ingest_file *v, size_t n, unsigned flags);
+
 /* --- uploads (store/upload.c) --- */
 
 /*

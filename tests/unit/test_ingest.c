@@ -300,6 +300,65 @@ static void test_readonly(void **state)
                      STORE_READONLY);
 }
 
+/*
+ * A batch: files copied, linked and found there, a missing one, one of
+ * other bytes; each has its own outcome, and the good ones are blobs.
+ */
+static void test_batch(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *big = pattern(BIG, 7), *other = pattern(5000, 8);
+    char p_big[PATH_MAX], p_small[PATH_MAX], p_bad[PATH_MAX];
+    char p_gone[PATH_MAX];
+    struct store_ingest_file v[5];
+    struct store_ingest in;
+    struct store_blob *b = NULL;
+    struct digest d_small;
+
+    src_file(f, "big", big, BIG, p_big);
+    src_file(f, "small", "small", 5, p_small);
+    src_file(f, "bad", other, 5000, p_bad);
+    snprintf(p_gone, sizeof(p_gone), "%s/gone", f->root);
+    digest_of(DIGEST_SHA256, "small", 5, &d_small);
+    /* small is in the store already, of another repository */
+    assert_int_equal(
+        store_blob_ingest(f->s, "other/repo", &d_small, p_small, 0, &in),
+        STORE_OK);
+    memset(v, 0, sizeof(v));
+    digest_of(DIGEST_SHA256, big, BIG, &v[0].d);
+    v[0].path = p_big;
+    v[1].d = d_small;
+    v[1].path = p_small;
+    digest_of(DIGEST_SHA256, "not these bytes", 15, &v[2].d);
+    v[2].path = p_bad;
+    digest_of(DIGEST_SHA256, "gone", 4, &v[3].d);
+    v[3].path = p_gone;
+    v[4] = v[0]; /* twice in one batch */
+    assert_int_equal(store_blobs_ingest(f->s, "team/app", v, 5, 0), STORE_OK);
+    assert_int_equal(v[0].rc, STORE_OK);
+    assert_int_equal(v[0].out.how, STORE_INGEST_COPIED);
+    assert_int_equal(v[0].out.size, BIG);
+    assert_int_equal(v[1].rc, STORE_OK);
+    assert_int_equal(v[1].out.how, STORE_INGEST_PRESENT);
+    assert_int_equal(v[2].rc, STORE_DIGEST_MISMATCH);
+    assert_int_equal(v[3].rc, STORE_NOTFOUND);
+    assert_int_equal(v[4].rc, STORE_OK);
+    assert_blob(f, "team/app", &v[0].d, big, BIG);
+    assert_blob(f, "team/app", &d_small, "small", 5);
+    assert_int_equal(store_blob_open(f->s, "team/app", &v[2].d, 0, &b),
+                     STORE_NOTFOUND);
+    store_blob_close(b);
+    assert_int_equal(uploads(f), 0);
+    /* again, linked: all there now */
+    assert_int_equal(
+        store_blobs_ingest(f->s, "team/app", v, 2, STORE_INGEST_LINK),
+        STORE_OK);
+    assert_int_equal(v[0].out.how, STORE_INGEST_PRESENT);
+    assert_int_equal(v[1].out.how, STORE_INGEST_PRESENT);
+    free(big);
+    free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +370,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_data_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
