@@ -56,9 +56,15 @@ void req_close(struct req *r)
     buf_release(&r->err_headers);
 }
 
+static long long now_ms(void);
+
 /* Forget the previous request. */
 static void reset(struct req *r)
 {
+    r->started_ms = now_ms();
+    r->status = 0;
+    r->bytes_in = 0;
+    r->bytes_out = 0;
     r->method = 0;
     r->path[0] = '\0';
     r->query = "";
@@ -186,7 +192,8 @@ static int timed_out(FCGX_Stream *in)
 
 static long read_fcgx(void *ctx, char *buf, size_t len)
 {
-    FCGX_Stream *in = ctx;
+    struct req *r = ctx;
+    FCGX_Stream *in = r->fcgx->in;
     int n;
 
     if (len > 1 << 20)
@@ -199,6 +206,7 @@ static long read_fcgx(void *ctx, char *buf, size_t len)
      */
     if (n < 0 || FCGX_GetError(in))
         return -1;
+    r->bytes_in += n;
     return n;
 }
 
@@ -215,7 +223,7 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
     if (cl > (long long)max)
         return req_fail(r, OCI_TOO_LARGE,
                         "the body has %lld bytes, the limit is %zu", cl, max);
-    while ((n = read_fcgx(r->fcgx->in, chunk, sizeof(chunk))) > 0) {
+    while ((n = read_fcgx(r, chunk, sizeof(chunk))) > 0) {
         if ((size_t)n > max - b->len || buf_add(b, chunk, (size_t)n))
             return req_fail(r, OCI_TOO_LARGE,
                             "the body is over the limit of %zu bytes", max);
@@ -252,6 +260,92 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The access line being written: text, and what it holds. */
+struct line {
+    char s[4 * REQ_PATH_MAX + 1024]; /* a path of escapes fits */
+    size_t n;
+};
+
+static void line_addf(struct line *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void line_addf(struct line *l, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(l->s + l->n, sizeof(l->s) - l->n, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        l->n = l->n + (size_t)n < sizeof(l->s) ? l->n + (size_t)n
+                                               : sizeof(l->s) - 1;
+}
+
+/*
+ * Append " key=value" in logfmt: the value bare when it is printable
+ * characters other than space, '"' and '=', else quoted, with '"' and
+ * '\\' escaped and other bytes as \xNN.
+ */
+static void logfmt(struct line *l, const char *key, const char *value)
+{
+    const unsigned char *p;
+    int bare = *value != '\0';
+
+    for (p = (const unsigned char *)value; *p && bare; p++)
+        bare = *p > ' ' && *p < 0x7f && *p != '"' && *p != '=';
+    if (bare) {
+        line_addf(l, " %s=%s", key, value);
+        return;
+    }
+    line_addf(l, " %s=\"", key);
+    for (p = (const unsigned char *)value; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            line_addf(l, "\\%c", *p);
+        else if (*p < ' ' || *p >= 0x7f)
+            line_addf(l, "\\x%02x", *p);
+        else
+            line_addf(l, "%c", *p);
+    }
+    line_addf(l, "\"");
+}
+
+/*
+ * One line per request at info level, in logfmt (key=value, as log tools
+ * read it): method, path, status (0: no answer was sent), the body bytes
+ * read and written by berth (an offloaded blob's bytes are the web
+ * server's), the duration, the user (REMOTE_USER, "" when anonymous) and
+ * the client's address.
+ */
+static void access_line(struct req *r)
+{
+    static const char *const names[] = {"GET", "HEAD",  "POST",
+                                        "PUT", "PATCH", "DELETE"};
+    const char *method = req_param(r, "REQUEST_METHOD");
+    const char *user = req_param(r, "REMOTE_USER");
+    const char *addr = req_param(r, "REMOTE_ADDR");
+    struct line *l;
+    size_t i;
+
+    if (log_level < LOG_LVL_INFO)
+        return;
+    for (i = 0; i < ARRAY_SIZE(names); i++)
+        if (r->method == 1u << i)
+            method = names[i];
+    l = xmalloc(sizeof(*l));
+    l->n = 0;
+    l->s[0] = '\0';
+    line_addf(l, "access");
+    logfmt(l, "method", method ? method : "");
+    logfmt(l, "path", r->path);
+    line_addf(l, " status=%d bytes_in=%lld bytes_out=%lld duration_ms=%lld",
+              r->status, r->bytes_in, r->bytes_out, now_ms() - r->started_ms);
+    logfmt(l, "user", user ? user : "");
+    logfmt(l, "addr", addr ? addr : "");
+    log_info("%s", l->s);
+    free(l);
+}
+
 void req_finish(struct req *r)
 {
     FCGX_Stream *in = r->fcgx->in;
@@ -267,7 +361,7 @@ void req_finish(struct req *r)
     else if (refused && !FCGX_HasSeenEOF(in))
         set_timeout(r, REFUSED_IDLE_MS);
     while (total <= DRAIN_MAX && (!refused || now_ms() < end) &&
-           (n = read_fcgx(in, chunk, sizeof(chunk))) > 0)
+           (n = read_fcgx(r, chunk, sizeof(chunk))) > 0)
         total += n;
     /*
      * Nothing unread, or a refused request: close without lingering (a
@@ -278,6 +372,7 @@ void req_finish(struct req *r)
         FCGX_Detach(r->fcgx);
     if (n != 0)
         log_debug("left the rest of the request body unread");
+    access_line(r);
     FCGX_Finish_r(r->fcgx);
 }
 
@@ -339,6 +434,6 @@ enum oci_err req_digest(struct req *r, const char *s, struct digest *d)
 void req_body(struct req *r, long long length, struct store_body *out)
 {
     out->read = read_fcgx;
-    out->ctx = r->fcgx->in;
+    out->ctx = r;
     out->length = length;
 }

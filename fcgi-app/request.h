@@ -67,6 +67,12 @@ struct req {
     int headers_overflow, err_headers_overflow;
 
     int headers_sent;
+
+    /* for the access line (req_finish) */
+    long long started_ms; /* when accepted, monotonic */
+    int status;           /* of the answer sent; 0: none */
+    long long bytes_in;   /* of the body, read by berth */
+    long long bytes_out;  /* of the answer's body, written by berth */
 };
 
 /*

@@ -97,6 +97,7 @@ static int send_head(struct req *r, int status, const char *ctype,
 
     BUG_ON(r->headers_sent);
     r->headers_sent = 1;
+    r->status = status;
     FCGX_FPrintF(out,
                  "Status: %d %s\r\n"
                  "Docker-Distribution-Api-Version: registry/2.0\r\n",
@@ -138,6 +139,7 @@ static enum oci_err send_body(struct req *r, const void *data, size_t len)
         }
         p += n;
         len -= (size_t)n;
+        r->bytes_out += n;
     }
     return OCI_OK;
 }

@@ -55,4 +55,15 @@ for d in sha256:xyz "sha256:$(printf '%063d' 0)" "md5:d41d8cd98f00b204e9800998ec
 	req GET "/v2/library/alpine/blobs/$d"
 	expect_error "digest '$(echo "$d" | cut -c1-16)...' is invalid" 400 DIGEST_INVALID
 done
+
+# the access line of each request, in logfmt (berth's log at info)
+user=
+[ "$FRONT_AUTH" = required ] && user=tester
+printf '{"x": "%s"}' "$(printf '%01000d' 0)" >"$REG_TMP/access.json"
+req PUT '/v2/acc/img/manifests/a%20b' --data-binary "@$REG_TMP/access.json"
+expect_status "a PUT berth refuses" 400
+sleep 0.2 # the line is written after the answer
+check "its access line: method, path, status, bytes, duration, user" \
+	grep -qE "access method=PUT path=\"/v2/acc/img/manifests/a b\" status=400 bytes_in=[0-9]+ bytes_out=[1-9][0-9]* duration_ms=[0-9]+ user=${user:-\"\"} addr=127.0.0.1\$" \
+	"$REG_RUN/berth.log"
 done_testing
