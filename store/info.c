@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "store/store_private.h"
 #include "util/xalloc.h"
@@ -101,4 +102,39 @@ int store_set_maintenance(struct store *s, int on)
     int rc = store_txn_begin(s, 0, &txn);
 
     return rc ? rc : store_txn_end(s, txn, maintenance_put(s, txn, on));
+}
+
+int store_health(struct store *s, struct store_health *out)
+{
+    struct store_health h = {0};
+    struct statvfs fs;
+    MDB_envinfo info;
+    MDB_stat st;
+    long long v = 0;
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+
+    if (rc)
+        return rc;
+    rc = store_info_get(s, txn, "maintenance", &v);
+    if (rc == STORE_NOTFOUND)
+        rc = STORE_OK;
+    mdb_txn_abort(txn);
+    if (rc)
+        return rc;
+    h.maintenance = v != 0;
+    rc = mdb_env_info(s->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(s->env, &st);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_env_info");
+    h.map_used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+    /* a map made larger than map_size_max before keeps its size */
+    h.map_max = info.me_mapsize > s->msize.max ? info.me_mapsize : s->msize.max;
+    if (statvfs(s->root, &fs))
+        return store_map_errno(errno, "statvfs", s->root);
+    h.disk_free = (long long)fs.f_bavail * (long long)fs.f_frsize;
+    h.disk_size = (long long)fs.f_blocks * (long long)fs.f_frsize;
+    *out = h;
+    return STORE_OK;
 }
