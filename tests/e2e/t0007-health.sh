@@ -24,11 +24,12 @@ berth_conf "access = $T/access.conf"
 start_prefork
 start_front socket "$REG_RUN/prefork.sock"
 
-# restart_berth LINE...: berth --listen again, with berth_conf LINEs
+# restart_berth LINE...: berth --listen again, with berth_conf LINEs (and
+# no access file: the front server's login, if any, is enough to push)
 restart_berth() {
 	kill "$PREFORK_PID"
 	wait "$PREFORK_PID" 2>/dev/null
-	berth_conf "access = $T/access.conf" "$@"
+	berth_conf "$@"
 	start_prefork
 	[ "$FRONT" = apache ] && chmod 666 "$REG_RUN/prefork.sock" # as start_apache
 	wait_for "$BASE/livez" || bail "berth did not come back"
