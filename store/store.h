@@ -177,7 +177,7 @@ int store_set_maintenance(struct store *s, int on);
  * in one read transaction, so STORE_OK also says that one works.
  */
 struct store_health {
-    size_t map_used;     /* bytes of the metadata map LMDB has used */
+    size_t map_used;     /* bytes of the metadata map in use (not free) */
     size_t map_max;      /* the most it may grow to: map_size_max */
     long long disk_free; /* bytes of the root's file system free to us */
     long long disk_size; /* bytes of the root's file system */

@@ -3,7 +3,7 @@
 # configs without a login even where everything else wants one (and
 # berth's access file gives anonymous clients nothing), GET and HEAD,
 # other methods 405. /readyz is 503 with a reason in maintenance mode
-# (berthctl readonly on), with the metadata map full (map_size_max 1M)
+# (berthctl readonly on), with the metadata map full (map_size_max 4M)
 # and with less than 64 MiB free on the root's disk (a tmpfs: root only);
 # while berth is down the front server answers 502 or 503 itself, with
 # its JSON error body.
@@ -96,19 +96,24 @@ probe /readyz 200 '{"status":"ready"}'
 
 # a metadata map that cannot grow: small blobs (kept in LMDB) fill it
 mkdir "$T/small"
-restart_berth "root = $T/small" "map_size = 1M" "map_size_max = 1M"
+restart_berth "root = $T/small" "map_size = 4M" "map_size_max = 4M"
 front_options
 probe /readyz 200 '{"status":"ready"}'
+# 30 kB each (LMDB wants 8 pages in a row for one) until one does not
+# fit, then 3 kB ones (a page each) into the pages left free between them
 i=0
-while [ $i -lt 60 ]; do
-	mkblob "$T/b" 30000
-	push_blob full/map "$T/b"
-	[ "$STATUS" = 201 ] || break
-	i=$((i + 1))
+for size in 30000 3000; do
+	while [ $i -lt 400 ]; do
+		mkblob "$T/b" $size
+		push_blob full/map "$T/b"
+		[ "$STATUS" = 201 ] || break
+		i=$((i + 1))
+	done
 done
 is "pushes fill the map until one is refused" "$STATUS" 507
 anonymous_curl
 req GET /readyz
+echo "# after $i pushes: $(body)"
 is "a full map: not ready" "$STATUS $(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
