@@ -14,6 +14,16 @@
  */
 enum oci_err h_base_get(struct req *r);
 
+/*
+ * The health probes, outside /v2 and open to anyone: /livez answers 200
+ * {"status":"ok"} without touching the store; /readyz 200
+ * {"status":"ready"}, or 503 {"status":"not ready","reason":".."} when
+ * the store cannot be read, is in maintenance mode, or its map or disk
+ * is (nearly) full.
+ */
+enum oci_err h_livez_get(struct req *r);
+enum oci_err h_readyz_get(struct req *r);
+
 enum oci_err h_blob_get(struct req *r);
 enum oci_err h_blob_delete(struct req *r);
 

@@ -30,6 +30,8 @@ static const struct pattern {
     {"/v2/{name}/blobs/{ref}", 0, ROUTE_BLOB},           /* end-2, end-10 */
     {"/v2/{name}/manifests/{ref}", 0, ROUTE_MANIFEST},   /* end-3, 7, 9 */
     {"/v2/{name}/referrers/{ref}", 0, ROUTE_REFERRERS},  /* end-12a, 12b */
+    {"/livez", 0, ROUTE_LIVEZ},                          /* health probes */
+    {"/readyz", 0, ROUTE_READYZ},
 };
 
 /*
@@ -38,6 +40,12 @@ static const struct pattern {
  * rows that write away.
  */
 enum effect { READS, WRITES };
+
+/*
+ * The right of the health probes: none. Load balancers and systemd have
+ * no login, so the router does not ask auth_check() for these rows.
+ */
+#define NO_AUTH 0
 
 static const struct route {
     enum route_kind kind;
@@ -63,6 +71,9 @@ static const struct route {
     {ROUTE_CATALOG, M_GET, AUTH_CATALOG, READS, h_catalog_list},
     /* end-12a, end-12b */
     {ROUTE_REFERRERS, M_GET, AUTH_PULL, READS, h_referrers_list},
+    /* the health probes: no right asked, see NO_AUTH */
+    {ROUTE_LIVEZ, M_GET | M_HEAD, NO_AUTH, READS, h_livez_get},
+    {ROUTE_READYZ, M_GET | M_HEAD, NO_AUTH, READS, h_readyz_get},
 };
 
 #define NAME_VAR "{name}"
@@ -185,7 +196,9 @@ static enum oci_err route(struct req *r)
         known = 1;
         if (!(routes[i].methods & r->method))
             continue;
-        if (req_authorize(r, r->name[0] ? r->name : NULL, routes[i].action))
+        /* the health probes are open to anyone: no access rules apply */
+        if (routes[i].action != NO_AUTH &&
+            req_authorize(r, r->name[0] ? r->name : NULL, routes[i].action))
             return r->err;
         if (routes[i].effect == WRITES && writable(r))
             return r->err;

@@ -15,6 +15,8 @@ enum route_kind {
     ROUTE_UPLOAD,   /* .../blobs/uploads/<id>       end-5, end-6, end-13 */
     ROUTE_MANIFEST, /* /v2/<name>/manifests/<ref>   end-3, end-7, end-9 */
     ROUTE_TAGS,     /* /v2/<name>/tags/list         end-8a, end-8b */
+    ROUTE_LIVEZ,    /* /livez      the health probes, not the spec's */
+    ROUTE_READYZ,   /* /readyz */
     ROUTE_REFERRERS /* /v2/<name>/referrers/<digest> end-12a, end-12b */
 };
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "store/store_private.h"
 #include "util/xalloc.h"
@@ -101,4 +102,71 @@ int store_set_maintenance(struct store *s, int on)
     int rc = store_txn_begin(s, 0, &txn);
 
     return rc ? rc : store_txn_end(s, txn, maintenance_put(s, txn, on));
+}
+
+/*
+ * The pages of LMDB's freelist (its database 0), as mdb_stat -f counts
+ * them: each record is a list of page numbers that starts with its
+ * length. Pages a garbage collection freed are used again by later
+ * writes, so they are not counted as used.
+ */
+static int free_pages(MDB_txn *txn, size_t *out)
+{
+    MDB_cursor *cur;
+    MDB_val key, val;
+    size_t n = 0;
+    int rc = mdb_cursor_open(txn, 0, &cur);
+
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open freelist");
+    while ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0) {
+        size_t len;
+
+        if (val.mv_size < sizeof(len))
+            continue;
+        memcpy(&len, val.mv_data, sizeof(len)); /* not always aligned */
+        n += len;
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return store_map_mdb_rc(rc, "mdb_cursor_get freelist");
+    *out = n;
+    return STORE_OK;
+}
+
+int store_health(struct store *s, struct store_health *out)
+{
+    struct store_health h = {0};
+    struct statvfs fs;
+    MDB_envinfo info;
+    MDB_stat st;
+    long long v = 0;
+    size_t freed = 0, used;
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+
+    if (rc)
+        return rc;
+    rc = store_info_get(s, txn, "maintenance", &v);
+    if (rc == STORE_NOTFOUND)
+        rc = STORE_OK;
+    if (!rc)
+        rc = free_pages(txn, &freed);
+    if (!rc && (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st)))
+        rc = store_map_mdb_rc(EINVAL, "mdb_env_info");
+    mdb_txn_abort(txn);
+    if (rc)
+        return rc;
+    h.maintenance = v != 0;
+    /* the pages the last commit reached, less those free for reuse */
+    used = (size_t)info.me_last_pgno + 1;
+    h.map_used = (used > freed ? used - freed : 0) * st.ms_psize;
+    /* a map made larger than map_size_max before keeps its size */
+    h.map_max = info.me_mapsize > s->msize.max ? info.me_mapsize : s->msize.max;
+    if (statvfs(s->root, &fs))
+        return store_map_errno(errno, "statvfs", s->root);
+    h.disk_free = (long long)fs.f_bavail * (long long)fs.f_frsize;
+    h.disk_size = (long long)fs.f_blocks * (long long)fs.f_frsize;
+    *out = h;
+    return STORE_OK;
 }

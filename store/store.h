@@ -173,6 +173,24 @@ int store_maintenance(struct store *s, int *on);
 int store_set_maintenance(struct store *s, int on);
 
 /*
+ * What a readiness probe asks of the store (fcgi-app/h_health.c), read
+ * in one read transaction, so STORE_OK also says that one works.
+ */
+struct store_health {
+    size_t map_used;     /* bytes of the metadata map in use (not free) */
+    size_t map_max;      /* the most it may grow to: map_size_max */
+    long long disk_free; /* bytes of the root's file system free to us */
+    long long disk_size; /* bytes of the root's file system */
+    int maintenance;     /* store_maintenance() */
+};
+
+/*
+ * Fill *out. Returns STORE_IO (a transaction or statvfs() failed, logged
+ * too) or STORE_CORRUPT.
+ */
+int store_health(struct store *s, struct store_health *out);
+
+/*
  * Call between requests. A process's resident set grows by every page of
  * the database it reads: the pages are shared with the page cache and
  * cost the machine nothing more, but they count in its RSS, and a process

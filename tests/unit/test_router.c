@@ -82,6 +82,16 @@ static const struct {
     {"/v2/a/blobs", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v2/a/other/x", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v2blobs/x", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    /* the health probes: exactly these two paths, outside /v2 */
+    {"/livez", ANY, OCI_OK, ROUTE_LIVEZ, "", ""},
+    {"/readyz", ANY, OCI_OK, ROUTE_READYZ, "", ""},
+    {"/livezz", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/livez/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/readyz/x", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/readyzz", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v2/livez", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v2/readyz", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v2/a/livez", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
 };
 
 static void test_match_table(void **state)

@@ -1429,6 +1429,34 @@ static void test_maintenance(void **state)
     assert_int_equal(on, 0);
 }
 
+/*
+ * store_health(): the map's use within its most, the root's disk, and the
+ * maintenance flag, read by a read-only open too.
+ */
+static void test_health(void **state)
+{
+    static const struct store_options ro = {
+        .map_size = MAP_SIZE, .flags = STORE_RDONLY, .inline_max = -1};
+    struct fixture *f = *state;
+    struct store_health h;
+    struct store *r = NULL;
+
+    assert_int_equal(store_health(f->s, &h), STORE_OK);
+    assert_int_equal(h.maintenance, 0);
+    assert_true(h.map_used > 0);
+    assert_true(h.map_used < h.map_max);
+    assert_true(h.map_max >= MAP_SIZE); /* map_size_max 0: map_size */
+    assert_true(h.disk_size > 0);
+    assert_true(h.disk_free >= 0 && h.disk_free <= h.disk_size);
+    assert_int_equal(store_set_maintenance(f->s, 1), STORE_OK);
+    assert_int_equal(store_health(f->s, &h), STORE_OK);
+    assert_int_equal(h.maintenance, 1);
+    assert_int_equal(store_open(f->root, &ro, &r), STORE_OK);
+    assert_int_equal(store_health(r, &h), STORE_OK);
+    assert_int_equal(h.maintenance, 1);
+    store_close(r);
+}
+
 /* Open f's store again with opt (teardown closes it). */
 static void reopen_with(struct fixture *f, const struct store_options *opt)
 {
@@ -1740,6 +1768,7 @@ int main(void)
         T(test_format),
         T(test_rdonly),
         T(test_maintenance),
+        T(test_health),
         T(test_session_limits),
         T(test_finish_killed),
         T(test_durable),
