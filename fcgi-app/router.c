@@ -30,6 +30,9 @@ static const struct pattern {
     {"/v2/{name}/blobs/{ref}", 0, ROUTE_BLOB},           /* end-2, end-10 */
     {"/v2/{name}/manifests/{ref}", 0, ROUTE_MANIFEST},   /* end-3, 7, 9 */
     {"/v2/{name}/referrers/{ref}", 0, ROUTE_REFERRERS},  /* end-12a, 12b */
+    /* docker's registry v1 search API, for docker search */
+    {"/v1/_ping", 0, ROUTE_V1_PING},
+    {"/v1/search", 0, ROUTE_V1_SEARCH},
 };
 
 /*
@@ -63,6 +66,9 @@ static const struct route {
     {ROUTE_CATALOG, M_GET, AUTH_CATALOG, READS, h_catalog_list},
     /* end-12a, end-12b */
     {ROUTE_REFERRERS, M_GET, AUTH_PULL, READS, h_referrers_list},
+    /* docker's registry v1 search API: it lists what the catalog would */
+    {ROUTE_V1_PING, M_GET | M_HEAD, AUTH_LOGIN, READS, h_ping_get},
+    {ROUTE_V1_SEARCH, M_GET, AUTH_CATALOG, READS, h_search_get},
 };
 
 #define NAME_VAR "{name}"

@@ -15,6 +15,9 @@ enum route_kind {
     ROUTE_UPLOAD,   /* .../blobs/uploads/<id>       end-5, end-6, end-13 */
     ROUTE_MANIFEST, /* /v2/<name>/manifests/<ref>   end-3, end-7, end-9 */
     ROUTE_TAGS,     /* /v2/<name>/tags/list         end-8a, end-8b */
+    /* /v1/_ping and /v1/search: docker's registry v1 search API */
+    ROUTE_V1_PING,
+    ROUTE_V1_SEARCH,
     ROUTE_REFERRERS /* /v2/<name>/referrers/<digest> end-12a, end-12b */
 };
 

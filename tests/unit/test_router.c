@@ -82,6 +82,12 @@ static const struct {
     {"/v2/a/blobs", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v2/a/other/x", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v2blobs/x", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    /* docker's registry v1 search API */
+    {"/v1/_ping", ANY, OCI_OK, ROUTE_V1_PING, "", ""},
+    {"/v1/search", ANY, OCI_OK, ROUTE_V1_SEARCH, "", ""},
+    {"/v1/search/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v1/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v1/a/tags/list", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
 };
 
 static void test_match_table(void **state)
