@@ -82,9 +82,18 @@ if ! command -v podman >/dev/null; then
 else
 	# podman asks /v1/search without credentials and falls back to the
 	# catalog when that fails (a 401 when everything is behind login).
-	# podman search has no --cert-dir (podman 4.3): no TLS check here.
+	# podman search (4.3) has neither --cert-dir nor --creds: no TLS
+	# check here, and the login goes in an auth file
 	PS_OPTS=--tls-verify=false
-	[ "$FRONT_AUTH" = required ] && PS_OPTS="$PS_OPTS --creds tester:$TESTER_PW"
+	if [ "$FRONT_AUTH" = required ]; then
+		_tls=--tls-verify=false
+		[ "$FRONT_TLS" = 1 ] && _tls="--cert-dir $T/ca"
+		# shellcheck disable=SC2086 # $_tls is a list of options
+		echo "$TESTER_PW" | pdm login $_tls --authfile "$T/auth.json" \
+			-u tester --password-stdin "$R" >"$T/login.out" 2>&1
+		is "podman login" "$?" 0
+		PS_OPTS="$PS_OPTS --authfile $T/auth.json"
+	fi
 	# shellcheck disable=SC2086 # $PS_OPTS is a list of options
 	pdm search $PS_OPTS --format '{{.Name}}' "$R/alp" >"$T/podman.out" 2>&1
 	is "podman search $R/alp" "$(sort "$T/podman.out" | tr '\n' ' ')" \
