@@ -35,6 +35,10 @@ enum oci_err h_tags_list(struct req *r);
 enum oci_err h_catalog_list(struct req *r);
 enum oci_err h_referrers_list(struct req *r);
 
+/* docker's registry v1 search API (docker search) */
+enum oci_err h_ping_get(struct req *r);
+enum oci_err h_search_get(struct req *r);
+
 /*
  * The quotas of r->rules (policy/policy.h), for the handlers: a push adds
  * need bytes to r->name, blob d (NULL: not known yet), which needs nothing

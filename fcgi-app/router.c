@@ -32,6 +32,9 @@ static const struct pattern {
     {"/v2/{name}/referrers/{ref}", 0, ROUTE_REFERRERS},  /* end-12a, 12b */
     {"/livez", 0, ROUTE_LIVEZ},                          /* health probes */
     {"/readyz", 0, ROUTE_READYZ},
+    /* docker's registry v1 search API, for docker search */
+    {"/v1/_ping", 0, ROUTE_V1_PING},
+    {"/v1/search", 0, ROUTE_V1_SEARCH},
 };
 
 /*
@@ -74,6 +77,9 @@ static const struct route {
     /* the health probes: no right asked, see NO_AUTH */
     {ROUTE_LIVEZ, M_GET | M_HEAD, NO_AUTH, READS, h_livez_get},
     {ROUTE_READYZ, M_GET | M_HEAD, NO_AUTH, READS, h_readyz_get},
+    /* docker's registry v1 search API: it lists what the catalog would */
+    {ROUTE_V1_PING, M_GET | M_HEAD, AUTH_LOGIN, READS, h_ping_get},
+    {ROUTE_V1_SEARCH, M_GET, AUTH_CATALOG, READS, h_search_get},
 };
 
 #define NAME_VAR "{name}"

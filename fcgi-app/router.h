@@ -17,6 +17,9 @@ enum route_kind {
     ROUTE_TAGS,     /* /v2/<name>/tags/list         end-8a, end-8b */
     ROUTE_LIVEZ,    /* /livez      the health probes, not the spec's */
     ROUTE_READYZ,   /* /readyz */
+    /* /v1/_ping and /v1/search: docker's registry v1 search API */
+    ROUTE_V1_PING,
+    ROUTE_V1_SEARCH,
     ROUTE_REFERRERS /* /v2/<name>/referrers/<digest> end-12a, end-12b */
 };
 

@@ -92,6 +92,12 @@ static const struct {
     {"/v2/livez", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v2/readyz", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v2/a/livez", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    /* docker's registry v1 search API */
+    {"/v1/_ping", ANY, OCI_OK, ROUTE_V1_PING, "", ""},
+    {"/v1/search", ANY, OCI_OK, ROUTE_V1_SEARCH, "", ""},
+    {"/v1/search/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v1/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v1/a/tags/list", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
 };
 
 static void test_match_table(void **state)
