@@ -25,6 +25,9 @@ enum oci_err h_tags_list(struct req *r);
 enum oci_err h_catalog_list(struct req *r);
 enum oci_err h_referrers_list(struct req *r);
 
+/* GET /metrics: the counters of fcgi-app/metrics.h and the store's */
+enum oci_err h_metrics_get(struct req *r);
+
 /*
  * The quotas of r->rules (policy/policy.h), for the handlers: a push adds
  * need bytes to r->name, blob d (NULL: not known yet), which needs nothing

@@ -30,6 +30,7 @@ static const struct pattern {
     {"/v2/{name}/blobs/{ref}", 0, ROUTE_BLOB},           /* end-2, end-10 */
     {"/v2/{name}/manifests/{ref}", 0, ROUTE_MANIFEST},   /* end-3, 7, 9 */
     {"/v2/{name}/referrers/{ref}", 0, ROUTE_REFERRERS},  /* end-12a, 12b */
+    {"/metrics", 0, ROUTE_METRICS},
 };
 
 /*
@@ -63,6 +64,9 @@ static const struct route {
     {ROUTE_CATALOG, M_GET, AUTH_CATALOG, READS, h_catalog_list},
     /* end-12a, end-12b */
     {ROUTE_REFERRERS, M_GET, AUTH_PULL, READS, h_referrers_list},
+    /* who may list the catalog, which sees the whole registry, may read
+       its metrics */
+    {ROUTE_METRICS, M_GET, AUTH_CATALOG, READS, h_metrics_get},
 };
 
 #define NAME_VAR "{name}"
@@ -179,6 +183,10 @@ static enum oci_err route(struct req *r)
         return req_fail(r, err, "'%s'", r->path);
     memcpy(r->name, m.name, sizeof(r->name));
     memcpy(r->ref, m.ref, sizeof(r->ref));
+    r->route = (int)m.kind;
+    /* config "metrics = off", the default: no such endpoint, login or not */
+    if (m.kind == ROUTE_METRICS && !r->cfg->metrics)
+        return req_fail(r, OCI_NOT_FOUND, "'%s'", r->path);
     for (i = 0; i < ARRAY_SIZE(routes); i++) {
         if (routes[i].kind != m.kind)
             continue;
@@ -202,7 +210,10 @@ static enum oci_err route(struct req *r)
 
 void router_dispatch(struct req *r)
 {
-    enum oci_err err = route(r);
+    enum oci_err err;
+
+    r->route = ROUTE_NONE;
+    err = route(r);
 
     log_debug("%s '%s': %s %s", req_param(r, "REQUEST_METHOD"), r->path,
               err == OCI_OK ? "ok" : oci_err_desc(err)->code, r->err_detail);

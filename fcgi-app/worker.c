@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fcgi-app/gc.h"
+#include "fcgi-app/metrics.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/response.h"
 #include "fcgi-app/router.h"
@@ -392,7 +393,11 @@ int worker_run(int listen_fd, const struct config *cfg,
             log_err("cannot say that the worker is ready: %s", strerror(errno));
         close(ready_fd);
     }
+    /* without the file the registry serves on, and /metrics answers 500 */
+    if (cfg->metrics)
+        metrics_open(cfg->root);
     rc = serve(listen_fd, st, cfg, &ws);
+    metrics_close();
     rules_release(&ws.access);
     rules_release(&ws.policy);
     store_close(st);
