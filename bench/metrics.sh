@@ -47,14 +47,29 @@ oci manifest --config "$T/config" --layer "$T/layer" >"$T/m"
 put_manifest b/app latest "$T/m"
 [ "$STATUS" = 201 ] || bail "cannot push the manifest: $STATUS"
 
-# run MODE: req/s of one run, appended to $T/MODE
+# ticks: CPU ticks the workers used so far (utime + stime)
+ticks() {
+	for _p in $(pgrep -P "$PREFORK_PID"); do
+		awk '{ print $14 + $15 }' "/proc/$_p/stat"
+	done | awk '{ t += $1 } END { print t + 0 }'
+}
+HZ=$(getconf CLK_TCK)
+
+# run MODE: req/s of one run, appended to $T/MODE, and the workers' CPU
+# microseconds per request, to $T/MODE.cpu (the machine's other load moves
+# the first more than the second)
 run() {
 	serve "$1"
+	_t0=$(ticks)
 	wrk -t2 -c16 -d"${DURATION}s" -H "$ACCEPT" \
 		"$BASE/v2/b/app/manifests/latest" >"$T/wrk.out" 2>&1
+	_t1=$(ticks)
 	grep -q 'Non-2xx' "$T/wrk.out" && { cat "$T/wrk.out" >&2; bail "wrk: requests failed"; }
 	awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' "$T/wrk.out" >>"$T/$1"
-	echo "# run: metrics = $1: $(tail -n 1 "$T/$1") req/s"
+	awk -v t="$((_t1 - _t0))" -v hz="$HZ" '/ requests in / {
+		printf "%.1f\n", t * 1e6 / hz / $1 }' "$T/wrk.out" >>"$T/$1.cpu"
+	echo "# run: metrics = $1: $(tail -n 1 "$T/$1") req/s," \
+		"$(tail -n 1 "$T/$1.cpu") us CPU/request"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -70,14 +85,21 @@ scraped=$(awk '$1 ~ /^registry_http_requests_total\{route="manifest",method="GET
 on=$(median <"$T/on")
 off=$(median <"$T/off")
 cost=$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.1f", (b - a) * 100 / b }')
+con=$(median <"$T/on.cpu")
+coff=$(median <"$T/off.cpu")
+ccost=$(awk -v a="$con" -v b="$coff" 'BEGIN { printf "%.1f", (a - b) * 100 / b }')
 echo
 echo "manifest GET, nginx, 2 workers, wrk -t2 -c16 -d${DURATION}s, median of $RUNS"
 echo "  metrics = off   $off req/s   ($(tr '\n' ' ' <"$T/off"))"
 echo "  metrics = on    $on req/s   ($(tr '\n' ' ' <"$T/on"))"
 echo "  cost            $cost %"
+echo "  workers' CPU per request: off $coff us ($(tr '\n' ' ' <"$T/off.cpu")), on $con us ($(tr '\n' ' ' <"$T/on.cpu")): $ccost %"
 echo "  manifest GETs counted (the runs with metrics = on): $scraped"
 echo "metric manifest_get_metrics_off $off req/s"
 echo "metric manifest_get_metrics_on $on req/s"
 echo "metric metrics_cost $cost %"
+echo "metric manifest_get_cpu_metrics_off $coff us"
+echo "metric manifest_get_cpu_metrics_on $con us"
+echo "metric metrics_cpu_cost $ccost %"
 stop_front
 done_testing
