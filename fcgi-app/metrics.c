@@ -129,7 +129,13 @@ int metrics_open(const char *root)
     }
     rc = 0;
 close_fd:
-    close(fd); /* the mapping stays, and the lock goes */
+    /*
+     * Unlock first: the mapping holds the open file, and with it the
+     * lock, which close() would not let go of; the next process would
+     * wait for it as long as this one lives.
+     */
+    flock(fd, LOCK_UN);
+    close(fd); /* the mapping stays */
     return rc;
 }
 
