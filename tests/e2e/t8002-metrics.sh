@@ -14,6 +14,12 @@ BERTH_E2E_BACKEND=prefork # the kill -9 below needs workers of its own
 berth_conf "metrics = on"
 start_front
 
+# every worker opened the file and waits for connections, none for its lock
+for p in $(worker_pids); do
+	check "worker $p is not waiting for a lock" \
+		test "$(cat "/proc/$p/wchan")" != locks_lock_inode_wait
+done
+
 # series NAME{LABELS}: its value in the last scrape, or "absent"
 series() {
 	awk -v s="$1" '$1 == s { v = $2 } END { print v == "" ? "absent" : v }' \
