@@ -134,6 +134,12 @@ is "the other workers add to them" \
 check "the file that holds them is in the storage root" \
 	test -s "$REG_STORE/metrics.shm"
 
+# a garbage collection of berth-fcgi's counts
+is "no garbage collection yet" "$(series berth_gc_runs_total)" 0
+check "berth-fcgi --gc" "$BERTH_BIN" -c "$REG_TMP/berth.conf" --gc
+scrape
+is "one garbage collection" "$(series berth_gc_runs_total)" 1
+
 # the front server's login guards /metrics as it does /v2
 if [ "$FRONT_AUTH" = required ]; then
 	anonymous_curl
