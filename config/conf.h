@@ -40,8 +40,9 @@ struct config {
     enum offload offload;
     char offload_prefix[256];
     int delete_enabled;
-    long long upload_ttl;               /* seconds */
-    long long body_timeout;             /* seconds */
+    int metrics;            /* GET /metrics answers (fcgi-app/metrics.h) */
+    long long upload_ttl;   /* seconds */
+    long long body_timeout; /* seconds */
     long long upload_sessions_per_user; /* 0: no limit */
     long long upload_sessions_per_repo; /* 0: no limit */
     size_t upload_sessions_map_size;

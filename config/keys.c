@@ -114,6 +114,14 @@ const struct config_key config_keys[] = {
         .doc = "on | off: allow DELETE of blobs and manifests",
     },
     {
+        .name = "metrics",
+        .type = CONFIG_ENUM,
+        FIELD(metrics),
+        .values = on_off,
+        .def = "off",
+        .doc = "on | off: serve Prometheus metrics at /metrics (catalog right)",
+    },
+    {
         .name = "upload_ttl",
         .type = CONFIG_DURATION,
         FIELD(upload_ttl),

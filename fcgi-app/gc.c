@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fcgi-app/gc.h"
+#include "fcgi-app/metrics.h"
 #include "retention/retention.h"
 #include "util/log.h"
 
@@ -142,6 +143,8 @@ int gc_run(const struct config *cfg)
                 store_strerror(rc));
         return 1;
     }
+    if (cfg->metrics && !metrics_open(cfg->root))
+        metrics_gc(st.bytes);
     log_info("garbage collection: %lld tags, %lld manifests, %lld links, "
              "%lld blobs, %lld orphan files, %lld trash files, %lld upload "
              "sessions; %lld bytes freed in %.1fs",

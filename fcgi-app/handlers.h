@@ -38,6 +38,8 @@ enum oci_err h_referrers_list(struct req *r);
 /* docker's registry v1 search API (docker search) */
 enum oci_err h_ping_get(struct req *r);
 enum oci_err h_search_get(struct req *r);
+/* GET /metrics: the counters of fcgi-app/metrics.h and the store's */
+enum oci_err h_metrics_get(struct req *r);
 
 /*
  * The quotas of r->rules (policy/policy.h), for the handlers: a push adds

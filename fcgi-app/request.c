@@ -11,6 +11,7 @@
 
 #include <fcgiapp.h>
 
+#include "fcgi-app/metrics.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/response.h"
 #include "fcgi-app/uri.h"
@@ -56,12 +57,13 @@ void req_close(struct req *r)
     buf_release(&r->err_headers);
 }
 
-static long long now_ms(void);
+static long long now_us(void);
 
 /* Forget the previous request. */
 static void reset(struct req *r)
 {
-    r->started_ms = now_ms();
+    r->started_us = now_us();
+    r->started_ms = r->started_us / 1000;
     r->status = 0;
     r->bytes_in = 0;
     r->bytes_out = 0;
@@ -252,12 +254,17 @@ enum oci_err req_read_body(struct req *r, struct buf *b, size_t max)
 #define REFUSED_IDLE_MS 100
 #define REFUSED_MS      1000
 
-static long long now_ms(void)
+static long long now_us(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static long long now_ms(void)
+{
+    return now_us() / 1000;
 }
 
 /* The access line being written: text, and what it holds. */
@@ -374,6 +381,8 @@ void req_finish(struct req *r)
         log_debug("left the rest of the request body unread");
     access_line(r);
     FCGX_Finish_r(r->fcgx);
+    metrics_count(r->route, r->method, r->status, r->bytes_in, r->bytes_out,
+                  now_us() - r->started_us);
 }
 
 int req_may(struct req *r, const char *repo, enum auth_action action)

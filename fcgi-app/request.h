@@ -70,6 +70,9 @@ struct req {
 
     /* for the access line (req_finish) */
     long long started_ms; /* when accepted, monotonic */
+    long long started_us; /* the same in microseconds, for metrics */
+    int route;            /* enum route_kind the router matched, or
+                             ROUTE_NONE (router.h) */
     int status;           /* of the answer sent; 0: none */
     long long bytes_in;   /* of the body, read by berth */
     long long bytes_out;  /* of the answer's body, written by berth */

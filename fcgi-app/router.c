@@ -35,6 +35,7 @@ static const struct pattern {
     /* docker's registry v1 search API, for docker search */
     {"/v1/_ping", 0, ROUTE_V1_PING},
     {"/v1/search", 0, ROUTE_V1_SEARCH},
+    {"/metrics", 0, ROUTE_METRICS},
 };
 
 /*
@@ -80,6 +81,9 @@ static const struct route {
     /* docker's registry v1 search API: it lists what the catalog would */
     {ROUTE_V1_PING, M_GET | M_HEAD, AUTH_LOGIN, READS, h_ping_get},
     {ROUTE_V1_SEARCH, M_GET, AUTH_CATALOG, READS, h_search_get},
+    /* who may list the catalog, which sees the whole registry, may read
+       its metrics */
+    {ROUTE_METRICS, M_GET, AUTH_CATALOG, READS, h_metrics_get},
 };
 
 #define NAME_VAR "{name}"
@@ -196,6 +200,10 @@ static enum oci_err route(struct req *r)
         return req_fail(r, err, "'%s'", r->path);
     memcpy(r->name, m.name, sizeof(r->name));
     memcpy(r->ref, m.ref, sizeof(r->ref));
+    r->route = (int)m.kind;
+    /* config "metrics = off", the default: no such endpoint, login or not */
+    if (m.kind == ROUTE_METRICS && !r->cfg->metrics)
+        return req_fail(r, OCI_NOT_FOUND, "'%s'", r->path);
     for (i = 0; i < ARRAY_SIZE(routes); i++) {
         if (routes[i].kind != m.kind)
             continue;
@@ -221,7 +229,10 @@ static enum oci_err route(struct req *r)
 
 void router_dispatch(struct req *r)
 {
-    enum oci_err err = route(r);
+    enum oci_err err;
+
+    r->route = ROUTE_NONE;
+    err = route(r);
 
     log_debug("%s '%s': %s %s", req_param(r, "REQUEST_METHOD"), r->path,
               err == OCI_OK ? "ok" : oci_err_desc(err)->code, r->err_detail);

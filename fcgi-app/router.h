@@ -8,19 +8,20 @@
  * the patterns are rows of a table in router.c.
  */
 enum route_kind {
-    ROUTE_BASE,     /* /v2/                         end-1 */
-    ROUTE_CATALOG,  /* /v2/_catalog */
-    ROUTE_BLOB,     /* /v2/<name>/blobs/<digest>    end-2, end-10 */
-    ROUTE_UPLOADS,  /* /v2/<name>/blobs/uploads/    end-4a, end-4b, end-11 */
-    ROUTE_UPLOAD,   /* .../blobs/uploads/<id>       end-5, end-6, end-13 */
-    ROUTE_MANIFEST, /* /v2/<name>/manifests/<ref>   end-3, end-7, end-9 */
-    ROUTE_TAGS,     /* /v2/<name>/tags/list         end-8a, end-8b */
-    ROUTE_LIVEZ,    /* /livez      the health probes, not the spec's */
-    ROUTE_READYZ,   /* /readyz */
-    /* /v1/_ping and /v1/search: docker's registry v1 search API */
-    ROUTE_V1_PING,
-    ROUTE_V1_SEARCH,
-    ROUTE_REFERRERS /* /v2/<name>/referrers/<digest> end-12a, end-12b */
+    ROUTE_BASE,      /* /v2/                         end-1 */
+    ROUTE_CATALOG,   /* /v2/_catalog */
+    ROUTE_BLOB,      /* /v2/<name>/blobs/<digest>    end-2, end-10 */
+    ROUTE_UPLOADS,   /* /v2/<name>/blobs/uploads/    end-4a, end-4b, end-11 */
+    ROUTE_UPLOAD,    /* .../blobs/uploads/<id>       end-5, end-6, end-13 */
+    ROUTE_MANIFEST,  /* /v2/<name>/manifests/<ref>   end-3, end-7, end-9 */
+    ROUTE_TAGS,      /* /v2/<name>/tags/list         end-8a, end-8b */
+    ROUTE_REFERRERS, /* /v2/<name>/referrers/<digest> end-12a, end-12b */
+    ROUTE_LIVEZ,     /* /livez      the health probes, not the spec's */
+    ROUTE_READYZ,    /* /readyz */
+    ROUTE_V1_PING,   /* /v1/_ping   docker's registry v1 search API */
+    ROUTE_V1_SEARCH, /* /v1/search */
+    ROUTE_METRICS,   /* /metrics: Prometheus's scrape (fcgi-app/metrics.h) */
+    ROUTE_NONE       /* no endpoint: for struct req's route only */
 };
 
 struct route_match {

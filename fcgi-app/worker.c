@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fcgi-app/gc.h"
+#include "fcgi-app/metrics.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/response.h"
 #include "fcgi-app/router.h"
@@ -385,6 +386,14 @@ int worker_run(int listen_fd, const struct config *cfg,
     /* the store holds immutable tags in the transactions that would move
      * or remove them: no push or delete at the same moment gets past */
     store_set_tag_guard(st, tag_fixed, &ws.policy);
+    /*
+     * Without the file the registry serves on, and /metrics answers 500.
+     * Before the worker says it is ready: one that is still opening it
+     * when the next worker starts waits for connections behind it, and
+     * the kernel then gives the first one nearly every connection.
+     */
+    if (cfg->metrics)
+        metrics_open(cfg->root);
     log_debug("worker ready");
     if (ready_fd >= 0) {
         /* the one who waits sees the end of the pipe if this fails */
@@ -393,6 +402,7 @@ int worker_run(int listen_fd, const struct config *cfg,
         close(ready_fd);
     }
     rc = serve(listen_fd, st, cfg, &ws);
+    metrics_close();
     rules_release(&ws.access);
     rules_release(&ws.policy);
     store_close(st);

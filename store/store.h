@@ -622,6 +622,21 @@ int store_usage(struct store *s, struct store_usage *out);
 int store_ns_usage(struct store *s, const char *ns, const struct digest *d,
                    long long *used, int *holds);
 
+/* What GET /metrics shows of the store: each number is a record or two. */
+struct store_stats {
+    long long blobs;     /* blob records: each stored blob once */
+    long long manifests; /* manifest records: one per repository it is in */
+    long long bytes;     /* what the whole store holds (store_ns_usage "") */
+    long long map_used;  /* bytes of the metadata's LMDB map in use */
+    long long map_size;  /* and its size now (it grows: map_size_max) */
+};
+
+/*
+ * Fill *out, from counts LMDB and the usage records keep: no walk.
+ * Returns STORE_CORRUPT, STORE_IO.
+ */
+int store_stats(struct store *s, struct store_stats *out);
+
 /* Progress of a long job: done of total steps, for a display. */
 typedef void store_progress_fn(void *ctx, long long done, long long total);
 

@@ -275,3 +275,35 @@ int store_ns_usage(struct store *s, const char *ns, const struct digest *d,
         *holds = has;
     return STORE_OK;
 }
+
+int store_stats(struct store *s, struct store_stats *out)
+{
+    MDB_stat bst, mst, est;
+    MDB_envinfo info;
+    MDB_txn *txn;
+    long long bytes = 0;
+    int rc;
+
+    rc = store_ns_usage(s, "", NULL, &bytes, NULL);
+    if (rc)
+        return rc;
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_stat(txn, s->blobs, &bst);
+    if (!rc)
+        rc = mdb_stat(txn, s->manifests, &mst);
+    mdb_txn_abort(txn);
+    if (!rc)
+        rc = mdb_env_info(s->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(s->env, &est);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_stat");
+    out->blobs = (long long)bst.ms_entries;
+    out->manifests = (long long)mst.ms_entries;
+    out->bytes = bytes;
+    out->map_used = ((long long)info.me_last_pgno + 1) * est.ms_psize;
+    out->map_size = (long long)info.me_mapsize;
+    return STORE_OK;
+}

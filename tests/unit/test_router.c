@@ -68,6 +68,9 @@ static const struct {
     {"/v2/_catalog/blobs/x", ANY, OCI_NAME_INVALID, 0, NULL, NULL},
     /* no endpoint */
     {"/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/metrics", ANY, OCI_OK, ROUTE_METRICS, "", ""},
+    {"/metrics/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v2/metrics", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v1/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v2x", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v2//", ANY, OCI_NOT_FOUND, 0, NULL, NULL},

@@ -1,0 +1,1 @@
+../t8002-metrics.sh
