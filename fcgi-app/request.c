@@ -63,7 +63,6 @@ static long long now_us(void);
 static void reset(struct req *r)
 {
     r->started_us = now_us();
-    r->started_ms = r->started_us / 1000;
     r->status = 0;
     r->bytes_in = 0;
     r->bytes_out = 0;
@@ -324,14 +323,14 @@ static void logfmt(struct line *l, const char *key, const char *value)
  * server's), the duration, the user (REMOTE_USER, "" when anonymous) and
  * the client's address.
  */
-static void access_line(struct req *r)
+static void access_line(struct req *r, long long duration_us)
 {
     static const char *const names[] = {"GET", "HEAD",  "POST",
                                         "PUT", "PATCH", "DELETE"};
     const char *method = req_param(r, "REQUEST_METHOD");
     const char *user = req_param(r, "REMOTE_USER");
     const char *addr = req_param(r, "REMOTE_ADDR");
-    struct line *l;
+    struct line line, *l = &line;
     size_t i;
 
     if (log_level < LOG_LVL_INFO)
@@ -339,25 +338,23 @@ static void access_line(struct req *r)
     for (i = 0; i < ARRAY_SIZE(names); i++)
         if (r->method == 1u << i)
             method = names[i];
-    l = xmalloc(sizeof(*l));
     l->n = 0;
     l->s[0] = '\0';
     line_addf(l, "access");
     logfmt(l, "method", method ? method : "");
     logfmt(l, "path", r->path);
     line_addf(l, " status=%d bytes_in=%lld bytes_out=%lld duration_ms=%lld",
-              r->status, r->bytes_in, r->bytes_out, now_ms() - r->started_ms);
+              r->status, r->bytes_in, r->bytes_out, duration_us / 1000);
     logfmt(l, "user", user ? user : "");
     logfmt(l, "addr", addr ? addr : "");
     log_info("%s", l->s);
-    free(l);
 }
 
 void req_finish(struct req *r)
 {
     FCGX_Stream *in = r->fcgx->in;
     int refused = r->err != OCI_OK;
-    long long total = 0, end = now_ms() + REFUSED_MS;
+    long long total = 0, end = now_ms() + REFUSED_MS, duration_us;
     char chunk[16384];
     long n = 1;
 
@@ -379,10 +376,11 @@ void req_finish(struct req *r)
         FCGX_Detach(r->fcgx);
     if (n != 0)
         log_debug("left the rest of the request body unread");
-    access_line(r);
+    duration_us = now_us() - r->started_us;
+    access_line(r, duration_us);
     FCGX_Finish_r(r->fcgx);
     metrics_count(r->route, r->method, r->status, r->bytes_in, r->bytes_out,
-                  now_us() - r->started_us);
+                  duration_us);
 }
 
 int req_may(struct req *r, const char *repo, enum auth_action action)

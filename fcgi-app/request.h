@@ -69,8 +69,7 @@ struct req {
     int headers_sent;
 
     /* for the access line (req_finish) */
-    long long started_ms; /* when accepted, monotonic */
-    long long started_us; /* the same in microseconds, for metrics */
+    long long started_us; /* when accepted, monotonic */
     int route;            /* enum route_kind the router matched, or
                              ROUTE_NONE (router.h) */
     int status;           /* of the answer sent; 0: none */
