@@ -1,6 +1,6 @@
 #!/bin/sh
 # docker search on a store of many repositories: GET /v1/search walks
-# the catalog's names (one key-only LMDB cursor walk). Fills a store with
+# the catalog's names and descriptions (one LMDB cursor walk). Fills a store with
 # REPOS repositories (bench/searchstore.c, through the store's
 # functions), times the walk alone in process (searchstore walk) and then
 # whole requests through lighttpd and berth (curl's time_total), for

@@ -9,7 +9,8 @@
  * with one tagged image manifest, through the store's functions as
  * berth's endpoints use them: the config blob is uploaded to the first
  * (store_upload_begin, store_upload_finish), mounted into each other one
- * (store_blob_mount), and a manifest naming it is put with a tag
+ * (store_blob_mount), and a manifest naming it, with a description
+ * annotation that every repository gets, is put with a tag
  * (store_manifest_put). Names are "team<i % 100>/<word>-<i>", the words
  * taken in turn from a short list, so that a query can match one, 1 in
  * 100, 1 in 8 or every repository. Put ROOT on a tmpfs: each of those is
@@ -18,7 +19,8 @@
  *   searchstore walk ROOT Q RUNS
  *
  * times RUNS walks of the catalog as GET /v1/search makes them
- * (store_catalog_list, a substring test of each name) for query Q, and
+ * (store_catalog_walk, a substring test of each name and description)
+ * for query Q, and
  * prints `metric` lines: the matches, and p50 and p99 of the walk in
  * milliseconds, of the wall clock and of the process's CPU time (on a
  * busy machine the two differ by the time others had the CPU). The rule check
@@ -28,7 +30,6 @@
 #define _GNU_SOURCE
 #include "config.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +118,9 @@ static int fill(const char *root, long repos)
     len = snprintf(body, sizeof(body),
                    "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":"
                    "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu},"
-                   "\"layers\":[]}",
+                   "\"layers\":[],\"annotations\":{"
+                   "\"org.opencontainers.image.description\":"
+                   "\"A service image of the search benchmark\"}}",
                    MT_OCI_MANIFEST, MT_CONFIG, dstr, sizeof(config) - 1);
     hasher_init(&h, DIGEST_SHA256);
     hasher_update(&h, body, (size_t)len);
@@ -169,13 +172,19 @@ struct walk {
 };
 
 /* what h_search.c's match() does before the rule check */
-static int match(void *ctx, const char *s, size_t len)
+static int match(void *ctx, const char *s, size_t len, const char *desc,
+                 size_t dlen)
 {
     struct walk *w = ctx;
+    char d[MANIFEST_DESC_MAX];
 
-    if (!w->qlen || memmem(s, len, w->q, w->qlen))
+    if (dlen >= sizeof(d))
+        dlen = sizeof(d) - 1;
+    memcpy(d, desc, dlen);
+    d[dlen] = '\0';
+    if (!w->qlen || memmem(s, len, w->q, w->qlen) || strcasestr(d, w->q))
         w->matches++;
-    return STORE_LIST_SKIP;
+    return STORE_OK;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -200,7 +209,7 @@ static int walk(const char *root, const char *q, long runs)
     struct walk w;
     double *ms = calloc((size_t)runs, sizeof(*ms)), t, c;
     double *cpu = calloc((size_t)runs, sizeof(*cpu));
-    int rc = 0, more;
+    int rc = 0;
     long i;
 
     o.flags |= STORE_RDONLY;
@@ -215,7 +224,7 @@ static int walk(const char *root, const char *q, long runs)
         w.matches = 0;
         t = now_ms(CLOCK_MONOTONIC);
         c = now_ms(CLOCK_PROCESS_CPUTIME_ID);
-        rc = store_catalog_list(s, NULL, LONG_MAX, match, &w, &more);
+        rc = store_catalog_walk(s, match, &w);
         ms[i] = now_ms(CLOCK_MONOTONIC) - t;
         cpu[i] = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c;
         if (rc) {

@@ -231,6 +231,8 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
         rc = usedby_set(s, txn, repo, dstr, mf->m, 1);
     if (rc == STORE_OK && tag)
         rc = store_tag_put(s, txn, repo, tag, dstr);
+    if (rc == STORE_OK && tag && mf->m->description[0])
+        rc = store_catalog_describe(s, txn, repo, mf->m->description);
     if (rc == STORE_OK && mf->m->has_subject) {
         digest_format(&mf->m->subject, subject);
         rc = store_dup_put(txn, s->referrers, repo, subject, dstr,

@@ -35,13 +35,24 @@ static int catalog_set(struct store *s, MDB_txn *txn, const char *repo,
     int rc;
 
     store_str_val(repo, &key);
-    if (listed)
-        rc = mdb_put(txn, s->catalog, &key, &val, 0);
+    if (listed) /* a listed repository keeps its description */
+        rc = mdb_put(txn, s->catalog, &key, &val, MDB_NOOVERWRITE);
     else
         rc = mdb_del(txn, s->catalog, &key, NULL);
-    if (rc == MDB_NOTFOUND)
+    if (rc == MDB_NOTFOUND || rc == MDB_KEYEXIST)
         return STORE_OK;
     return store_map_mdb_rc(rc, "mdb_put catalog");
+}
+
+int store_catalog_describe(struct store *s, MDB_txn *txn, const char *repo,
+                           const char *desc)
+{
+    MDB_val key, val;
+
+    store_str_val(repo, &key);
+    store_str_val(desc, &val);
+    return store_map_mdb_rc(mdb_put(txn, s->catalog, &key, &val, 0),
+                            "mdb_put catalog");
 }
 
 int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
@@ -110,6 +121,32 @@ int store_repo_known(struct store *s, MDB_txn *txn, const char *repo)
     struct repo_rec rec;
 
     return get_rec(s, txn, repo, &rec);
+}
+
+int store_catalog_walk(struct store *s, store_catalog_fn *fn, void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_txn *txn;
+    MDB_val key, val;
+    int rc, stop = 0;
+
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, s->catalog, &cur);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return store_map_mdb_rc(rc, "mdb_cursor_open catalog");
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0 && !stop;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        stop = fn(ctx, key.mv_data, key.mv_size, val.mv_data, val.mv_size);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (stop)
+        return stop;
+    return rc == MDB_NOTFOUND ? STORE_OK
+                              : store_map_mdb_rc(rc, "mdb_cursor_get catalog");
 }
 
 int store_repo_exists(struct store *s, const char *repo)

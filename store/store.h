@@ -531,6 +531,25 @@ int store_catalog_list(struct store *s, const char *last, long n,
                        store_list_fn *fn, void *ctx, int *more);
 
 /*
+ * Called once per repository of the catalog with its name and its
+ * description (neither NUL-terminated; dlen 0 when it has none), within
+ * a read transaction: copy, do no I/O. A non-zero return stops the walk
+ * and is returned.
+ */
+typedef int store_catalog_fn(void *ctx, const char *name, size_t len,
+                             const char *desc, size_t dlen);
+
+/*
+ * The repositories of the catalog in byte order of name, with their
+ * descriptions, in one read transaction. A repository's description is
+ * that of the last manifest pushed to it with a tag that had one
+ * (struct manifest's description: an OCI description or title
+ * annotation); a later tagged push without one leaves it. Returns
+ * STORE_IO, or what fn returned.
+ */
+int store_catalog_walk(struct store *s, store_catalog_fn *fn, void *ctx);
+
+/*
  * Returns STORE_OK if the registry knows repo, STORE_NOTFOUND if not,
  * STORE_CORRUPT, STORE_IO.
  */

@@ -50,7 +50,11 @@
  *                                      "<prefix>/", or "*" for the store
  *   nslinks   "<prefix>/\0<d>"     -> uint64_t: how many repos under
  *                                      prefix/ link blob d
- *   catalog   "<repo>"             -> (empty) repos the catalog lists
+ *   catalog   "<repo>"             -> repos the catalog lists: the
+ *                                      repo's description (for docker
+ *                                      search; "" until a tagged push
+ *                                      brings one, and in stores older
+ *                                      than descriptions)
  *   info      "<name>"             -> a decimal number (store/info.c):
  *                                      format, maintenance, gc_last
  *   uploads   "<id>"               -> upload record (store/upload.c), in
@@ -430,6 +434,13 @@ enum repo_count { REPO_LINKS, REPO_MANIFESTS, REPO_TAGS };
  */
 int store_repo_count(struct store *s, MDB_txn *txn, const char *repo,
                      enum repo_count what, int delta);
+
+/*
+ * Make desc the description of repo, which the catalog lists, within the
+ * caller's write transaction (store_catalog_walk()).
+ */
+int store_catalog_describe(struct store *s, MDB_txn *txn, const char *repo,
+                           const char *desc);
 
 /* What the record of repo counts, within txn; STORE_NOTFOUND if none. */
 int store_repo_info(struct store *s, MDB_txn *txn, const char *repo,

@@ -215,6 +215,30 @@ static int media_type(struct parse *p, json_t *root, const char *content_type,
     return 0;
 }
 
+/* m->description from the annotations object ann (see manifest.h) */
+static void describe(json_t *ann, char *out, size_t size)
+{
+    json_t *v = json_object_get(ann, "org.opencontainers.image.description");
+    const char *s;
+    size_t n;
+
+    if (!json_is_string(v) || !json_string_length(v))
+        v = json_object_get(ann, "org.opencontainers.image.title");
+    out[0] = '\0';
+    if (!json_is_string(v))
+        return;
+    s = json_string_value(v);
+    n = json_string_length(v); /* no NUL: the parser refuses \u0000 */
+    if (n >= size) {
+        n = size - 1;
+        /* not into a UTF-8 sequence: back to the byte that starts one */
+        while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 int manifest_parse(const char *body, size_t len, const char *content_type,
                    struct manifest *out, char *err, size_t errlen)
 {
@@ -288,8 +312,10 @@ int manifest_parse(const char *body, size_t len, const char *content_type,
         m.subject = ref.digest;
     }
     ann = json_object_get(root, "annotations");
-    if (ann && json_object_size(ann))
+    if (ann && json_object_size(ann)) {
         m.annotations = json_dumps(ann, JSON_COMPACT | JSON_ENSURE_ASCII);
+        describe(ann, m.description, sizeof(m.description));
+    }
     *out = m;
     memset(&m, 0, sizeof(m)); /* now owned by *out */
     rc = MANIFEST_OK;

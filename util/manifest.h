@@ -24,6 +24,7 @@
     "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 #define MEDIA_TYPE_MAX 256 /* longest media type accepted, NUL included */
+#define MANIFEST_DESC_MAX 256 /* bytes of a description kept, NUL included */
 
 enum manifest_kind {
     MANIFEST_IMAGE = 1, /* OCI image manifest, Docker schema2 manifest */
@@ -58,6 +59,13 @@ struct manifest {
      */
     char artifact_type[MEDIA_TYPE_MAX];
     char *annotations; /* the annotations object as JSON, or NULL */
+    /*
+     * For docker search: the annotation org.opencontainers.image.description
+     * (annotations.md), or when it is absent or empty
+     * org.opencontainers.image.title, cut to MANIFEST_DESC_MAX - 1 bytes
+     * between two characters; "" when there is neither.
+     */
+    char description[MANIFEST_DESC_MAX];
 };
 
 #define MANIFEST_OK      0

@@ -1,6 +1,7 @@
 #!/bin/sh
 # docker search: docker's registry v1 search API (/v1/_ping, /v1/search):
-# the JSON docker parses, substring matches in name order, pages, n and
+# the JSON docker parses, substring matches in name order (and in the
+# descriptions that annotations give), pages, n and
 # page checked; docker search and podman search through the front
 # server; then, with an access file, each client sees only what it may
 # pull.
@@ -22,6 +23,14 @@ for r in search/alpha search/alphabet search/beta other/alpine zeta/alps; do
 	put_manifest "$r" latest "$T/m"
 done
 expect_status "five repositories pushed" 201
+# a description, from an index's annotation, pushed with a tag
+oci index --manifest "$T/m" \
+	--annotation 'org.opencontainers.image.description=Compilers for the "build" farm' \
+	>"$T/ix"
+push_blob tools/ci "$T/config"
+put_manifest tools/ci "$(oci digest "$T/m")" "$T/m"
+put_manifest tools/ci stable "$T/ix"
+expect_status "an index with a description" 201
 
 # json EXPR: evaluate a Python expression on the last body (as j)
 json() {
@@ -53,7 +62,11 @@ is "any case" "$(json 'j["num_results"], j["query"]')" "(4, 'alp')"
 req GET '/v1/search?q=et'
 is "anywhere in the name" "$(names)" "search/alphabet,search/beta,zeta/alps"
 req GET '/v1/search'
-is "no q: every repository" "$(json 'j["num_results"]')" 5
+is "no q: every repository" "$(json 'j["num_results"]')" 6
+req GET '/v1/search?q=BUILD%22%20Farm'
+is "the description matches too, in any case, and is shown" \
+	"$(json '[(x["name"], x["description"]) for x in j["results"]]')" \
+	"[('tools/ci', 'Compilers for the \"build\" farm')]"
 req GET '/v1/search?q=nothing%20here'
 is "no match" "$(json 'j["num_results"], j["num_pages"], j["results"], j["query"]')" \
 	"(0, 0, [], 'nothing here')"
@@ -115,6 +128,10 @@ else
 	docker search --limit 2 --format '{{.Name}}' "$R/alp" >"$T/docker.out" 2>&1
 	is "docker search --limit 2" "$(tr '\n' ' ' <"$T/docker.out")" \
 		"other/alpine search/alpha "
+	docker search --no-trunc --format '{{.Name}}: {{.Description}}' \
+		"$R/farm" >"$T/docker.out" 2>&1
+	is "docker search shows the description" "$(cat "$T/docker.out")" \
+		'tools/ci: Compilers for the "build" farm'
 fi
 
 # access: only what the client may pull is listed and counted; the search

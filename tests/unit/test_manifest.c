@@ -7,7 +7,7 @@
  *   content-type   the Content-Type it is pushed with (absent: none)
  *   expect         valid cases: "key value" lines that must hold, keys
  *                  kind, media_type, blobs, children, artifact_type,
- *                  subject, annotations
+ *                  subject, annotations, description
  *   error          invalid cases: a text the error message must contain
  *
  * Adding a case needs no C.
@@ -71,6 +71,8 @@ static void expect_line(const char *c, const char *line,
         snprintf(got, sizeof(got), "%s", sub);
     } else if (!strcmp(key, "annotations"))
         snprintf(got, sizeof(got), "%s", m->annotations ? m->annotations : "");
+    else if (!strcmp(key, "description"))
+        snprintf(got, sizeof(got), "%s", m->description);
     else
         fail_msg("%s: unknown key '%s' in expect", c, key);
     if (strcmp(got, val))

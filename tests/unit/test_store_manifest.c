@@ -377,6 +377,88 @@ static void test_catalog(void **state)
     tm_release(&t);
 }
 
+/* store_catalog_walk() into "name=description;..." */
+static int describe_one(void *ctx, const char *name, size_t len,
+                        const char *desc, size_t dlen)
+{
+    struct list *l = ctx;
+    size_t at = strlen(l->s);
+
+    if (at + len + dlen + 3 > sizeof(l->s))
+        return STORE_TOOBIG;
+    snprintf(l->s + at, sizeof(l->s) - at, "%.*s=%.*s;", (int)len, name,
+             (int)dlen, desc);
+    return 0;
+}
+
+static const char *descriptions(struct fixture *f)
+{
+    static struct list l;
+
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(store_catalog_walk(f->s, describe_one, &l), STORE_OK);
+    return l.s;
+}
+
+/* An image of config cfg with the annotations ann (a JSON object). */
+static void tm_annotated(struct tm *t, const struct digest *cfg,
+                         const char *ann)
+{
+    char c[DIGEST_STR_MAX];
+
+    digest_format(cfg, c);
+    snprintf(t->body, sizeof(t->body),
+             "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{"
+             "\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+             "\"digest\":\"%s\",\"size\":%zu},\"layers\":[],"
+             "\"annotations\":%s}",
+             MT_OCI_MANIFEST, c, strlen(cfg_data), ann);
+    tm_parse(t);
+}
+
+static void test_catalog_descriptions(void **state)
+{
+    struct fixture *f = *state;
+    struct digest cfg, d;
+    struct tm desc, plain, title, untagged;
+
+    config_blob(f, "a", &cfg);
+    config_blob(f, "b", &cfg);
+    assert_string_equal(descriptions(f), "a=;b=;");
+    tm_annotated(&desc, &cfg,
+                 "{\"org.opencontainers.image.description\":\"Hello\"}");
+    tm_annotated(&plain, &cfg, "{\"k\":\"v\"}");
+    tm_annotated(&title, &cfg, "{\"org.opencontainers.image.title\":\"T\"}");
+    tm_annotated(&untagged, &cfg,
+                 "{\"org.opencontainers.image.description\":\"By digest\"}");
+
+    /* a tagged push with a description describes the repository */
+    assert_int_equal(put_manifest(f, "a", "v1", &desc, NULL), STORE_OK);
+    assert_string_equal(descriptions(f), "a=Hello;b=;");
+    /* one without leaves it, as does one by digest, and a new blob */
+    assert_int_equal(put_manifest(f, "a", "v2", &plain, NULL), STORE_OK);
+    assert_int_equal(put_manifest(f, "a", NULL, &untagged, NULL), STORE_OK);
+    put_blob(f, "a", "more", 4, &d);
+    assert_string_equal(descriptions(f), "a=Hello;b=;");
+    /* a later tagged push with a title replaces it */
+    assert_int_equal(put_manifest(f, "a", "v3", &title, NULL), STORE_OK);
+    assert_string_equal(descriptions(f), "a=T;b=;");
+    /* the key-only listing is unchanged */
+    {
+        int more;
+
+        assert_string_equal(catalog(f, NULL, 100, &more), "a,b");
+    }
+    /* a repository that leaves the catalog comes back without one */
+    assert_int_equal(store_repo_delete(f->s, "a", NULL, NULL), STORE_OK);
+    put_blob(f, "a", "new", 3, &d);
+    assert_string_equal(descriptions(f), "a=;b=;");
+    tm_release(&desc);
+    tm_release(&plain);
+    tm_release(&title);
+    tm_release(&untagged);
+}
+
 static void test_referrers(void **state)
 {
     struct fixture *f = *state;
@@ -973,6 +1055,7 @@ int main(void)
         T(test_put_get),         T(test_missing_references),
         T(test_tags_and_delete), T(test_tag_guard),
         T(test_tag_pages),       T(test_catalog),
+    T(test_catalog_descriptions),
         T(test_referrers),       T(test_get_too_big),
         T(test_map_full),        T(test_map_grows),
         T(test_in_use),          T(test_emptied_repo),
