@@ -19,9 +19,9 @@
  *
  * A search is one cursor walk over the catalog database (names, and
  * descriptions: no record decoded), a substring test of each name and
- * description, and a rule check of the names that match. bench/search.sh measured a walk of
- * 100,000 names with the substring test at 5 ms of CPU, p99 7 ms (2
- * shared cores, no sanitizers), and a whole search through lighttpd at
+ * description, and a rule check of the names that match. bench/search.sh
+ * measured a walk of 100,000 names with the substring test at 5 ms of CPU, p99
+ * 7 ms (2 shared cores, no sanitizers), and a whole search through lighttpd at
  * 11-14 ms p50 on a busy machine. That is why there is no n-gram index:
  * it would cost every push and repository delete a write per n-gram of
  * the name, to save milliseconds of a request that is rare.
@@ -80,8 +80,8 @@ static int add_result(struct search *sr, const char *s, size_t len,
 
     json_decref(j);
     /* names need no JSON escaping (util/names.h) */
-    if (buf_adds(&sr->out, sr->count > sr->first ? ",{\"name\":\""
-                                                 : "{\"name\":\"") ||
+    if (buf_adds(&sr->out,
+                 sr->count > sr->first ? ",{\"name\":\"" : "{\"name\":\"") ||
         buf_add(&sr->out, s, len) ||
         buf_adds(&sr->out, "\",\"description\":") ||
         buf_adds(&sr->out, js ? js : "\"\"") ||
@@ -99,9 +99,8 @@ static int match(void *ctx, const char *s, size_t len, const char *desc,
     struct search *sr = ctx;
     char name[NAME_MAX_LEN + 1];
 
-    if (len >= sizeof(name) ||
-        (sr->qlen && !memmem(s, len, sr->q, sr->qlen) &&
-         !described(desc, dlen, sr->q)))
+    if (len >= sizeof(name) || (sr->qlen && !memmem(s, len, sr->q, sr->qlen) &&
+                                !described(desc, dlen, sr->q)))
         return STORE_OK;
     memcpy(name, s, len);
     name[len] = '\0';
@@ -202,9 +201,9 @@ enum oci_err h_search_get(struct req *r)
     sr.first = (page - 1) * n;
     sr.n = n;
     /* a description escaped as \uXXXX: 6 bytes a byte at worst */
-    buf_init(&sr.out,
-             (size_t)SEARCH_N_MAX * (NAME_MAX_LEN + MANIFEST_DESC_MAX * 6 + 128) +
-                 1024);
+    buf_init(&sr.out, (size_t)SEARCH_N_MAX *
+                              (NAME_MAX_LEN + MANIFEST_DESC_MAX * 6 + 128) +
+                          1024);
     rc = store_catalog_walk(r->store, match, &sr);
     if (rc)
         err = req_fail_store(r, rc);

@@ -23,7 +23,7 @@
 #define MT_DOCKER_SCHEMA1_SIGNED                                               \
     "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
-#define MEDIA_TYPE_MAX 256 /* longest media type accepted, NUL included */
+#define MEDIA_TYPE_MAX    256 /* longest media type accepted, NUL included */
 #define MANIFEST_DESC_MAX 256 /* bytes of a description kept, NUL included */
 
 enum manifest_kind {
