@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "store/store_private.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -34,7 +35,6 @@
  */
 
 #define TRIES    5
-#define CHUNK    (256 << 10)
 #define META_TMP "data.mdb.tmp"
 
 struct bfile {
@@ -131,41 +131,21 @@ static int sync_blob_dirs(const char *dir)
 /* Copy the open file in to path (made anew), and flush it. */
 static int copy_fd(int in, const char *from, const char *path)
 {
-    char *chunk = xmalloc(CHUNK);
-    ssize_t n, w, off;
-    int out, rc = STORE_OK;
+    long long copied;
+    int out, rc = STORE_OK, read_failed;
 
     out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) {
-        rc = store_map_errno(errno, "create", path);
-        goto free_chunk;
-    }
-    while ((n = read(in, chunk, CHUNK)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = store_map_errno(errno, "read", from);
-            goto close_out;
-        }
-        for (off = 0; off < n; off += w) {
-            w = write(out, chunk + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                w = 0;
-            else if (w < 0) {
-                rc = store_map_errno(errno, "write", path);
-                goto close_out;
-            }
-        }
-    }
-    if (fsync(out))
+    if (out < 0)
+        return store_map_errno(errno, "create", path);
+    if (fd_copy(in, out, NULL, &copied, &read_failed))
+        rc = store_map_errno(errno, read_failed ? "read" : "write",
+                             read_failed ? from : path);
+    else if (fsync(out))
         rc = store_map_errno(errno, "fsync", path);
-close_out:
     if (close(out) && rc == STORE_OK)
         rc = store_map_errno(errno, "close", path);
     if (rc)
         unlink(path);
-free_chunk:
-    free(chunk);
     return rc;
 }
 

@@ -26,8 +26,6 @@
  * the flush that goes with it, is most of what a small blob costs.
  */
 
-#define COPY_CHUNK (1024 * 1024)
-
 /*
  * Whether the store has blob d whole (its record, and its file unless it
  * is kept in LMDB), and whether repo links it; in one read transaction.
@@ -72,42 +70,17 @@ static int lookup(struct store *s, const char *repo, const struct digest *d,
 static int copy_in(int in, const char *src, long long size, const char *tmp,
                    struct hasher *h, int *out)
 {
-    char *buf = xmalloc(COPY_CHUNK);
-    long long off = 0;
-    ssize_t n;
-    int fd, rc = STORE_OK;
+    long long copied;
+    int fd, rc = STORE_OK, read_failed;
 
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(buf);
+    if (fd < 0)
         return store_map_errno(errno, "create", tmp);
-    }
-    for (;;) {
-        n = read(in, buf, COPY_CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = store_map_errno(errno, "read", src);
-            break;
-        }
-        if (n == 0)
-            break;
-        hasher_update(h, buf, (size_t)n);
-        if (pwrite_all(fd, buf, (size_t)n, off)) {
-            rc = store_map_errno(errno, "write", tmp);
-            break;
-        }
-        /*
-         * Start writing it out now, so that the flush before the rename
-         * waits for the last chunk rather than for the whole file: the
-         * disk works while the next chunk is read and hashed.
-         */
-        sync_file_range(fd, off, n, SYNC_FILE_RANGE_WRITE);
-        off += n;
-    }
-    free(buf);
+    if (fd_copy(in, fd, h, &copied, &read_failed))
+        rc = store_map_errno(errno, read_failed ? "read" : "write",
+                             read_failed ? src : tmp);
     /* a file that changed size under us is not the file that was stat()ed */
-    if (rc == STORE_OK && off != size)
+    else if (copied != size)
         rc = STORE_DIGEST_MISMATCH;
     if (rc) {
         close(fd);

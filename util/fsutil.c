@@ -3,12 +3,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
+#include "util/xalloc.h"
+
+#define COPY_CHUNK (1024 * 1024)
 
 int pwrite_all(int fd, const void *buf, size_t len, long long off)
 {
@@ -27,6 +31,37 @@ int pwrite_all(int fd, const void *buf, size_t len, long long off)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int fd_copy(int in, int out, struct hasher *h, long long *copied,
+            int *read_failed)
+{
+    char *buf = xmalloc(COPY_CHUNK);
+    ssize_t n;
+    int rc = 0;
+
+    *copied = 0;
+    for (;;) {
+        n = read(in, buf, COPY_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            *read_failed = 1;
+            rc = n < 0 ? -1 : 0;
+            break;
+        }
+        if (h)
+            hasher_update(h, buf, (size_t)n);
+        if (pwrite_all(out, buf, (size_t)n, *copied)) {
+            *read_failed = 0;
+            rc = -1;
+            break;
+        }
+        sync_file_range(out, *copied, n, SYNC_FILE_RANGE_WRITE);
+        *copied += n;
+    }
+    free(buf);
+    return rc;
 }
 
 int mkdir_p(const char *path, mode_t mode)
