@@ -188,6 +188,7 @@ lighttpd_conf() {
 		echo "var.berth_manifest_max = ${LIGHTTPD_MANIFEST_MAX:-8192}"
 		echo "var.berth_chunked_max = ${LIGHTTPD_CHUNKED_MAX:-8388608}"
 		echo "var.berth_errors  = \"$top_srcdir/conf/errors\""
+		echo "var.berth_ui      = \"$top_srcdir/ui\""
 		echo "var.berth_cert    = \"$REG_TMP/tls/server.crt\""
 		echo "var.berth_key     = \"$REG_TMP/tls/server.key\""
 		echo "var.berth_htpasswd = \"$REG_TMP/htpasswd\""
