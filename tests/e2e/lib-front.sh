@@ -227,6 +227,7 @@ nginx_site() {
 		-e "s|unix:/run/berth/berth.sock|unix:$1|" \
 		-e "s|/var/lib/berth/blobs/|$REG_STORE/blobs/|" \
 		-e "s|/usr/share/berth/errors/|$top_srcdir/conf/errors/|" \
+		-e "s|/usr/share/berth/ui/|$top_srcdir/ui/|" \
 		-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
 		-e "s|^\( *\)auth_basic \"berth\";|\1$_realm|" \
 		"$top_srcdir/conf/nginx/berth.conf" |
@@ -333,6 +334,7 @@ apache_conf() {
 		echo "Define BERTH_SOCKET   $1"
 		echo "Define BERTH_BLOBS    $REG_STORE/blobs"
 		echo "Define BERTH_ERRORS   $top_srcdir/conf/errors"
+		echo "Define BERTH_UI       $top_srcdir/ui"
 		[ "$FRONT_AUTH" = optional ] && echo "Define BERTH_AUTH_OPTIONAL"
 		echo "Include $top_srcdir/conf/apache/berth.conf"
 	} >"$REG_TMP/apache.conf"
