@@ -63,6 +63,7 @@ var.berth_chunked_max  = 8388608
 var.berth_errors = "$errors"
 var.berth_ui     = "$ui"
 include "$here/berth.conf"
+include "$here/ui.conf"
 include "$here/fastcgi-socket.conf"
 CONF
 

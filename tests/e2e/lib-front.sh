@@ -194,6 +194,7 @@ lighttpd_conf() {
 		echo "var.berth_htpasswd = \"$REG_TMP/htpasswd\""
 		echo "var.berth_realm   = \"berth\""
 		echo "include \"$top_srcdir/conf/lighttpd/berth.conf\""
+		echo "include \"$top_srcdir/conf/lighttpd/ui.conf\""
 		[ "$FRONT_TLS" = 1 ] &&
 			echo "include \"$top_srcdir/conf/lighttpd/tls.conf\""
 		[ "$FRONT_AUTH" != none ] &&

@@ -201,7 +201,7 @@ printf 'server.username = "www-data"\nserver.groupname = "www-data"\n' \
 chgrp www-data "$REG_RUN" # its logs and upload-dirs
 chmod 775 "$REG_RUN"
 check "lighttpd includes the installed examples" \
-	test "$(grep -c "^include \"$EX/lighttpd/" "$T/lighttpd.conf")" = 2
+	test "$(grep -c "^include \"$EX/lighttpd/" "$T/lighttpd.conf")" = 3
 lighttpd -D -f "$T/lighttpd.conf" >>"$REG_RUN/lighttpd-stdout.log" 2>&1 &
 LPID=$!
 track $LPID
