@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +42,7 @@ static enum oci_err n_param(struct req *r, long *n)
     if (rc == 1) {
         errno = 0;
         *n = strtol(s, &end, 10);
-        if (s[0] && !*end && !errno && *n >= 1 && *n <= LONG_MAX / 2) {
+        if (s[0] && !*end && !errno && *n >= 1) {
             if (*n > UI_N_MAX)
                 *n = UI_N_MAX;
             return OCI_OK;

@@ -24,22 +24,14 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics lock-free");
 
 /* The label values; each is an index of the arrays in struct layout. */
 static const char *const route_names[] = {
-    [ROUTE_BASE] = "base",
-    [ROUTE_CATALOG] = "catalog",
-    [ROUTE_BLOB] = "blob",
-    [ROUTE_UPLOADS] = "uploads",
-    [ROUTE_UPLOAD] = "upload",
-    [ROUTE_MANIFEST] = "manifest",
-    [ROUTE_TAGS] = "tags",
-    [ROUTE_REFERRERS] = "referrers",
-    [ROUTE_METRICS] = "metrics",
-    [ROUTE_NONE] = "none",
-    [ROUTE_LIVEZ] = "livez",
-    [ROUTE_READYZ] = "readyz",
-    [ROUTE_V1_PING] = "v1_ping",
-    [ROUTE_V1_SEARCH] = "v1_search",
-    [ROUTE_UI_REPOS] = "ui_repositories",
-    [ROUTE_UI_TAGS] = "ui_tags",
+    [ROUTE_BASE] = "base",       [ROUTE_CATALOG] = "catalog",
+    [ROUTE_BLOB] = "blob",       [ROUTE_UPLOADS] = "uploads",
+    [ROUTE_UPLOAD] = "upload",   [ROUTE_MANIFEST] = "manifest",
+    [ROUTE_TAGS] = "tags",       [ROUTE_REFERRERS] = "referrers",
+    [ROUTE_METRICS] = "metrics", [ROUTE_NONE] = "none",
+    [ROUTE_LIVEZ] = "livez",     [ROUTE_READYZ] = "readyz",
+    [ROUTE_V1_PING] = "v1_ping", [ROUTE_V1_SEARCH] = "v1_search",
+    [ROUTE_UI_TAGS] = "ui_tags", [ROUTE_UI_REPOS] = "ui_repos",
 };
 #define NROUTES (ROUTE_NONE + 1)
 
