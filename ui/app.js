@@ -6,7 +6,12 @@
  */
 "use strict";
 
-const API = "/v2/_berth/ui/repositories";
+/*
+ * Absolute addresses on the page's origin: the page may have been opened
+ * as http://user:password@host/ui/, and fetch() refuses a URL with
+ * credentials, which a relative one would inherit from the page's.
+ */
+const API = location.origin + "/v2/_berth/ui/repositories";
 const $ = (id) => document.getElementById(id);
 
 /* An element with class cls (may be "") and text (may be undefined). */
@@ -220,7 +225,7 @@ async function loadTags(append) {
 
 async function deleteTag(name, tag) {
   if (!confirm("Delete tag " + tag + " of " + name + "?")) return;
-  const res = await fetch("/v2/" + name + "/manifests/" +
+  const res = await fetch(location.origin + "/v2/" + name + "/manifests/" +
                           encodeURIComponent(tag), { method: "DELETE" });
   if (!res.ok) {
     let body = null;
