@@ -173,6 +173,6 @@ req GET /v2/team/app/manifests/v2
 expect_error "v2 is gone" 404 MANIFEST_UNKNOWN
 req GET /v2/team/app/tags/list
 is "v1 stays" "$(json 'j["tags"]')" "['v1']"
-echo "# screenshots: $ART/ui.png $ART/ui-phone.png"
+echo "# screenshots: $ART/ui.png $ART/ui-phone.png $ART/ui-repos.png"
 
 done_testing

@@ -7,8 +7,9 @@ Logs in through the front server's basic auth by sending an
 Authorization header with every request of the page (CDP
 Network.setExtraHTTPHeaders), as alice (all rights), bob (pull) and
 carol (pull team/*), on the repositories t3005 pushed. Prints one line
-per check; exits 1 if any failed. Screenshots: ui.png (a desk),
-ui-phone.png (a phone).
+per check; exits 1 if any failed. Screenshots in the artifacts
+directory: ui.png (a repository's tags, on a desk), ui-phone.png (the
+same on a phone), ui-repos.png (the repositories).
 """
 import argparse
 import base64
@@ -141,6 +142,7 @@ def run(d, base, host, artifacts):
           "2 tags" in d.find_element(By.CSS_SELECTOR,
                                      '#repos li[data-repo="team/app"]').text)
     check("and who she is", "alice" in d.find_element(By.ID, "user").text)
+    d.save_screenshot(os.path.join(artifacts, "ui-repos.png"))
     d.find_element(By.ID, "search").send_keys("sec")
     wait(d, "the search box filters", lambda: repos(d) == ["secret/db"])
     d.find_element(By.CSS_SELECTOR, '#repos li[data-repo="secret/db"] a') \
