@@ -42,6 +42,17 @@ enum oci_err h_search_get(struct req *r);
 enum oci_err h_metrics_get(struct req *r);
 
 /*
+ * The web catalog's JSON API (h_ui.c; the README gives its shapes):
+ * GET /v2/_berth/ui/repositories?q=&n=&last= lists the repositories the
+ * client may pull, with their tag counts and bytes;
+ * GET /v2/_berth/ui/repositories/<name>/tags?n=&last= the tags of one,
+ * with digest, media type, size, push time, the platforms of an index
+ * and the referrers of the manifest, and whether the client may delete.
+ */
+enum oci_err h_ui_repos_get(struct req *r);
+enum oci_err h_ui_tags_get(struct req *r);
+
+/*
  * The quotas of r->rules (policy/policy.h), for the handlers: a push adds
  * need bytes to r->name, blob d (NULL: not known yet), which needs nothing
  * in a namespace that holds it already. Returns OCI_OK, or records 403

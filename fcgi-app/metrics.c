@@ -31,6 +31,7 @@ static const char *const route_names[] = {
     [ROUTE_METRICS] = "metrics", [ROUTE_NONE] = "none",
     [ROUTE_LIVEZ] = "livez",     [ROUTE_READYZ] = "readyz",
     [ROUTE_V1_PING] = "v1_ping", [ROUTE_V1_SEARCH] = "v1_search",
+    [ROUTE_UI_TAGS] = "ui_tags", [ROUTE_UI_REPOS] = "ui_repos",
 };
 #define NROUTES (ROUTE_NONE + 1)
 

@@ -23,6 +23,9 @@ static const struct pattern {
     {"/v2", 0, ROUTE_BASE},
     {"/v2/", 0, ROUTE_BASE}, /* end-1 */
     {"/v2/_catalog", 0, ROUTE_CATALOG},
+    /* the web catalog's JSON (h_ui.c): an extension, /v2/_<ext>/ */
+    {"/v2/_berth/ui/repositories", 0, ROUTE_UI_REPOS},
+    {"/v2/_berth/ui/repositories/{name}/tags", 0, ROUTE_UI_TAGS},
     {"/v2/{name}/tags/list", 0, ROUTE_TAGS},         /* end-8a, end-8b */
     {"/v2/{name}/blobs/uploads/", 0, ROUTE_UPLOADS}, /* end-4a, 4b, 11 */
     {"/v2/{name}/blobs/uploads", M_POST, ROUTE_UPLOADS},
@@ -84,6 +87,9 @@ static const struct route {
     /* who may list the catalog, which sees the whole registry, may read
        its metrics */
     {ROUTE_METRICS, M_GET, AUTH_CATALOG, READS, h_metrics_get},
+    /* the web catalog: any login; it lists what the client may pull */
+    {ROUTE_UI_REPOS, M_GET, AUTH_LOGIN, READS, h_ui_repos_get},
+    {ROUTE_UI_TAGS, M_GET, AUTH_PULL, READS, h_ui_tags_get},
 };
 
 #define NAME_VAR "{name}"

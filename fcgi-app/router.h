@@ -21,6 +21,8 @@ enum route_kind {
     ROUTE_V1_PING,   /* /v1/_ping   docker's registry v1 search API */
     ROUTE_V1_SEARCH, /* /v1/search */
     ROUTE_METRICS,   /* /metrics: Prometheus's scrape (fcgi-app/metrics.h) */
+    ROUTE_UI_REPOS,  /* /v2/_berth/ui/repositories: the web catalog's data */
+    ROUTE_UI_TAGS,   /* /v2/_berth/ui/repositories/<name>/tags */
     ROUTE_NONE       /* no endpoint: for struct req's route only */
 };
 

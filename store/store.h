@@ -587,6 +587,16 @@ typedef int store_repo_fn(void *ctx, const struct store_repo_info *ri);
  */
 int store_repos_walk(struct store *s, store_repo_fn *fn, void *ctx);
 
+/*
+ * The counts of repo, as store_repos_walk() gives them, in *out, and in
+ * *bytes what it holds, as store_ns_usage(repo) counts it, from one read
+ * transaction: two records, no walk (a page of the web catalog asks it
+ * of each repository it lists). Returns STORE_NOTFOUND (the store does
+ * not know repo), STORE_CORRUPT, STORE_IO.
+ */
+int store_repo_stat(struct store *s, const char *repo,
+                    struct store_repo_info *out, long long *bytes);
+
 struct store_tag_info {
     char tag[TAG_MAX_LEN + 1];
     struct digest digest;

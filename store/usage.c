@@ -230,6 +230,23 @@ int store_ns_rebuild(struct store *s, MDB_txn *txn)
 
 /* --- reading it --- */
 
+/* The bytes of namespace ns[0..len) in *v (0 when it has no record). */
+static int usage_get(struct store *s, MDB_txn *txn, const char *ns, size_t len,
+                     int64_t *v)
+{
+    MDB_val key, val;
+    int rc;
+
+    *v = 0;
+    usage_key(ns, len, &key);
+    rc = store_get(txn, s->usage, &key, &val, "mdb_get usage");
+    if (rc == STORE_OK && val.mv_size != sizeof(*v))
+        return store_corrupt("usage record of", ns);
+    if (rc == STORE_OK)
+        memcpy(v, val.mv_data, sizeof(*v));
+    return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
 int store_ns_usage(struct store *s, const char *ns, const struct digest *d,
                    long long *used, int *holds)
 {
@@ -244,14 +261,7 @@ int store_ns_usage(struct store *s, const char *ns, const struct digest *d,
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    usage_key(ns, len, &key);
-    rc = store_get(txn, s->usage, &key, &val, "mdb_get usage");
-    if (rc == STORE_OK && val.mv_size != sizeof(v))
-        rc = store_corrupt("usage record of", ns);
-    else if (rc == STORE_OK)
-        memcpy(&v, val.mv_data, sizeof(v));
-    else if (rc == STORE_NOTFOUND)
-        rc = STORE_OK;
+    rc = usage_get(s, txn, ns, len, &v);
     if (rc == STORE_OK && d) {
         if (!len) {
             rc = store_blob_rec(s, txn, d, &rec);
@@ -273,6 +283,28 @@ int store_ns_usage(struct store *s, const char *ns, const struct digest *d,
     *used = v;
     if (holds)
         *holds = has;
+    return STORE_OK;
+}
+
+int store_repo_stat(struct store *s, const char *repo,
+                    struct store_repo_info *out, long long *bytes)
+{
+    struct store_repo_info ri;
+    int64_t v;
+    MDB_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_repo_info(s, txn, repo, &ri);
+    if (rc == STORE_OK)
+        rc = usage_get(s, txn, repo, strlen(repo), &v);
+    mdb_txn_abort(txn);
+    if (rc)
+        return rc;
+    *out = ri;
+    *bytes = v;
     return STORE_OK;
 }
 

@@ -34,6 +34,10 @@ lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 errors=$here/../errors
 [ -f "$errors/401.json" ] || errors='@pkgdatadir@/errors'
 errors=$(cd "$errors" && pwd)
+# the web catalog's page (ui/), the same way
+ui=$here/../../ui
+[ -f "$ui/index.html" ] || ui='@pkgdatadir@/ui'
+ui=$(cd "$ui" && pwd)
 mkdir -p "$data/store" "$data/run/empty"
 data=$(cd "$data" && pwd)
 run=$data/run
@@ -57,7 +61,9 @@ var.berth_socket = "$sock"
 var.berth_manifest_max = 8192
 var.berth_chunked_max  = 8388608
 var.berth_errors = "$errors"
+var.berth_ui     = "$ui"
 include "$here/berth.conf"
+include "$here/ui.conf"
 include "$here/fastcgi-socket.conf"
 CONF
 
@@ -97,7 +103,7 @@ done
 "$lighttpd" -D -f "$data/lighttpd.conf" &
 front=$!
 pids="$pids $front"
-echo "berth: http://127.0.0.1:$port/v2/ with data in $data (Ctrl-C stops)"
+echo "berth: http://127.0.0.1:$port/v2/, its web catalog at http://127.0.0.1:$port/ui/, with data in $data (Ctrl-C stops)"
 echo "berth: logs in $run/berth.log and $run/lighttpd-error.log"
 while kill -0 "$berth" 2>/dev/null && kill -0 "$front" 2>/dev/null; do
 	sleep 1

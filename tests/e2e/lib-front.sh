@@ -188,11 +188,13 @@ lighttpd_conf() {
 		echo "var.berth_manifest_max = ${LIGHTTPD_MANIFEST_MAX:-8192}"
 		echo "var.berth_chunked_max = ${LIGHTTPD_CHUNKED_MAX:-8388608}"
 		echo "var.berth_errors  = \"$top_srcdir/conf/errors\""
+		echo "var.berth_ui      = \"$top_srcdir/ui\""
 		echo "var.berth_cert    = \"$REG_TMP/tls/server.crt\""
 		echo "var.berth_key     = \"$REG_TMP/tls/server.key\""
 		echo "var.berth_htpasswd = \"$REG_TMP/htpasswd\""
 		echo "var.berth_realm   = \"berth\""
 		echo "include \"$top_srcdir/conf/lighttpd/berth.conf\""
+		echo "include \"$top_srcdir/conf/lighttpd/ui.conf\""
 		[ "$FRONT_TLS" = 1 ] &&
 			echo "include \"$top_srcdir/conf/lighttpd/tls.conf\""
 		[ "$FRONT_AUTH" != none ] &&
@@ -226,6 +228,7 @@ nginx_site() {
 		-e "s|unix:/run/berth/berth.sock|unix:$1|" \
 		-e "s|/var/lib/berth/blobs/|$REG_STORE/blobs/|" \
 		-e "s|/usr/share/berth/errors/|$top_srcdir/conf/errors/|" \
+		-e "s|/usr/share/berth/ui/|$top_srcdir/ui/|" \
 		-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
 		-e "s|^\( *\)auth_basic \"berth\";|\1$_realm|" \
 		"$top_srcdir/conf/nginx/berth.conf" |
@@ -332,6 +335,7 @@ apache_conf() {
 		echo "Define BERTH_SOCKET   $1"
 		echo "Define BERTH_BLOBS    $REG_STORE/blobs"
 		echo "Define BERTH_ERRORS   $top_srcdir/conf/errors"
+		echo "Define BERTH_UI       $top_srcdir/ui"
 		[ "$FRONT_AUTH" = optional ] && echo "Define BERTH_AUTH_OPTIONAL"
 		echo "Include $top_srcdir/conf/apache/berth.conf"
 	} >"$REG_TMP/apache.conf"

@@ -123,6 +123,9 @@ if command -v lighttpd >/dev/null 2>&1; then
 		expect_status "and takes a push" 201
 		req GET "/v2/quick/start/blobs/$(sha256 "$REG_TMP/b")"
 		check "and serves it back (X-Sendfile)" cmp -s "$REG_TMP/body" "$REG_TMP/b"
+		req GET /ui/
+		is "and the web catalog's page" "$STATUS $(hdr Content-Type)" \
+			"200 text/html; charset=utf-8"
 	else
 		not_ok "quickstart.sh serves /v2/"
 		sed 's/^/#   /' "$REG_TMP/quickstart.log"

@@ -194,13 +194,14 @@ BASE=http://127.0.0.1:$PORT
 lighttpd_conf socket "$SOCK"
 sed -i -e "s|^include \".*/conf/lighttpd/|include \"$EX/lighttpd/|" \
 	-e 's|^var.berth_errors .*|var.berth_errors = "/usr/share/berth/errors"|' \
+	-e 's|^var.berth_ui .*|var.berth_ui = "/usr/share/berth/ui"|' \
 	"$T/lighttpd.conf"
 printf 'server.username = "www-data"\nserver.groupname = "www-data"\n' \
 	>>"$T/lighttpd.conf"
 chgrp www-data "$REG_RUN" # its logs and upload-dirs
 chmod 775 "$REG_RUN"
 check "lighttpd includes the installed examples" \
-	test "$(grep -c "^include \"$EX/lighttpd/" "$T/lighttpd.conf")" = 2
+	test "$(grep -c "^include \"$EX/lighttpd/" "$T/lighttpd.conf")" = 3
 lighttpd -D -f "$T/lighttpd.conf" >>"$REG_RUN/lighttpd-stdout.log" 2>&1 &
 LPID=$!
 track $LPID
@@ -222,6 +223,10 @@ expect_status "put the manifest" 201
 req GET /v2/deb/img/manifests/v1
 expect_status "pull the manifest" 200
 check "the manifest comes back byte for byte" cmp -s "$T/body" "$T/manifest"
+req GET /ui/
+expect_status "the web catalog's page, installed in /usr/share/berth/ui" 200
+req GET /v2/_berth/ui/repositories
+expect_status "and its data" 200
 req GET "/v2/deb/img/blobs/$(sha256 "$T/layer")"
 expect_status "pull the layer" 200
 check "the layer comes back byte for byte" cmp -s "$T/body" "$T/layer"

@@ -101,6 +101,18 @@ static const struct {
     {"/v1/search/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v1/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
     {"/v1/a/tags/list", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    /* the web catalog's JSON API, an extension of /v2 */
+    {"/v2/_berth/ui/repositories", ANY, OCI_OK, ROUTE_UI_REPOS, "", ""},
+    {"/v2/_berth/ui/repositories/a/b/tags", ANY, OCI_OK, ROUTE_UI_TAGS, "a/b",
+     ""},
+    {"/v2/_berth/ui/repositories/tags/tags", ANY, OCI_OK, ROUTE_UI_TAGS, "tags",
+     ""},
+    {"/v2/_berth/ui/repositories/A/tags", ANY, OCI_NAME_INVALID, 0, NULL, NULL},
+    {"/v2/_berth/ui/repositories/", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v2/_berth/ui/repositories/a", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    {"/v2/_berth/ui/x", ANY, OCI_NOT_FOUND, 0, NULL, NULL},
+    /* _berth is no repository name */
+    {"/v2/_berth/tags/list", ANY, OCI_NAME_INVALID, 0, NULL, NULL},
 };
 
 static void test_match_table(void **state)

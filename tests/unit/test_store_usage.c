@@ -224,12 +224,46 @@ static void test_fsck(void **state)
     tm_release(&t);
 }
 
+/* store_repo_stat(): a repository's counts and bytes, for the web catalog */
+static void test_repo_stat(void **state)
+{
+    struct fixture *f = *state;
+    struct store_repo_info ri;
+    struct digest a, b;
+    long long bytes = -1;
+    struct tm t;
+
+    assert_int_equal(store_repo_stat(f->s, "team/x", &ri, &bytes),
+                     STORE_NOTFOUND);
+    assert_int_equal(bytes, -1); /* written only on STORE_OK */
+    populate(f, &a, &b, &t);
+    assert_int_equal(put_manifest(f, "team/x", "v2", &t, NULL), STORE_OK);
+    assert_int_equal(store_repo_stat(f->s, "team/x", &ri, &bytes), STORE_OK);
+    assert_string_equal(ri.name, "team/x");
+    assert_int_equal(ri.tags, 2);
+    assert_int_equal(ri.manifests, 1);
+    assert_int_equal(ri.links, 1);
+    assert_true(ri.listed);
+    assert_int_equal(bytes, used(f, "team/x"));
+    assert_int_equal(bytes, 100 + (long long)t.len);
+    /* a repository of blobs only: no tags, its bytes counted */
+    assert_int_equal(store_repo_stat(f->s, "team/y", &ri, &bytes), STORE_OK);
+    assert_int_equal(ri.tags, 0);
+    assert_int_equal(ri.links, 2);
+    assert_int_equal(bytes, 150);
+    /* a namespace is no repository */
+    assert_int_equal(store_repo_stat(f->s, "team/", &ri, &bytes),
+                     STORE_NOTFOUND);
+    tm_release(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsck, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repo_stat, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
