@@ -3,10 +3,13 @@
 
   ui.py --base URL --tmp DIR --artifacts DIR
 
-Logs in through the front server's basic auth by sending an
-Authorization header with every request of the page (CDP
-Network.setExtraHTTPHeaders), as alice (all rights), bob (pull) and
-carol (pull team/*), on the repositories t3005 pushed. Prints one line
+Logs in through the front server's basic auth as a person does first:
+at the browser's own prompt, answered once (CDP Fetch.authRequired over
+the page's DevTools socket), after which the page's data under /v2 must
+come without another prompt. Then by sending an Authorization header
+with every request of the page (CDP Network.setExtraHTTPHeaders), as
+alice (all rights), bob (pull) and carol (pull team/*), on the
+repositories t3005 pushed. Prints one line
 per check; exits 1 if any failed. Screenshots in the artifacts
 directory: ui.png (a repository's tags, on a desk), ui-phone.png (the
 same on a phone), ui-repos.png (the repositories).
@@ -16,7 +19,11 @@ import base64
 import json
 import os
 import sys
+import threading
 import time
+import urllib.request
+
+import websocket
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -39,6 +46,53 @@ def login(d, user):
     token = base64.b64encode(("%s:pw-%s" % (user, user)).encode()).decode()
     d.execute_cdp_cmd("Network.setExtraHTTPHeaders",
                       {"headers": {"Authorization": "Basic " + token}})
+
+
+def prompt_login(d, base, user):
+    """Answer the browser's login prompt once, as user; count prompts."""
+    addr = d.capabilities["goog:chromeOptions"]["debuggerAddress"]
+    with urllib.request.urlopen("http://%s/json" % addr) as f:
+        page = next(t for t in json.load(f) if t["type"] == "page")
+    ws = websocket.create_connection(page["webSocketDebuggerUrl"],
+                                     suppress_origin=True)
+    prompts, ids = [], iter(range(1000, 10 ** 9))
+
+    def send(method, params):
+        ws.send(json.dumps({"id": next(ids), "method": method,
+                            "params": params}))
+
+    def pump():
+        while True:
+            try:
+                m = json.loads(ws.recv())
+            except Exception:  # closed: the check is over
+                return
+            p = m.get("params", {})
+            if m.get("method") == "Fetch.requestPaused":
+                send("Fetch.continueRequest", {"requestId": p["requestId"]})
+            elif m.get("method") == "Fetch.authRequired":
+                prompts.append(p["request"]["url"])
+                answer = ({"response": "ProvideCredentials", "username": user,
+                           "password": "pw-" + user} if len(prompts) == 1
+                          else {"response": "CancelAuth"})
+                send("Fetch.continueWithAuth", {
+                    "requestId": p["requestId"],
+                    "authChallengeResponse": answer})
+
+    send("Fetch.enable", {"handleAuthRequests": True,
+                          "patterns": [{"urlPattern": "*"}]})
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+    try:
+        got = show_repos(d, base)
+        check("a login at the browser's prompt shows the repositories",
+              got == ["secret/db", "team/app"], got)
+        check("after one prompt, for the page", len(prompts) == 1 and
+              prompts[0].startswith(base + "/ui/"), prompts)
+        send("Fetch.disable", {})
+    finally:
+        ws.close()
+        t.join(5)
 
 
 def wait(d, what, fn, timeout=10):
@@ -133,7 +187,8 @@ def main():
 
 
 def run(d, base, host, artifacts):
-    # alice: all rights
+    # alice at the prompt, then alice (all rights) by header
+    prompt_login(d, base, "alice")
     login(d, "alice")
     got = show_repos(d, base)
     check("alice sees both repositories", got == ["secret/db", "team/app"],
