@@ -1,0 +1,335 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store_private.h"
+#include "util/log.h"
+
+/*
+ * The audit log: one entry per change, appended in the write transaction
+ * that makes the change (store_audit_add), so that an abort takes it back
+ * with the change. Keys are the time in microseconds, big-endian: the log
+ * is in time order, entries append at the end (MDB_APPEND) and go from
+ * the front. An entry's time is one microsecond after the last one's when
+ * the clock has not moved on since (or stepped back): times are unique,
+ * and the order is the order of the commits.
+ */
+
+#define KEY_LEN 8
+#define NFIELDS 8
+/* each append removes at most this many entries beyond the bounds: more
+ * than it adds, so the log comes back within them, at a bounded cost */
+#define PRUNE_STEP 4
+#define NOTE_MAX   255
+
+static void put_be(unsigned char *p, uint64_t v, int n)
+{
+    while (n--) {
+        p[n] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static long long now_us(const struct store *s)
+{
+    struct timespec ts;
+
+    if (s->clock)
+        return s->clock() * 1000000LL;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+void store_set_actor(struct store *s, const char *user, const char *addr)
+{
+    snprintf(s->actor_user, sizeof(s->actor_user), "%s", user ? user : "");
+    snprintf(s->actor_addr, sizeof(s->actor_addr), "%s", addr ? addr : "");
+}
+
+/* Append str (NULL: "") and its NUL to buf at *n, truncated to max. */
+static void field(char *buf, size_t *n, const char *str, size_t max)
+{
+    size_t len = str ? strnlen(str, max) : 0;
+
+    if (len)
+        memcpy(buf + *n, str, len);
+    buf[*n + len] = '\0';
+    *n += len + 1;
+}
+
+/*
+ * Remove up to step (0: no limit) of the oldest entries beyond the bounds,
+ * at time now, within txn; *n (if not NULL) adds how many went.
+ */
+static int prune(struct store *s, MDB_txn *txn, long long now, long long step,
+                 long long *n)
+{
+    long long cutoff = s->audit_retention > 0
+                           ? now - s->audit_retention * 1000000LL
+                           : LLONG_MIN;
+    MDB_cursor *cur;
+    MDB_stat st;
+    MDB_val key, val;
+    long long done = 0;
+    size_t entries;
+    int rc;
+
+    rc = mdb_stat(txn, s->audit, &st);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_stat audit");
+    entries = st.ms_entries;
+    rc = mdb_cursor_open(txn, s->audit, &cur);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open audit");
+    while ((!step || done < step) &&
+           (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST)) == 0) {
+        int over = s->audit_max > 0 && (long long)entries > s->audit_max;
+
+        if (key.mv_size != KEY_LEN) {
+            rc = store_corrupt("audit log key in", s->root);
+            goto cursor_close;
+        }
+        if (!over && (long long)get_be(key.mv_data, 8) >= cutoff)
+            break;
+        rc = mdb_cursor_del(cur, 0);
+        if (rc)
+            break;
+        entries--;
+        done++;
+    }
+    rc = rc == 0 || rc == MDB_NOTFOUND ? STORE_OK
+                                       : store_map_mdb_rc(rc, "prune audit");
+cursor_close:
+    mdb_cursor_close(cur);
+    if (rc == STORE_OK && n)
+        *n += done;
+    return rc;
+}
+
+/* The entry of e within txn; e->user and e->addr are the actor's. */
+static int append(struct store *s, MDB_txn *txn,
+                  const struct store_audit_entry *e)
+{
+    unsigned char kbuf[KEY_LEN];
+    char vbuf[NFIELDS * (NAME_MAX_LEN + 1) + NOTE_MAX + 1];
+    long long t = now_us(s), last_t;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    size_t n = 0;
+    int rc;
+
+    rc = mdb_cursor_open(txn, s->audit, &cur);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open audit");
+    rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == 0 && key.mv_size == KEY_LEN) {
+        last_t = (long long)get_be(key.mv_data, 8);
+        if (last_t >= t)
+            t = last_t + 1;
+    } else if (rc == 0) {
+        return store_corrupt("audit log key in", s->root);
+    } else if (rc != MDB_NOTFOUND) {
+        return store_map_mdb_rc(rc, "mdb_cursor_get audit");
+    }
+    put_be(kbuf, (uint64_t)t, 8);
+    field(vbuf, &n, e->event, NAME_MAX_LEN);
+    field(vbuf, &n, e->user, STORE_AUDIT_USER_MAX);
+    field(vbuf, &n, e->addr, STORE_AUDIT_ADDR_MAX);
+    field(vbuf, &n, e->repo, NAME_MAX_LEN);
+    field(vbuf, &n, e->ref, NAME_MAX_LEN);
+    field(vbuf, &n, e->digest, NAME_MAX_LEN);
+    field(vbuf, &n, e->old, NAME_MAX_LEN);
+    field(vbuf, &n, e->note, NOTE_MAX);
+    key.mv_data = kbuf;
+    key.mv_size = sizeof(kbuf);
+    val.mv_data = vbuf;
+    val.mv_size = n;
+    rc = mdb_put(txn, s->audit, &key, &val, MDB_APPEND);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_put audit");
+    return prune(s, txn, t, PRUNE_STEP, NULL);
+}
+
+int store_audit_add(struct store *s, MDB_txn *txn, const char *event,
+                    const char *repo, const char *ref, const char *digest,
+                    const char *old)
+{
+    struct store_audit_entry e = {.event = event,
+                                  .user = s->actor_user,
+                                  .addr = s->actor_addr,
+                                  .repo = repo,
+                                  .ref = ref,
+                                  .digest = digest,
+                                  .old = old,
+                                  .note = s->audit_why};
+
+    if (!s->audit_on || !s->audit)
+        return STORE_OK;
+    return append(s, txn, &e);
+}
+
+int store_audit_note(struct store *s, const char *event, const char *repo,
+                     const char *ref, const char *note)
+{
+    struct store_audit_entry e = {.event = event,
+                                  .user = s->actor_user,
+                                  .addr = s->actor_addr,
+                                  .repo = repo,
+                                  .ref = ref,
+                                  .note = note};
+    MDB_txn *txn;
+    int rc;
+
+    if (s->rdonly)
+        return STORE_READONLY;
+    if (!s->audit_on || !s->audit)
+        return STORE_OK;
+    /*
+     * Not flushed: a refusal changes nothing, and flushing one per refused
+     * request would let anyone make the disk busy. The next flushed
+     * commit (or the kernel) takes it to disk.
+     */
+    rc = store_txn_begin(s, MDB_NOSYNC, &txn);
+    if (rc)
+        return rc;
+    rc = append(s, txn, &e);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return store_txn_commit(txn);
+}
+
+int store_audit_prune(struct store *s, long long limit, long long *n)
+{
+    MDB_txn *txn;
+    long long done = 0;
+    int rc;
+
+    if (s->rdonly)
+        return STORE_READONLY;
+    if (!s->audit)
+        return STORE_OK;
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    rc = store_txn_end(s, txn, prune(s, txn, now_us(s), limit, &done));
+    if (rc == STORE_OK && n)
+        *n = done;
+    return rc;
+}
+
+/* Split the value of an entry into e's strings; -1 if it is not one. */
+static int parse(const MDB_val *key, const MDB_val *val,
+                 struct store_audit_entry *e)
+{
+    const char **f[NFIELDS] = {&e->event, &e->user,   &e->addr, &e->repo,
+                               &e->ref,   &e->digest, &e->old,  &e->note};
+    const char *p = val->mv_data, *end = p + val->mv_size;
+    size_t i;
+
+    if (key->mv_size != KEY_LEN || !val->mv_size || end[-1] != '\0')
+        return -1;
+    e->time_us = (long long)get_be(key->mv_data, 8);
+    for (i = 0; i < NFIELDS; i++) {
+        if (p >= end)
+            return -1;
+        *f[i] = p;
+        p += strlen(p) + 1;
+    }
+    return p == end ? 0 : -1;
+}
+
+static int selected(const struct store_audit_query *q,
+                    const struct store_audit_entry *e)
+{
+    return (!q->user || !strcmp(q->user, e->user)) &&
+           (!q->repo || !strcmp(q->repo, e->repo));
+}
+
+int store_audit_walk(struct store *s, const struct store_audit_query *q,
+                     store_audit_fn *fn, void *ctx)
+{
+    unsigned char since[KEY_LEN];
+    struct store_audit_entry e;
+    MDB_cursor_op op;
+    MDB_cursor *cur;
+    MDB_txn *txn;
+    MDB_val key, val;
+    long long found = 0;
+    int rc;
+
+    if (!s->audit)
+        return STORE_OK;
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, s->audit, &cur);
+    if (rc) {
+        rc = store_map_mdb_rc(rc, "mdb_cursor_open audit");
+        goto txn_abort;
+    }
+    /*
+     * With a limit, look back from the end for the oldest of the newest
+     * limit entries first; the walk starts there.
+     */
+    if (q->limit > 0) {
+        for (rc = mdb_cursor_get(cur, &key, &val, MDB_LAST); rc == 0;
+             rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
+            if (parse(&key, &val, &e)) {
+                rc = store_corrupt("audit log entry in", s->root);
+                goto cursor_close;
+            }
+            if (e.time_us < q->since_us)
+                break;
+            if (selected(q, &e) && ++found == q->limit)
+                break;
+        }
+        if (rc == MDB_NOTFOUND) {
+            op = MDB_FIRST;
+        } else if (rc) {
+            rc = store_map_mdb_rc(rc, "mdb_cursor_get audit");
+            goto cursor_close;
+        } else {
+            op = e.time_us < q->since_us ? MDB_NEXT : MDB_GET_CURRENT;
+        }
+    } else {
+        put_be(since, (uint64_t)(q->since_us > 0 ? q->since_us : 0), 8);
+        key.mv_data = since;
+        key.mv_size = sizeof(since);
+        op = MDB_SET_RANGE;
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, op); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (parse(&key, &val, &e)) {
+            rc = store_corrupt("audit log entry in", s->root);
+            goto cursor_close;
+        }
+        if (!selected(q, &e))
+            continue;
+        rc = fn(ctx, &e);
+        if (rc)
+            goto cursor_close;
+    }
+    rc = rc == MDB_NOTFOUND ? STORE_OK
+                            : store_map_mdb_rc(rc, "mdb_cursor_get audit");
+cursor_close:
+    mdb_cursor_close(cur);
+txn_abort:
+    mdb_txn_abort(txn);
+    return rc;
+}
