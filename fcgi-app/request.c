@@ -148,6 +148,10 @@ static unsigned parse_method(const char *m)
 
 int req_parse(struct req *r)
 {
+    /* whatever this request changes is the client's in the audit log */
+    if (r->store)
+        store_set_actor(r->store, req_param(r, "REMOTE_USER"),
+                        req_param(r, "REMOTE_ADDR"));
     r->method = parse_method(req_param(r, "REQUEST_METHOD"));
     return uri_split(req_param(r, "REQUEST_URI"), r->path, sizeof(r->path),
                      &r->query);
@@ -389,12 +393,43 @@ int req_may(struct req *r, const char *repo, enum auth_action action)
            AUTH_OK;
 }
 
+/*
+ * A request the access rules refused, in the audit log: the action it
+ * wanted goes in the note. A failure to record it changes no answer.
+ */
+static void audit_refused(struct req *r, const char *event, const char *repo,
+                          enum auth_action action)
+{
+    const char *what = action == AUTH_PULL     ? "pull"
+                       : action == AUTH_PUSH   ? "push"
+                       : action == AUTH_DELETE ? "delete"
+                       : action == AUTH_LOGIN  ? "login"
+                                               : "catalog";
+    int rc;
+
+    if (!r->store)
+        return;
+    rc = store_audit_note(r->store, event, repo, r->ref, what);
+    if (rc)
+        log_warn("cannot record a refused request in the audit log: %s",
+                 store_strerror(rc));
+}
+
 enum oci_err req_authorize(struct req *r, const char *repo,
                            enum auth_action action)
 {
     const char *user = req_param(r, "REMOTE_USER");
+    enum auth_result res = auth_check(r->policy, user, repo, action);
 
-    switch (auth_check(r->policy, user, repo, action)) {
+    /*
+     * Every client asks /v2/ anonymously first and logs in when it is
+     * challenged: that challenge is the protocol's, not a refusal.
+     */
+    if (res == AUTH_NEED_LOGIN && action != AUTH_LOGIN)
+        audit_refused(r, "login-refused", repo, action);
+    else if (res != AUTH_OK && res != AUTH_NEED_LOGIN)
+        audit_refused(r, "denied", repo, action);
+    switch (res) {
     case AUTH_OK:
         return OCI_OK;
     case AUTH_NEED_LOGIN:
