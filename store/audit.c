@@ -24,6 +24,8 @@
  * than it adds, so the log comes back within them, at a bounded cost */
 #define PRUNE_STEP 4
 #define NOTE_MAX   255
+/* the refusals a process records a second (store_audit_note) */
+#define NOTES_PER_SEC 20
 
 static void put_be(unsigned char *p, uint64_t v, int n)
 {
@@ -191,6 +193,8 @@ int store_audit_note(struct store *s, const char *event, const char *repo,
                                   .repo = repo,
                                   .ref = ref,
                                   .note = note};
+    char buf[NOTE_MAX + 1];
+    long long now = store_now(s);
     MDB_txn *txn;
     int rc;
 
@@ -199,11 +203,31 @@ int store_audit_note(struct store *s, const char *event, const char *repo,
     if (!s->audit_on || !s->audit)
         return STORE_OK;
     /*
-     * Not flushed: a refusal changes nothing, and flushing one per refused
-     * request would let anyone make the disk busy. The next flushed
-     * commit (or the kernel) takes it to disk.
+     * Anyone can send refused requests: at most NOTES_PER_SEC of them a
+     * second cost this process a commit each; the others are counted, in
+     * the note of the next one recorded.
      */
-    rc = store_txn_begin(s, MDB_NOSYNC, &txn);
+    if (now != s->notes_sec) {
+        s->notes_sec = now;
+        s->notes_n = 0;
+    }
+    if (s->notes_n >= NOTES_PER_SEC) {
+        s->notes_left++;
+        return STORE_OK;
+    }
+    s->notes_n++;
+    if (s->notes_left) {
+        snprintf(buf, sizeof(buf), "%s (and %lld more not recorded)",
+                 note ? note : "", s->notes_left);
+        e.note = buf;
+    }
+    /*
+     * The commit's pages are flushed, LMDB's meta page is not (store_txn_end
+     * would wait for it): as with sync = data, a power loss may undo the
+     * last refusals, never damage the database. (MDB_NOSYNC would spare
+     * the flush too, but then a power loss may damage it.)
+     */
+    rc = store_txn_begin(s, 0, &txn);
     if (rc)
         return rc;
     rc = append(s, txn, &e);
@@ -211,7 +235,10 @@ int store_audit_note(struct store *s, const char *event, const char *repo,
         mdb_txn_abort(txn);
         return rc;
     }
-    return store_txn_commit(txn);
+    rc = store_txn_commit(txn);
+    if (rc == STORE_OK)
+        s->notes_left = 0;
+    return rc;
 }
 
 int store_audit_prune(struct store *s, long long limit, long long *n)

@@ -832,10 +832,12 @@ struct store_audit_entry {
 
 /*
  * Record event (denied, login-refused) of the actor on repo and ref (each
- * may be NULL: ""), in a write transaction of its own that is not flushed
- * (a crash may lose the last few; the next flushed commit takes them to
- * disk). Nothing happens when the audit log is off. Returns STORE_FULL,
- * STORE_IO, STORE_READONLY.
+ * may be NULL: ""), in a write transaction of its own whose meta page is
+ * not flushed (as with STORE_SYNC_DATA: a power loss may undo the last
+ * few). A process records at most 20 a second: the others are counted,
+ * and the count goes in the note of the next one recorded. Nothing
+ * happens when the audit log is off. Returns STORE_FULL, STORE_IO,
+ * STORE_READONLY.
  */
 int store_audit_note(struct store *s, const char *event, const char *repo,
                      const char *ref, const char *note);

@@ -141,6 +141,8 @@ struct store {
     char actor_user[STORE_AUDIT_USER_MAX + 1];
     char actor_addr[STORE_AUDIT_ADDR_MAX + 1];
     const char *audit_why;
+    /* store_audit_note()'s bound: this second, its notes, the left out */
+    long long notes_sec, notes_n, notes_left;
     char root[PATH_MAX - 256]; /* room below for the longest file name */
 };
 

@@ -196,6 +196,7 @@ static void test_prune_count(void **state)
     int i;
 
     for (i = 0; i < 30; i++) {
+        fake_now++; /* a process records 20 refusals a second at most */
         snprintf(note, sizeof(note), "n%d", i);
         assert_int_equal(store_audit_note(f->s, "denied", "r", "x", note),
                          STORE_OK);
@@ -216,12 +217,38 @@ static void test_prune_count(void **state)
     assert_true(strncmp(sn.text, "denied alice 192.0.2.1 r x - - n21\n",
                         strlen("denied alice 192.0.2.1 r x - - n21\n")) == 0);
     /* and appends keep it there */
-    for (i = 0; i < 20; i++)
+    for (i = 0; i < 20; i++) {
+        fake_now++;
         assert_int_equal(store_audit_note(f->s, "denied", "r", "x", "more"),
                          STORE_OK);
+    }
     walk(f, NULL, &sn);
     assert_int_equal(sn.n, 10);
     assert_null(strstr(sn.text, " n30\n"));
+}
+
+/* A process records 20 refusals a second; the count of the others is in
+ * the next one's note. */
+static void test_note_bound(void **state)
+{
+    struct fixture *f = *state;
+    struct seen sn;
+    int i;
+
+    for (i = 0; i < 25; i++)
+        assert_int_equal(store_audit_note(f->s, "denied", "r", NULL, "push"),
+                         STORE_OK);
+    walk(f, NULL, &sn);
+    assert_int_equal(sn.n, 20);
+    fake_now++;
+    assert_int_equal(store_audit_note(f->s, "denied", "r", NULL, "pull"),
+                     STORE_OK);
+    assert_int_equal(store_audit_note(f->s, "denied", "r", NULL, "pull"),
+                     STORE_OK);
+    walk(f, NULL, &sn);
+    assert_int_equal(sn.n, 22);
+    assert_non_null(strstr(sn.text, " pull (and 5 more not recorded)\n"
+                                    "denied alice 192.0.2.1 r - - - pull\n"));
 }
 
 /* Entries older than audit_retention go. */
@@ -449,6 +476,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_count, audit_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_prune_age, audit_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_note_bound, audit_setup, teardown),
         cmocka_unit_test_setup_teardown(test_query, audit_setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_back, audit_setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_entries, audit_setup, teardown),
