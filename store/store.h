@@ -818,6 +818,8 @@ void store_set_actor(struct store *s, const char *user, const char *addr);
  *                    itself goes with its last link)
  *   repo-delete      the deletion of a repository began (what it removes
  *                    follows, each in the transaction that removes it)
+ *   readonly-on/off  maintenance mode turned on or off
+ *                    (store_set_maintenance)
  *   denied           berth's access rules refused a logged-in user
  *   login-refused    they refused an anonymous client that must log in
  *

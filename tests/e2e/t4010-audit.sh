@@ -1,7 +1,7 @@
 #!/bin/sh
 # The audit log through lighttpd with logins and an access file: a push,
 # a tag move, a tag delete and a manifest delete by a client, a denied
-# push, an anonymous request refused, berthctl rm and gc; then berthctl
+# push, an anonymous request refused, berthctl rm, gc and readonly; then berthctl
 # log with each filter, and --json. A write that is refused leaves no
 # entry. Last, workers killed while a client pushes: every manifest there
 # is has its push entry, and no entry names one that is not there.
@@ -74,6 +74,8 @@ ctl rm --yes team/app:v1
 is "berthctl rm team/app:v1" "$RC" 0
 ctl gc --grace 0
 is "berthctl gc" "$RC" 0
+ctl readonly on
+ctl readonly off
 
 ctl log
 is "berthctl log" "$RC" 0
@@ -84,7 +86,8 @@ want="push user=alice addr=127.0.0.1;push user=alice addr=127.0.0.1;"
 want="${want}push user=alice addr=127.0.0.1;tag-delete user=alice addr=127.0.0.1;"
 want="${want}manifest-delete user=alice addr=127.0.0.1;denied user=bob addr=127.0.0.1;"
 want="${want}login-refused user=\"\" addr=127.0.0.1;tag-delete user=$ME addr=local;"
-want="${want}blob-delete user=gc addr=local;"
+want="${want}blob-delete user=gc addr=local;readonly-on user=$ME addr=local;"
+want="${want}readonly-off user=$ME addr=local;"
 is "one entry per change and refusal, in order" "$got" "$want"
 check "the move names the manifest v1 named before" \
 	grep -q "push user=alice addr=127.0.0.1 repo=team/app ref=v1 digest=$M2 old=$M1\$" "$T/out"
@@ -102,9 +105,11 @@ ctl log --user ""
 is "--user '' (anonymous)" "$(awk '{ print $2 }' "$T/out")" login-refused
 ctl log --repo team/app --since "$SINCE"
 is "--since a time: all but the first push" "$(wc -l <"$T/out")" 8
+ctl log --since "$SINCE"
+is "--since alone: with maintenance mode's two" "$(wc -l <"$T/out")" 10
 ctl log --repo other
 is "--repo other" "$(out)" ""
-ctl log --since 1h --limit 2
+ctl log --since 1h --limit 2 --repo team/app
 is "--limit 2: the newest two" "$(awk '{ print $2 }' "$T/out" | tr '\n' ' ')" \
 	"tag-delete blob-delete "
 ctl log --since yesterday
