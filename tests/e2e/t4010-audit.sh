@@ -1,8 +1,8 @@
 #!/bin/sh
 # The audit log through lighttpd with logins and an access file: a push,
 # a tag move, a tag delete and a manifest delete by a client, a denied
-# push, an anonymous request refused, berthctl rm, gc and readonly; then berthctl
-# log with each filter, and --json. A write that is refused leaves no
+# push, an anonymous request refused, berthctl rm, gc and readonly; then
+# berthctl log with each filter, and --json. A write that is refused leaves no
 # entry. Last, workers killed while a client pushes: every manifest there
 # is has its push entry, and no entry names one that is not there.
 # shellcheck source=tests/e2e/lib.sh
