@@ -2,11 +2,13 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "store/store_private.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 /*
  * The audit log: one entry per change, appended in the write transaction
@@ -26,6 +28,8 @@
 #define NOTE_MAX   255
 /* the refusals a process records a second (store_audit_note) */
 #define NOTES_PER_SEC 20
+/* the entries store_audit_walk() reads in one transaction */
+#define WALK_BATCH 256
 
 static void put_be(unsigned char *p, uint64_t v, int n)
 {
@@ -288,20 +292,92 @@ static int selected(const struct store_audit_query *q,
            (!q->repo || !strcmp(q->repo, e->repo));
 }
 
-int store_audit_walk(struct store *s, const struct store_audit_query *q,
-                     store_audit_fn *fn, void *ctx)
+/*
+ * The oldest of the newest q->limit entries that q selects, within txn:
+ * its time in *from_us, their number (at most q->limit) in *n.
+ */
+static int limit_start(struct store *s, MDB_txn *txn,
+                       const struct store_audit_query *q, long long *from_us,
+                       long long *n)
 {
-    unsigned char since[KEY_LEN];
     struct store_audit_entry e;
-    MDB_cursor_op op;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    long long found = 0, at = q->since_us;
+    int rc;
+
+    rc = mdb_cursor_open(txn, s->audit, &cur);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open audit");
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_LAST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
+        if (parse(&key, &val, &e)) {
+            rc = store_corrupt("audit log entry in", s->root);
+            goto cursor_close;
+        }
+        if (e.time_us < q->since_us)
+            break;
+        if (selected(q, &e)) {
+            at = e.time_us;
+            if (++found == q->limit)
+                break;
+        }
+    }
+    rc = rc == 0 || rc == MDB_NOTFOUND
+             ? STORE_OK
+             : store_map_mdb_rc(rc, "mdb_cursor_get audit");
+    if (rc == STORE_OK) {
+        *from_us = at;
+        *n = found;
+    }
+cursor_close:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Entries copied out of a read transaction: key, value length, value. */
+struct held {
+    char *buf;
+    size_t len, cap;
+    int n;
+};
+
+static void hold(struct held *h, const MDB_val *key, const MDB_val *val)
+{
+    size_t need = KEY_LEN + sizeof(size_t) + val->mv_size;
+
+    if (h->len + need > h->cap) {
+        h->cap = 2 * (h->len + need);
+        h->buf = xrealloc(h->buf, h->cap);
+    }
+    memcpy(h->buf + h->len, key->mv_data, KEY_LEN);
+    memcpy(h->buf + h->len + KEY_LEN, &val->mv_size, sizeof(size_t));
+    memcpy(h->buf + h->len + KEY_LEN + sizeof(size_t), val->mv_data,
+           val->mv_size);
+    h->len += need;
+    h->n++;
+}
+
+/*
+ * Up to WALK_BATCH entries that q selects from time *from_us to until_us
+ * (at most left of them when it is not negative), copied into h within
+ * one read transaction; *from_us moves past the last entry looked at,
+ * *end says whether the walk is over.
+ */
+static int take_batch(struct store *s, const struct store_audit_query *q,
+                      long long *from_us, long long until_us, long long left,
+                      struct held *h, int *end)
+{
+    unsigned char from[KEY_LEN];
+    struct store_audit_entry e;
     MDB_cursor *cur;
     MDB_txn *txn;
     MDB_val key, val;
-    long long found = 0;
     int rc;
 
-    if (!s->audit)
-        return STORE_OK;
+    h->len = 0;
+    h->n = 0;
+    *end = 0;
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
@@ -310,53 +386,96 @@ int store_audit_walk(struct store *s, const struct store_audit_query *q,
         rc = store_map_mdb_rc(rc, "mdb_cursor_open audit");
         goto txn_abort;
     }
-    /*
-     * With a limit, look back from the end for the oldest of the newest
-     * limit entries first; the walk starts there.
-     */
-    if (q->limit > 0) {
-        for (rc = mdb_cursor_get(cur, &key, &val, MDB_LAST); rc == 0;
-             rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
-            if (parse(&key, &val, &e)) {
-                rc = store_corrupt("audit log entry in", s->root);
-                goto cursor_close;
-            }
-            if (e.time_us < q->since_us)
-                break;
-            if (selected(q, &e) && ++found == q->limit)
-                break;
-        }
-        if (rc == MDB_NOTFOUND) {
-            op = MDB_FIRST;
-        } else if (rc) {
-            rc = store_map_mdb_rc(rc, "mdb_cursor_get audit");
-            goto cursor_close;
-        } else {
-            op = e.time_us < q->since_us ? MDB_NEXT : MDB_GET_CURRENT;
-        }
-    } else {
-        put_be(since, (uint64_t)(q->since_us > 0 ? q->since_us : 0), 8);
-        key.mv_data = since;
-        key.mv_size = sizeof(since);
-        op = MDB_SET_RANGE;
-    }
-    for (rc = mdb_cursor_get(cur, &key, &val, op); rc == 0;
+    put_be(from, (uint64_t)*from_us, 8);
+    key.mv_data = from;
+    key.mv_size = sizeof(from);
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && h->n < WALK_BATCH && (left < 0 || h->n < left);
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         if (parse(&key, &val, &e)) {
             rc = store_corrupt("audit log entry in", s->root);
             goto cursor_close;
         }
-        if (!selected(q, &e))
-            continue;
-        rc = fn(ctx, &e);
-        if (rc)
-            goto cursor_close;
+        if (e.time_us > until_us) {
+            rc = MDB_NOTFOUND; /* added since the walk began */
+            break;
+        }
+        *from_us = e.time_us + 1;
+        if (selected(q, &e))
+            hold(h, &key, &val);
     }
-    rc = rc == MDB_NOTFOUND ? STORE_OK
-                            : store_map_mdb_rc(rc, "mdb_cursor_get audit");
+    *end = rc == MDB_NOTFOUND || (left >= 0 && h->n >= left);
+    rc = rc == 0 || rc == MDB_NOTFOUND
+             ? STORE_OK
+             : store_map_mdb_rc(rc, "mdb_cursor_get audit");
 cursor_close:
     mdb_cursor_close(cur);
 txn_abort:
     mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_audit_walk(struct store *s, const struct store_audit_query *q,
+                     store_audit_fn *fn, void *ctx)
+{
+    struct held h = {NULL, 0, 0, 0};
+    struct store_audit_entry e;
+    long long from = q->since_us > 0 ? q->since_us : 0, left = -1, until = 0;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    MDB_txn *txn;
+    size_t at;
+    int rc, end = 0;
+
+    if (!s->audit)
+        return STORE_OK;
+    /*
+     * The entries there are now, and no later one: an fn that writes
+     * (and so adds entries) still comes to an end. With a limit, from the
+     * oldest of the newest limit entries on.
+     */
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, s->audit, &cur);
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+        mdb_cursor_close(cur);
+    }
+    if (rc == 0 && parse(&key, &val, &e) == 0)
+        until = e.time_us;
+    else if (rc == 0)
+        rc = store_corrupt("audit log entry in", s->root);
+    else if (rc == MDB_NOTFOUND)
+        end = 1;
+    else
+        rc = store_map_mdb_rc(rc, "mdb_cursor_get audit");
+    if (rc == MDB_NOTFOUND)
+        rc = STORE_OK;
+    if (rc == STORE_OK && !end && q->limit > 0) {
+        rc = limit_start(s, txn, q, &from, &left);
+        end = left == 0;
+    }
+    mdb_txn_abort(txn);
+    /*
+     * In batches, each read in a short transaction of its own and handed
+     * to fn after it: fn may take its time (a pager on the other end of
+     * berthctl log's pipe) without a reader holding LMDB's old pages.
+     */
+    while (rc == STORE_OK && !end) {
+        rc = take_batch(s, q, &from, until, left, &h, &end);
+        for (at = 0; rc == STORE_OK && at < h.len;) {
+            key.mv_data = h.buf + at;
+            key.mv_size = KEY_LEN;
+            memcpy(&val.mv_size, h.buf + at + KEY_LEN, sizeof(size_t));
+            val.mv_data = h.buf + at + KEY_LEN + sizeof(size_t);
+            at += KEY_LEN + sizeof(size_t) + val.mv_size;
+            BUG_ON(parse(&key, &val, &e)); /* take_batch() parsed it */
+            rc = fn(ctx, &e);
+        }
+        if (left >= 0)
+            left -= h.n;
+    }
+    free(h.buf);
     return rc;
 }

@@ -853,10 +853,13 @@ struct store_audit_query {
 };
 
 /*
- * Call fn for each entry of the audit log that q selects, oldest first,
- * within one read transaction: the strings of e die when fn returns; fn
- * must not call the store. fn returns STORE_OK to go on, or a code that
- * stops the walk and is returned. Returns STORE_CORRUPT, STORE_IO.
+ * Call fn for each entry of the audit log that q selects, oldest first;
+ * the strings of e die when fn returns. The entries are read in batches,
+ * each in a short read transaction of its own, and fn runs outside them
+ * (it may do I/O, or call the store): entries removed meanwhile may still
+ * be passed, entries added meanwhile are not. fn
+ * returns STORE_OK to go on, or a code that stops the walk and is
+ * returned. Returns STORE_CORRUPT, STORE_IO.
  */
 typedef int store_audit_fn(void *ctx, const struct store_audit_entry *e);
 int store_audit_walk(struct store *s, const struct store_audit_query *q,

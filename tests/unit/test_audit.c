@@ -352,6 +352,48 @@ static void test_query(void **state)
     }
 }
 
+/* What fn does runs outside the walk's transactions: it may write, and
+ * what it adds is not walked. */
+static int note_each(void *ctx, const struct store_audit_entry *e)
+{
+    struct fixture *f = ctx;
+
+    (void)e;
+    fake_now++;
+    return store_audit_note(f->s, "denied", "again", NULL, NULL);
+}
+
+/* More entries than one batch of the walk reads, with and without a
+ * limit, and an fn that writes. */
+static void test_walk_batches(void **state)
+{
+    struct fixture *f = *state;
+    struct store_audit_query q;
+    char note[16];
+    struct seen sn;
+    int i;
+
+    for (i = 0; i < 700; i++) {
+        fake_now++;
+        snprintf(note, sizeof(note), "n%d", i);
+        assert_int_equal(store_audit_note(f->s, "denied", "r", NULL, note),
+                         STORE_OK);
+    }
+    walk(f, NULL, &sn);
+    assert_int_equal(sn.n, 700);
+    memset(&q, 0, sizeof(q));
+    q.limit = 600;
+    walk(f, &q, &sn);
+    assert_int_equal(sn.n, 600);
+    assert_true(strncmp(sn.text, "denied alice 192.0.2.1 r - - - n100\n",
+                        strlen("denied alice 192.0.2.1 r - - - n100\n")) == 0);
+    q.limit = 0;
+    assert_int_equal(store_audit_walk(f->s, &q, note_each, f), STORE_OK);
+    q.repo = "again";
+    walk(f, &q, &sn);
+    assert_int_equal(sn.n, 700);
+}
+
 /* A clock that steps back: entries stay in order, at the last time. */
 static void test_clock_back(void **state)
 {
@@ -478,6 +520,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_age, audit_setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_bound, audit_setup, teardown),
         cmocka_unit_test_setup_teardown(test_query, audit_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_batches, audit_setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_clock_back, audit_setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_entries, audit_setup, teardown),
         cmocka_unit_test_setup_teardown(test_repo_delete, audit_setup,
