@@ -73,6 +73,7 @@ static void reset(struct req *r)
     r->ref[0] = '\0';
     r->err = OCI_OK;
     r->err_detail[0] = '\0';
+    r->refusal_noted = 0;
     buf_reset(&r->headers);
     buf_reset(&r->err_headers);
     r->headers_overflow = 0;
@@ -179,6 +180,9 @@ long long req_content_length(struct req *r)
     return v;
 }
 
+static void audit_note(struct req *r, const char *event, const char *repo,
+                       const char *note);
+
 enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
 {
     va_list ap;
@@ -187,6 +191,9 @@ enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
     vsnprintf(r->err_detail, sizeof(r->err_detail), fmt, ap);
     va_end(ap);
     r->err = e;
+    /* the push rules' refusals (quotas, immutable tags), with the reason */
+    if (e == OCI_DENIED && !r->refusal_noted)
+        audit_note(r, "denied", r->name[0] ? r->name : NULL, r->err_detail);
     return e;
 }
 
@@ -394,9 +401,24 @@ int req_may(struct req *r, const char *repo, enum auth_action action)
 }
 
 /*
- * A request the access rules refused, in the audit log: the action it
- * wanted goes in the note. A failure to record it changes no answer.
+ * A refused request in the audit log, once. A failure to record it
+ * changes no answer.
  */
+static void audit_note(struct req *r, const char *event, const char *repo,
+                       const char *note)
+{
+    int rc;
+
+    if (!r->store || r->refusal_noted)
+        return;
+    r->refusal_noted = 1;
+    rc = store_audit_note(r->store, event, repo, r->ref, note);
+    if (rc)
+        log_warn("cannot record a refused request in the audit log: %s",
+                 store_strerror(rc));
+}
+
+/* What the access rules refused: the action wanted goes in the note. */
 static void audit_refused(struct req *r, const char *event, const char *repo,
                           enum auth_action action)
 {
@@ -405,14 +427,8 @@ static void audit_refused(struct req *r, const char *event, const char *repo,
                        : action == AUTH_DELETE ? "delete"
                        : action == AUTH_LOGIN  ? "login"
                                                : "catalog";
-    int rc;
 
-    if (!r->store)
-        return;
-    rc = store_audit_note(r->store, event, repo, r->ref, what);
-    if (rc)
-        log_warn("cannot record a refused request in the audit log: %s",
-                 store_strerror(rc));
+    audit_note(r, event, repo, what);
 }
 
 enum oci_err req_authorize(struct req *r, const char *repo,

@@ -820,7 +820,9 @@ void store_set_actor(struct store *s, const char *user, const char *addr);
  *                    follows, each in the transaction that removes it)
  *   readonly-on/off  maintenance mode turned on or off
  *                    (store_set_maintenance)
- *   denied           berth's access rules refused a logged-in user
+ *   denied           berth's access rules refused a logged-in user (note:
+ *                    the action), or its push rules a request (note:
+ *                    the quota or the immutable tag)
  *   login-refused    they refused an anonymous client that must log in
  *
  * Uploads, mounts and imports of blobs add nothing a client sees until a

@@ -2,9 +2,11 @@
 # The audit log through lighttpd with logins and an access file: a push,
 # a tag move, a tag delete and a manifest delete by a client, a denied
 # push, an anonymous request refused, berthctl rm, gc and readonly; then
-# berthctl log with each filter, and --json. A write that is refused leaves no
-# entry. Last, workers killed while a client pushes: every manifest there
-# is has its push entry, and no entry names one that is not there.
+# berthctl log with each filter, and --json. A write that fails leaves no
+# entry; one the push rules refuse (an immutable tag) is recorded as
+# denied, with the reason. Last, workers killed while a client pushes:
+# every manifest there is has its push entry, and no entry names one
+# that is not there.
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
 # shellcheck source=tests/e2e/lib-front.sh
@@ -21,7 +23,9 @@ alice   push,delete     team/*
 bob     pull            *
 admin   all             *
 RULES
-berth_conf "access = $T/access.conf" "gc_interval = off"
+echo "immutable team/fixed rel*" >"$T/policy.conf"
+berth_conf "access = $T/access.conf" "policy = $T/policy.conf" \
+	"gc_interval = off"
 FRONT_AUTH=optional
 start_front
 ME=$(id -un)
@@ -127,6 +131,17 @@ is "--json" "$(js 'len(d["entries"])' \
 v2
 127.0.0.1 $M2
 True"
+
+# the push rules' refusals, with their reason: an immutable tag
+for f in c1 c2 layer; do push_blob team/fixed "$T/$f" -u alice:pw-alice; done
+put_as alice team/fixed rel1 "$T/m1"
+expect_status "rel1 of team/fixed is pushed" 201
+put_as alice team/fixed rel1 "$T/m2"
+expect_error "and never moves" 403 DENIED
+ctl log --repo team/fixed
+is "the refusal names the rule" "$(cut -d' ' -f2- "$T/out")" \
+	"push user=alice addr=127.0.0.1 repo=team/fixed ref=rel1 digest=$M1
+denied user=alice addr=127.0.0.1 repo=team/fixed ref=rel1 note=\"tag 'rel1' of 'team/fixed' is immutable: it names '$M1' for good; push it under another tag\""
 
 # --- workers killed while a client pushes ---
 RAWHTTP_AUTH=admin:pw-admin
