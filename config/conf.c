@@ -391,6 +391,10 @@ void config_store_options(const struct config *cfg, struct store_options *out)
     out->sessions_map_size = cfg->upload_sessions_map_size;
     out->sessions_per_owner = cfg->upload_sessions_per_user;
     out->sessions_per_repo = cfg->upload_sessions_per_repo;
+    out->audit = cfg->audit;
+    out->audit_retention =
+        cfg->audit_retention == CONFIG_OFF ? 0 : cfg->audit_retention;
+    out->audit_max = cfg->audit_max_entries;
 }
 
 int config_check_root(const struct config *cfg, char *err, size_t errlen)

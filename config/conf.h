@@ -55,6 +55,11 @@ struct config {
     char retention[PATH_MAX]; /* "" when there are no retention rules */
     char policy[PATH_MAX];    /* "" when there are no quotas, no
                                  immutable tags */
+
+    /* the audit log (store_audit_walk) */
+    int audit;
+    long long audit_retention;   /* seconds, or CONFIG_OFF: no age limit */
+    long long audit_max_entries; /* 0: no limit */
 };
 
 /*

@@ -242,6 +242,35 @@ const struct config_key config_keys[] = {
         .doc = "a policy file: byte quotas of namespaces, immutable tags; "
                "empty: none",
     },
+    {
+        .name = "audit",
+        .type = CONFIG_ENUM,
+        FIELD(audit),
+        .values = on_off,
+        .def = "on",
+        .doc = "on | off: keep an audit log of pushes, deletions, refused "
+               "requests",
+    },
+    {
+        .name = "audit_retention",
+        .type = CONFIG_DURATION_OFF,
+        FIELD(audit_retention),
+        .min = 60,
+        .max = LLONG_MAX,
+        .def = "90d",
+        .doc = "audit log entries older than this go; off: no age limit "
+               "(s, m, h, d)",
+    },
+    {
+        .name = "audit_max_entries",
+        .type = CONFIG_COUNT,
+        FIELD(audit_max_entries),
+        .min = 0,
+        .max = 1000000000,
+        .def = "1000000",
+        .doc = "the audit log keeps the newest this many entries; 0: no "
+               "limit",
+    },
 };
 
 const size_t config_nkeys = ARRAY_SIZE(config_keys);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@ static const struct command commands[] = {
      "untag REPO:TAG, delete REPO@DIGEST, or all of REPO", cmd_rm},
     {"gc", "gc [--dry-run] [--grace DURATION]",
      "collect garbage now: what nothing reachable uses", cmd_gc},
+    {"log", "log [--user U] [--repo R] [--since T] [--limit N]",
+     "the audit log: pushes, deletions, refused requests", cmd_log},
     {"fsck", "fsck [--repair]", "check the store; repair what can be set right",
      cmd_fsck},
     {"readonly", "readonly [on|off]",
@@ -154,10 +157,17 @@ static void restore_stderr(int saved)
 static int open_store(const struct ctl *c, const struct store_options *o,
                       struct store **out)
 {
+    struct passwd *pw;
+    char uid[32];
     int rc = store_open(c->cfg.root, o, out);
 
-    if (rc == STORE_OK)
+    if (rc == STORE_OK) {
+        /* what berthctl changes is the Unix user's in the audit log */
+        pw = getpwuid(getuid());
+        snprintf(uid, sizeof(uid), "uid %ld", (long)getuid());
+        store_set_actor(*out, pw ? pw->pw_name : uid, "local");
         return CTL_OK;
+    }
     /* STORE_VERSION: the store's line said which way, and what to do */
     ctl_error("cannot open the store at '%s' (config '%s'): %s", c->cfg.root,
               c->cfg.file,

@@ -32,6 +32,22 @@ void out_size(long long bytes, char *buf);
 #define OUT_TIME_MAX 32
 void out_time(long long t, char *buf);
 
+/*
+ * A time of the audit log, t microseconds since the epoch, as UTC in ISO
+ * 8601 with microseconds: "2026-12-02T09:30:00.000123Z". buf has
+ * OUT_TIME_MAX bytes.
+ */
+void out_time_us(long long t, char *buf);
+
+/*
+ * Parse s, an RFC 3339 time ("2026-12-02T09:30:00Z", with a fraction of
+ * a second or an offset "+01:00" as it may have, or a date alone,
+ * "2026-12-02", midnight UTC) or a duration back from now (seconds since
+ * the epoch): "90s", "30m", "24h", "7d". Return 0 with the time in
+ * microseconds since the epoch in *us, or -1.
+ */
+int out_parse_since(const char *s, long long now, long long *us);
+
 /* What a REF argument of berthctl rm names. */
 enum ref_kind {
     REF_REPO,   /* REPO: the whole repository */

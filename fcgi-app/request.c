@@ -73,6 +73,7 @@ static void reset(struct req *r)
     r->ref[0] = '\0';
     r->err = OCI_OK;
     r->err_detail[0] = '\0';
+    r->refusal_noted = 0;
     buf_reset(&r->headers);
     buf_reset(&r->err_headers);
     r->headers_overflow = 0;
@@ -148,6 +149,10 @@ static unsigned parse_method(const char *m)
 
 int req_parse(struct req *r)
 {
+    /* whatever this request changes is the client's in the audit log */
+    if (r->store)
+        store_set_actor(r->store, req_param(r, "REMOTE_USER"),
+                        req_param(r, "REMOTE_ADDR"));
     r->method = parse_method(req_param(r, "REQUEST_METHOD"));
     return uri_split(req_param(r, "REQUEST_URI"), r->path, sizeof(r->path),
                      &r->query);
@@ -175,6 +180,9 @@ long long req_content_length(struct req *r)
     return v;
 }
 
+static void audit_note(struct req *r, const char *event, const char *repo,
+                       const char *note);
+
 enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
 {
     va_list ap;
@@ -183,6 +191,9 @@ enum oci_err req_fail(struct req *r, enum oci_err e, const char *fmt, ...)
     vsnprintf(r->err_detail, sizeof(r->err_detail), fmt, ap);
     va_end(ap);
     r->err = e;
+    /* the push rules' refusals (quotas, immutable tags), with the reason */
+    if (e == OCI_DENIED && !r->refusal_noted)
+        audit_note(r, "denied", r->name[0] ? r->name : NULL, r->err_detail);
     return e;
 }
 
@@ -389,12 +400,52 @@ int req_may(struct req *r, const char *repo, enum auth_action action)
            AUTH_OK;
 }
 
+/*
+ * A refused request in the audit log, once. A failure to record it
+ * changes no answer.
+ */
+static void audit_note(struct req *r, const char *event, const char *repo,
+                       const char *note)
+{
+    int rc;
+
+    if (!r->store || r->refusal_noted)
+        return;
+    r->refusal_noted = 1;
+    rc = store_audit_note(r->store, event, repo, r->ref, note);
+    if (rc)
+        log_warn("cannot record a refused request in the audit log: %s",
+                 store_strerror(rc));
+}
+
+/* What the access rules refused: the action wanted goes in the note. */
+static void audit_refused(struct req *r, const char *event, const char *repo,
+                          enum auth_action action)
+{
+    const char *what = action == AUTH_PULL     ? "pull"
+                       : action == AUTH_PUSH   ? "push"
+                       : action == AUTH_DELETE ? "delete"
+                       : action == AUTH_LOGIN  ? "login"
+                                               : "catalog";
+
+    audit_note(r, event, repo, what);
+}
+
 enum oci_err req_authorize(struct req *r, const char *repo,
                            enum auth_action action)
 {
     const char *user = req_param(r, "REMOTE_USER");
+    enum auth_result res = auth_check(r->policy, user, repo, action);
 
-    switch (auth_check(r->policy, user, repo, action)) {
+    /*
+     * Every client asks /v2/ anonymously first and logs in when it is
+     * challenged: that challenge is the protocol's, not a refusal.
+     */
+    if (res == AUTH_NEED_LOGIN && action != AUTH_LOGIN)
+        audit_refused(r, "login-refused", repo, action);
+    else if (res != AUTH_OK && res != AUTH_NEED_LOGIN)
+        audit_refused(r, "denied", repo, action);
+    switch (res) {
     case AUTH_OK:
         return OCI_OK;
     case AUTH_NEED_LOGIN:

@@ -56,6 +56,7 @@ struct req {
     /* set by req_fail(), rendered by resp_error() */
     enum oci_err err;
     char err_detail[512];
+    int refusal_noted; /* the audit log has this request's refusal */
 
     /*
      * Header lines of the answer, "Name: value\r\n" each: `headers` for a

@@ -583,6 +583,12 @@ int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
     if (rc == STORE_OK)
         rc = store_ns_link(s, txn, repo, d, (long long)rec.size, -1,
                            rec.refs <= 1);
+    if (rc == STORE_OK) {
+        char dstr[DIGEST_STR_MAX];
+
+        digest_format(d, dstr);
+        rc = store_audit_add(s, txn, "blob-delete", repo, dstr, dstr, NULL);
+    }
     if (rc)
         return rc;
     if (freed)

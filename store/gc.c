@@ -273,8 +273,11 @@ static int retain_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
     rc = store_tag_get(g->s, txn, rs->repo, tag, &d, &pushed);
     if (rc == STORE_NOTFOUND || (rc == STORE_OK && pushed != rs->tl->pushed[i]))
         return STORE_OK; /* gone, or set again since the rules looked */
-    if (rc == STORE_OK && !g->o->dry_run)
+    if (rc == STORE_OK && !g->o->dry_run) {
+        g->s->audit_why = rs->why[i];
         rc = store_tag_drop(g->s, txn, rs->repo, tag);
+        g->s->audit_why = NULL;
+    }
     if (rc)
         return rc;
     keys_add(&g->dropped, tag, strlen(tag));
@@ -545,7 +548,11 @@ static int manifest_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
         store_pair_key(kbuf, mg->repo, dstr, &key);
         if (mdb_get(txn, g->s->mtags, &key, &val) == 0)
             return STORE_OK; /* tagged since */
+        g->s->audit_why = m->untagged_now
+                              ? "the retention rules took its last tag"
+                              : "untagged for longer than untagged_ttl";
         rc = store_manifest_drop(g->s, txn, mg->repo, &m->d, NULL);
+        g->s->audit_why = NULL;
         if (rc == STORE_IN_USE)
             return STORE_OK; /* an index lists it: wait */
         if (rc)
@@ -984,9 +991,28 @@ static int record_end(struct gc *g)
                     store_info_put(g->s, txn, "gc_last", store_now(g->s)));
 }
 
+/*
+ * The audit log back within its bounds, whatever the appends left (none
+ * may have come since the retention passed). In one transaction: what
+ * goes is a little more than a GC's share of appends.
+ */
+static int audit_prune(struct gc *g)
+{
+    long long n = 0;
+    int rc;
+
+    if (g->o->dry_run)
+        return STORE_OK;
+    rc = store_audit_prune(g->s, 0, &n);
+    if (rc == STORE_OK && n)
+        log_info("removed %lld entries of the audit log", n);
+    return rc;
+}
+
 int store_gc(struct store *s, const struct store_gc_options *o,
              struct store_gc_stats *out)
 {
+    char user[sizeof(s->actor_user)], addr[sizeof(s->actor_addr)];
     struct keys repos = {NULL, 0, 0};
     struct gc g;
     size_t i;
@@ -1004,6 +1030,10 @@ int store_gc(struct store *s, const struct store_gc_options *o,
         if (rc)
             return rc;
     }
+    /* what it removes is the user "gc"'s in the audit log */
+    memcpy(user, s->actor_user, sizeof(user));
+    memcpy(addr, s->actor_addr, sizeof(addr));
+    store_set_actor(s, "gc", "local");
     rc = settle_trash(&g);
     if (rc == STORE_OK && (o->retain || o->untagged_ttl >= 0))
         rc = repo_names(s, &repos);
@@ -1026,7 +1056,10 @@ int store_gc(struct store *s, const struct store_gc_options *o,
         rc = sessions(&g);
     if (rc == STORE_OK)
         rc = record_end(&g);
+    if (rc == STORE_OK)
+        rc = audit_prune(&g);
     free(repos.k);
+    store_set_actor(s, user, addr);
     if (fd >= 0)
         close(fd); /* drops the lock */
     if (rc == STORE_OK && out)

@@ -89,6 +89,11 @@ static int maintenance_put(struct store *s, MDB_txn *txn, int on)
     MDB_val key;
     int rc;
 
+    /* clients see it: their writes are turned away, or taken again */
+    rc = store_audit_add(s, txn, on ? "readonly-on" : "readonly-off", NULL,
+                         NULL, NULL, NULL);
+    if (rc)
+        return rc;
     if (on)
         return store_info_put(s, txn, "maintenance", 1);
     store_str_val("maintenance", &key);

@@ -356,6 +356,18 @@ static int drop_batch(struct store *s, MDB_txn *txn, const char *repo,
     return rc;
 }
 
+/* drop_batch(); the first of a deletion records it in the audit log */
+static int audit_batch(struct store *s, MDB_txn *txn, const char *repo,
+                       enum drop_what what, struct keys *ks, int *n, int *left,
+                       int first)
+{
+    int rc = STORE_OK;
+
+    if (first)
+        rc = store_audit_add(s, txn, "repo-delete", repo, NULL, NULL, NULL);
+    return rc ? rc : drop_batch(s, txn, repo, what, ks, n, left);
+}
+
 int store_repo_delete(struct store *s, const char *repo,
                       store_progress_fn *progress, void *ctx)
 {
@@ -364,7 +376,7 @@ int store_repo_delete(struct store *s, const char *repo,
     long long done = 0, total;
     enum drop_what what;
     MDB_txn *txn;
-    int rc, n, left;
+    int rc, n, left, first = 1;
 
     if (s->rdonly)
         return STORE_READONLY;
@@ -381,9 +393,11 @@ int store_repo_delete(struct store *s, const char *repo,
             rc = store_txn_begin(s, 0, &txn);
             if (rc == STORE_OK)
                 rc = store_txn_end(
-                    s, txn, drop_batch(s, txn, repo, what, &ks, &n, &left));
+                    s, txn,
+                    audit_batch(s, txn, repo, what, &ks, &n, &left, first));
             if (rc)
                 break;
+            first = 0;
             done += n;
             if (progress)
                 progress(ctx, done, total > done ? total : done);

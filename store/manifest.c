@@ -196,7 +196,8 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
                         const char *tag, const struct store_manifest *mf,
                         struct digest *missing)
 {
-    char dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX];
+    char dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX], old[DIGEST_STR_MAX];
+    struct digest prev;
     MDB_val val;
     int rc, existed;
 
@@ -229,10 +230,18 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
     /* the same digest is the same content: its references are there */
     if (rc == STORE_OK && !existed)
         rc = usedby_set(s, txn, repo, dstr, mf->m, 1);
-    if (rc == STORE_OK && tag)
-        rc = store_tag_put(s, txn, repo, tag, dstr);
+    old[0] = '\0';
+    if (rc == STORE_OK && tag) {
+        rc = store_tag_get(s, txn, repo, tag, &prev, NULL);
+        if (rc == STORE_OK && !digest_equal(&prev, mf->digest))
+            digest_format(&prev, old); /* a tag move */
+        if (rc == STORE_OK || rc == STORE_NOTFOUND)
+            rc = store_tag_put(s, txn, repo, tag, dstr);
+    }
     if (rc == STORE_OK && tag && mf->m->description[0])
         rc = store_catalog_describe(s, txn, repo, mf->m->description);
+    if (rc == STORE_OK)
+        rc = store_audit_add(s, txn, "push", repo, tag ? tag : dstr, dstr, old);
     if (rc == STORE_OK && mf->m->has_subject) {
         digest_format(&mf->m->subject, subject);
         rc = store_dup_put(txn, s->referrers, repo, subject, dstr,
@@ -334,6 +343,8 @@ int store_manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
         rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, -1);
     if (rc == STORE_OK)
         rc = store_ns_bytes(s, txn, repo, -(long long)r.h.body_len);
+    if (rc == STORE_OK)
+        rc = store_audit_add(s, txn, "manifest-delete", repo, dstr, dstr, NULL);
     return rc;
 }
 

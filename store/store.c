@@ -552,6 +552,12 @@ static int open_dbis_in(struct store *s, MDB_txn *txn)
                                       : store_map_mdb_rc(rc, "mdb_dbi_open");
         }
     }
+    /* newer than format 3, and needing none: created when missing */
+    rc = mdb_dbi_open(txn, "audit", create, &s->audit);
+    if (rc == MDB_NOTFOUND && s->rdonly)
+        s->audit = 0;
+    else if (rc)
+        return store_map_mdb_rc(rc, "mdb_dbi_open audit");
     if (s->rdonly)
         return STORE_OK;
     if (v < STORE_FORMAT) {
@@ -702,6 +708,9 @@ int store_open(const char *root, const struct store_options *opt,
     s->usize.key = "upload_sessions_map_size";
     s->per_owner = opt->sessions_per_owner;
     s->per_repo = opt->sessions_per_repo;
+    s->audit_on = opt->audit;
+    s->audit_retention = opt->audit_retention;
+    s->audit_max = opt->audit_max;
     s->trim.statm = -1;
     s->synced_fd = -1;
     for (i = 0; i < ARRAY_SIZE(subdirs) && !s->rdonly; i++) {

@@ -122,6 +122,14 @@ struct store_options {
      */
     long long sessions_per_owner;
     long long sessions_per_repo;
+    /*
+     * The audit log (store_audit_walk): audit 1 records every change
+     * clients see, 0 nothing. Entries older than audit_retention seconds,
+     * and the oldest beyond audit_max entries, go (0: no such bound).
+     */
+    int audit;
+    long long audit_retention;
+    long long audit_max;
 };
 
 #define STORE_INLINE_MAX_DEFAULT ((long long)32 << 10)
@@ -133,7 +141,10 @@ struct store_options {
  * how anything is laid out; a root of an older format is upgraded by the
  * first read-write open (store/format.c). Format 1: the first release;
  * 2: times of links, tags and manifests, and the usedby index; 3: the
- * bytes of each namespace (store_ns_usage).
+ * bytes of each namespace (store_ns_usage). The audit database came later
+ * without a new format: the first read-write open creates it, a build
+ * that does not know it leaves it alone, and a read-only open of a root
+ * without it finds an empty log.
  */
 #define STORE_FORMAT 3u
 
@@ -789,6 +800,90 @@ int store_gc(struct store *s, const struct store_gc_options *o,
  * epoch, or 0 if none has. Returns STORE_CORRUPT, STORE_IO.
  */
 int store_gc_last(struct store *s, long long *when);
+
+/* --- the audit log (store/audit.c) --- */
+
+/*
+ * Who does what the next writes through s do: the user ("" anonymous) and
+ * the client's address, each truncated to its maximum; copied. A front
+ * end sets them per request (berth-fcgi: REMOTE_USER, REMOTE_ADDR), a
+ * tool once (berthctl: the Unix user, "local"). Until set: "", "".
+ */
+#define STORE_AUDIT_USER_MAX 128
+#define STORE_AUDIT_ADDR_MAX 64
+void store_set_actor(struct store *s, const char *user, const char *addr);
+
+/*
+ * An entry of the audit log. Every write that changes what clients see
+ * records one in its own write transaction, so that the log holds an
+ * entry for each change that committed and none for one that did not:
+ *
+ *   push             a manifest put (ref: the tag, or the digest pushed
+ *                    by digest); old: the manifest the tag named before
+ *                    when the push moved it (a tag move), else ""
+ *   tag-delete       a tag removed: by itself, with its manifest, by
+ *                    the retention rules of a GC, with its repository
+ *   manifest-delete  a manifest removed (by a client, a GC, berthctl)
+ *   blob-delete      a repository's link to a blob removed (the blob
+ *                    itself goes with its last link)
+ *   repo-delete      the deletion of a repository began (what it removes
+ *                    follows, each in the transaction that removes it)
+ *   readonly-on/off  maintenance mode turned on or off
+ *                    (store_set_maintenance)
+ *   denied           berth's access rules refused a logged-in user (note:
+ *                    the action), or its push rules a request (note:
+ *                    the quota or the immutable tag)
+ *   login-refused    they refused an anonymous client that must log in
+ *
+ * Uploads, mounts and imports of blobs add nothing a client sees until a
+ * manifest uses them, and are not recorded. A GC's removals are the
+ * user "gc"'s, with the rule's reason in note.
+ */
+struct store_audit_entry {
+    long long time_us; /* microseconds since the epoch */
+    const char *event, *user, *addr, *repo, *ref, *digest, *old, *note;
+};
+
+/*
+ * Record event (denied, login-refused) of the actor on repo and ref (each
+ * may be NULL: ""), in a write transaction of its own whose meta page is
+ * not flushed (as with STORE_SYNC_DATA: a power loss may undo the last
+ * few). A process records at most 20 a second: the others are counted,
+ * and the count goes in the note of the next one recorded. Nothing
+ * happens when the audit log is off. Returns STORE_FULL, STORE_IO,
+ * STORE_READONLY.
+ */
+int store_audit_note(struct store *s, const char *event, const char *repo,
+                     const char *ref, const char *note);
+
+/* Which entries store_audit_walk() passes on. */
+struct store_audit_query {
+    long long since_us; /* entries from this time on; 0: all */
+    const char *user;   /* that user's only ("" anonymous); NULL: any */
+    const char *repo;   /* of that repository only; NULL: any */
+    long long limit;    /* only the newest this many of them; 0: all */
+};
+
+/*
+ * Call fn for each entry of the audit log that q selects, oldest first;
+ * the strings of e die when fn returns. The entries are read in batches,
+ * each in a short read transaction of its own, and fn runs outside them
+ * (it may do I/O, or call the store): entries removed meanwhile may still
+ * be passed, entries added meanwhile are not. fn
+ * returns STORE_OK to go on, or a code that stops the walk and is
+ * returned. Returns STORE_CORRUPT, STORE_IO.
+ */
+typedef int store_audit_fn(void *ctx, const struct store_audit_entry *e);
+int store_audit_walk(struct store *s, const struct store_audit_query *q,
+                     store_audit_fn *fn, void *ctx);
+
+/*
+ * Remove the entries beyond the bounds of struct store_options (at most
+ * limit of them; 0: all there are), in a write transaction of its own
+ * (store_gc does it at its end; every append removes a few). *n (if not
+ * NULL) how many went. Returns STORE_FULL, STORE_IO, STORE_READONLY.
+ */
+int store_audit_prune(struct store *s, long long limit, long long *n);
 
 /* --- backup and restore (store/backup.c) --- */
 

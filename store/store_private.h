@@ -57,6 +57,16 @@
  *                                      than descriptions)
  *   info      "<name>"             -> a decimal number (store/info.c):
  *                                      format, maintenance, gc_last
+ *   audit     <t>                  -> the audit log (store/audit.c): t
+ *                                      the time in microseconds since
+ *                                      the epoch, 8 bytes big-endian,
+ *                                      one more than the last entry's
+ *                                      if the clock is not past it, so
+ *                                      that keys sort by commit and
+ *                                      never repeat; the value is
+ *                                      event, user, addr, repo, ref,
+ *                                      digest, old and note, each ended
+ *                                      by a NUL
  *   uploads   "<id>"               -> upload record (store/upload.c), in
  *                                      the sessions environment, which is
  *                                      never fsynced (store.c)
@@ -105,8 +115,9 @@ struct store {
     MDB_dbi blobs, links, repos, uploads, ucounts, info, usedby;
     MDB_dbi manifests, tags, mtags, referrers, catalog, inlined;
     MDB_dbi usage, nslinks;
-    long long inline_max;               /* struct store_options */
-    int rdonly;                         /* opened with STORE_RDONLY */
+    MDB_dbi audit;        /* 0: none (a read-only open of a root without it) */
+    long long inline_max; /* struct store_options */
+    int rdonly;           /* opened with STORE_RDONLY */
     struct store_env_size msize, usize; /* of env, uenv */
     long long per_owner, per_repo;      /* sessions, 0: no limit */
     struct store_map map, umap;
@@ -123,6 +134,15 @@ struct store {
     size_t nmoved, moved_cap;
     /* the time, in seconds since the epoch; tests set their own clock */
     long long (*clock)(void);
+    /* the audit log: store_options, store_set_actor(), and the reason of
+     * the removal in progress (a GC's rule), NULL: none */
+    int audit_on;
+    long long audit_retention, audit_max;
+    char actor_user[STORE_AUDIT_USER_MAX + 1];
+    char actor_addr[STORE_AUDIT_ADDR_MAX + 1];
+    const char *audit_why;
+    /* store_audit_note()'s bound: this second, its notes, the left out */
+    long long notes_sec, notes_n, notes_left;
     char root[PATH_MAX - 256]; /* room below for the longest file name */
 };
 
@@ -535,6 +555,16 @@ void store_upload_id(char *out);
 int store_blob_adopt_link(struct store *s, MDB_txn *txn, const char *repo,
                           const struct digest *d, int fd, const char *src,
                           long long size);
+
+/*
+ * Append an entry to the audit log within txn (a write transaction), of
+ * the actor of store_set_actor() now, with note s->audit_why; the strings
+ * of e may be NULL (""). Also removes a few of the entries beyond the
+ * bounds. Nothing when the audit log is off (store/audit.c).
+ */
+int store_audit_add(struct store *s, MDB_txn *txn, const char *event,
+                    const char *repo, const char *ref, const char *digest,
+                    const char *old);
 
 /* The record of blob d if repo links it, within txn; else STORE_NOTFOUND. */
 int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,

@@ -107,6 +107,8 @@ int store_tag_drop(struct store *s, MDB_txn *txn, const char *repo,
         rc = store_dup_del(txn, s->mtags, repo, dstr, tag, "mdb_del mtags");
     if (rc == STORE_OK)
         rc = store_repo_count(s, txn, repo, REPO_TAGS, -1);
+    if (rc == STORE_OK)
+        rc = store_audit_add(s, txn, "tag-delete", repo, tag, dstr, NULL);
     return rc;
 }
 
@@ -137,6 +139,10 @@ int store_tags_drop_all(struct store *s, MDB_txn *txn, const char *repo,
         store_pair_key(tkey, repo, tag, &tk);
         rc = store_del(txn, s->tags, &tk, NULL, "mdb_del tags");
         if (rc && rc != STORE_NOTFOUND)
+            goto cursor_close;
+        if (rc == STORE_OK)
+            rc = store_audit_add(s, txn, "tag-delete", repo, tag, dstr, NULL);
+        if (rc)
             goto cursor_close;
         n++;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);

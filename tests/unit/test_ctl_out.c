@@ -82,6 +82,67 @@ static const struct {
     {LLONG_MAX, "?"},
 };
 
+/* out_parse_since(): now is 2026-12-02T12:00:00Z; -1: refused */
+#define NOW 1796212800LL
+static const struct {
+    const char *in;
+    long long want_us;
+} since_cases[] = {
+    {"2026-12-02T09:30:00Z", 1796203800LL * 1000000},
+    {"2026-12-02t09:30:00z", 1796203800LL * 1000000},
+    {"2026-12-02 09:30:00Z", 1796203800LL * 1000000},
+    {"2026-12-02T09:30:00.5Z", 1796203800LL * 1000000 + 500000},
+    {"2026-12-02T09:30:00.000001Z", 1796203800LL * 1000000 + 1},
+    {"2026-12-02T10:30:00+01:00", 1796203800LL * 1000000},
+    {"2026-12-02T08:00:00-01:30", 1796203800LL * 1000000},
+    {"2026-12-02", 1796169600LL * 1000000},
+    {"1970-01-01T00:00:00Z", 0},
+    {"24h", (NOW - 86400) * 1000000},
+    {"7d", (NOW - 7 * 86400) * 1000000},
+    {"90s", (NOW - 90) * 1000000},
+    {"30m", (NOW - 1800) * 1000000},
+    {"0s", NOW * 1000000},
+    {"", -1},
+    {"24", -1},  /* a number without its unit */
+    {"24x", -1}, /* an unknown unit */
+    {"-1h", -1},
+    {"2026-12-02T09:30:00", -1}, /* no zone */
+    {"2026-12-02T09:30Z", -1},
+    {"2026-02-30T00:00:00Z", -1},
+    {"2026-13-01", -1},
+    {"2026-12-02T24:00:00Z", -1},
+    {"2026-12-02T09:30:00.Z", -1},
+    {"2026-12-02T09:30:00+0100", -1},
+    {"2026-12-02T09:30:00Zjunk", -1},
+    {"26-12-02", -1},
+};
+
+static void test_since_table(void **state)
+{
+    long long got;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(since_cases) / sizeof(since_cases[0]); i++) {
+        got = -1;
+        rc = out_parse_since(since_cases[i].in, NOW, &got);
+        if (since_cases[i].want_us < 0 ? rc != -1
+                                       : rc || got != since_cases[i].want_us)
+            fail_msg("since case %zu ('%s'): rc %d, %lld, want %lld", i,
+                     since_cases[i].in, rc, got, since_cases[i].want_us);
+    }
+}
+
+static void test_time_us(void **state)
+{
+    char buf[OUT_TIME_MAX];
+
+    out_time_us(1796203800LL * 1000000 + 123, buf);
+    assert_string_equal(buf, "2026-12-02T09:30:00.000123Z");
+    out_time_us(0, buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000000Z");
+}
+
 static void test_time_table(void **state)
 {
     char buf[OUT_TIME_MAX];
@@ -195,10 +256,9 @@ static void test_ref_lengths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_size_table),
-        cmocka_unit_test(test_time_table),
-        cmocka_unit_test(test_ref_table),
-        cmocka_unit_test(test_ref_lengths),
+        cmocka_unit_test(test_size_table),  cmocka_unit_test(test_time_table),
+        cmocka_unit_test(test_since_table), cmocka_unit_test(test_time_us),
+        cmocka_unit_test(test_ref_table),   cmocka_unit_test(test_ref_lengths),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
