@@ -376,7 +376,7 @@ int store_repo_delete(struct store *s, const char *repo,
     long long done = 0, total;
     enum drop_what what;
     MDB_txn *txn;
-    int rc, n, left, first = 1;
+    int rc, n = 0, left = 0, first = 1;
 
     if (s->rdonly)
         return STORE_READONLY;
