@@ -11,7 +11,8 @@ BERTH_E2E_BACKEND=prefork # the kill -9 below needs workers of its own
 . "$srcdir/lib-front.sh"
 # shellcheck source=tests/e2e/lib-http.sh
 . "$srcdir/lib-http.sh"
-berth_conf "metrics = on"
+# gc_interval = off: the counts of GC runs below are the test's own, never the scheduler's
+berth_conf "metrics = on" "gc_interval = off"
 start_front
 
 # every worker opened the file and waits for connections, none for its lock
