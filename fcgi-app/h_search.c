@@ -156,6 +156,23 @@ static enum oci_err send_results(struct req *r, const struct search *sr,
     return err;
 }
 
+enum oci_err query_term(struct req *r, char q[NAME_MAX_LEN + 1], size_t *len)
+{
+    size_t i;
+    int rc = req_query(r, "q", q, NAME_MAX_LEN + 1);
+
+    if (rc < 0)
+        return req_fail(r, OCI_NAME_INVALID, "q must be at most %d characters",
+                        NAME_MAX_LEN);
+    if (rc == 0)
+        q[0] = '\0';
+    for (i = 0; q[i]; i++)
+        if (q[i] >= 'A' && q[i] <= 'Z')
+            q[i] = (char)(q[i] - 'A' + 'a');
+    *len = i;
+    return OCI_OK;
+}
+
 /*
  * GET /v1/search?q=<term>&n=<page size>&page=<page>: the repositories
  * whose names hold q (any case: names are lowercase), that the client may
@@ -172,15 +189,8 @@ enum oci_err h_search_get(struct req *r)
     size_t i;
     int rc;
 
-    rc = req_query(r, "q", q, sizeof(q));
-    if (rc < 0)
-        return req_fail(r, OCI_NAME_INVALID, "q must be at most %d characters",
-                        NAME_MAX_LEN);
-    if (rc == 0)
-        q[0] = '\0';
-    for (i = 0; q[i]; i++)
-        if (q[i] >= 'A' && q[i] <= 'Z')
-            q[i] = (char)(q[i] - 'A' + 'a');
+    if (query_term(r, q, &i))
+        return r->err;
     if (int_param(r, "n", SEARCH_N_DEFAULT, SEARCH_PAGE_MAX, &n) ||
         int_param(r, "page", 1, SEARCH_PAGE_MAX, &page))
         return r->err;

@@ -134,16 +134,9 @@ enum oci_err h_ui_repos_get(struct req *r)
     long i;
     int rc, more;
 
-    rc = req_query(r, "q", q, sizeof(q));
-    if (rc < 0)
-        return req_fail(r, OCI_NAME_INVALID, "q must be at most %d characters",
-                        NAME_MAX_LEN);
-    if (rc == 0)
-        q[0] = '\0';
     memset(&p, 0, sizeof(p));
-    for (p.qlen = 0; q[p.qlen]; p.qlen++)
-        if (q[p.qlen] >= 'A' && q[p.qlen] <= 'Z')
-            q[p.qlen] = (char)(q[p.qlen] - 'A' + 'a');
+    if (query_term(r, q, &p.qlen))
+        return r->err;
     if (n_param(r, &p.n) || last_param(r, last, sizeof(last), name_valid))
         return r->err;
     p.policy = r->policy;

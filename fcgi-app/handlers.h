@@ -38,6 +38,13 @@ enum oci_err h_referrers_list(struct req *r);
 /* docker's registry v1 search API (docker search) */
 enum oci_err h_ping_get(struct req *r);
 enum oci_err h_search_get(struct req *r);
+/*
+ * The search term of a listing, the query parameter q (absent: ""),
+ * lowercased into q, its length in *len: names are lowercase, so a term
+ * matches in any case. A q longer than any name records 400 NAME_INVALID
+ * and returns it.
+ */
+enum oci_err query_term(struct req *r, char q[NAME_MAX_LEN + 1], size_t *len);
 /* GET /metrics: the counters of fcgi-app/metrics.h and the store's */
 enum oci_err h_metrics_get(struct req *r);
 
