@@ -55,6 +55,7 @@ struct config {
     char retention[PATH_MAX]; /* "" when there are no retention rules */
     char policy[PATH_MAX];    /* "" when there are no quotas, no
                                  immutable tags */
+    char mirror[PATH_MAX];    /* "" when there is no pull-through cache */
 
     /* the audit log (store_audit_walk) */
     int audit;

@@ -243,6 +243,15 @@ const struct config_key config_keys[] = {
                "empty: none",
     },
     {
+        .name = "mirror",
+        .type = CONFIG_PATH,
+        FIELD(mirror),
+        .max = LEN_MAX(mirror),
+        .def = "",
+        .doc = "a mirror rules file: the pull-through cache's upstreams; "
+               "empty: none",
+    },
+    {
         .name = "audit",
         .type = CONFIG_ENUM,
         FIELD(audit),

@@ -7,7 +7,8 @@
 /* GET/HEAD /v2/<name>/blobs/<digest>  (end-2) */
 enum oci_err h_blob_get(struct req *r)
 {
-    char dstr[DIGEST_STR_MAX];
+    char dstr[DIGEST_STR_MAX], remote[NAME_MAX_LEN + 1];
+    const struct mirror_upstream *up;
     long long size, start = 0, len;
     struct store_blob *b;
     struct digest d;
@@ -18,6 +19,17 @@ enum oci_err h_blob_get(struct req *r)
         return r->err;
     /* a client that asks may be about to push a manifest that uses it */
     rc = store_blob_open(r->store, r->name, &d, STORE_BLOB_TOUCH, &b);
+    if (rc == STORE_NOTFOUND && (up = mirror_of(r, remote))) {
+        /* the cache's: fetched now, and streamed to a plain GET */
+        int done;
+
+        err = mirror_blob_fetch(
+            r, up, remote, &d,
+            r->method == M_GET && !req_param(r, "HTTP_RANGE"), &done);
+        if (done || err)
+            return err;
+        rc = store_blob_open(r->store, r->name, &d, 0, &b);
+    }
     if (rc == STORE_NOTFOUND)
         return req_fail(r, OCI_BLOB_UNKNOWN, "%s", r->ref);
     if (rc)

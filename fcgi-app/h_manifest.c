@@ -58,7 +58,8 @@ static enum oci_err manifest_fail(struct req *r, int rc)
 enum oci_err h_manifest_get(struct req *r)
 {
     struct store_manifest_info info;
-    char dstr[DIGEST_STR_MAX];
+    char dstr[DIGEST_STR_MAX], remote[NAME_MAX_LEN + 1];
+    const struct mirror_upstream *up;
     struct buf body;
     struct ref ref;
     enum oci_err err;
@@ -66,6 +67,9 @@ enum oci_err h_manifest_get(struct req *r)
 
     if (parse_ref(r, &ref, 0))
         return r->err;
+    if ((up = mirror_of(r, remote)))
+        return mirror_manifest_get(r, up, remote, ref.tag,
+                                   ref.tag ? NULL : &ref.d);
     buf_init(&body, MANIFEST_GET_MAX);
     rc = store_manifest_get(r->store, r->name, ref.tag, ref.tag ? NULL : &ref.d,
                             r->method == M_GET ? &body : NULL, &info);

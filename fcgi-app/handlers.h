@@ -2,6 +2,7 @@
 #define BERTH_FCGI_APP_HANDLERS_H
 
 #include "fcgi-app/request.h"
+#include "mirror/mirror.h"
 
 /*
  * The endpoint handlers, h_<resource>_<verb>, one file per resource. Each
@@ -66,6 +67,38 @@ enum oci_err h_ui_tags_get(struct req *r);
  * DENIED saying why (or another error of the store) and returns it.
  */
 enum oci_err quota_check(struct req *r, const struct digest *d, long long need);
+
+/*
+ * The pull-through cache (fcgi-app/mirror.c). mirror_of(): the upstream
+ * rule that serves r->name (r->mirror), with the name there in remote
+ * (NAME_MAX_LEN + 1 bytes, or NULL); NULL when r->name is the registry's
+ * own.
+ */
+const struct mirror_upstream *mirror_of(struct req *r, char *remote);
+/*
+ * GET/HEAD of manifest tag (or digest d) of a cached repository: from the
+ * store, checked again with a HEAD to the upstream when a tag's copy is
+ * older than the rule's revalidate, fetched when missing; a cached copy
+ * is served when the upstream fails. Answers as a handler does.
+ */
+enum oci_err mirror_manifest_get(struct req *r,
+                                 const struct mirror_upstream *up,
+                                 const char *remote, const char *tag,
+                                 const struct digest *d);
+/*
+ * Blob d of a cached repository is not in the store: fetch it (or wait
+ * for the worker that fetches it). With stream, the answer (200, the
+ * whole blob) goes out while it is fetched, all but its last byte before
+ * the digest is checked: then *done is 1 and the result is the handler's
+ * (OCI_GONE when the fetch failed and the answer was cut short). Else
+ * OCI_OK means the store has the blob now, to be served as usual, and
+ * another result is an error recorded with req_fail().
+ */
+enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
+                               const char *remote, const struct digest *d,
+                               int stream, int *done);
+/* Free the worker's upstream clients (at its end). */
+void mirror_clients_free(void);
 
 enum oci_err h_upload_start(struct req *r);
 enum oci_err h_upload_patch(struct req *r);

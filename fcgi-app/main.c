@@ -199,6 +199,14 @@ int main(int argc, char **argv)
         snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);
         broken = 1;
     }
+    /* and so is the pull-through cache's rules file */
+    if (!broken && cfg.mirror[0] &&
+        mirror_check(cfg.mirror, err, sizeof(err))) {
+        size_t len = strlen(err);
+
+        snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);
+        broken = 1;
+    }
     /*
      * Serving fd 0 (a web server or spawn-fcgi started it), berth serves
      * the error instead of exiting, which a web server would answer with

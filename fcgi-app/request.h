@@ -3,6 +3,7 @@
 
 #include "auth/auth.h"
 #include "config/conf.h"
+#include "mirror/mirror.h"
 #include "policy/policy.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -46,6 +47,8 @@ struct req {
     const struct auth_policy *policy; /* borrowed; NULL: allow all */
     const struct policy *rules;       /* borrowed; NULL: no quotas, no
                                          immutable tags */
+    const struct mirror *mirror;      /* borrowed; NULL: no pull-through
+                                         cache */
 
     unsigned method;         /* one M_* */
     char path[REQ_PATH_MAX]; /* percent-decoded path, no query */

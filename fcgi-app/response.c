@@ -156,6 +156,21 @@ enum oci_err resp_send(struct req *r, int status, const char *ctype,
     return send_body(r, body, (size_t)len);
 }
 
+enum oci_err resp_begin(struct req *r, int status, const char *ctype,
+                        long long len)
+{
+    if (check_headers(r))
+        return r->err;
+    if (send_head(r, status, ctype, len, &r->headers))
+        return OCI_GONE;
+    return OCI_OK;
+}
+
+enum oci_err resp_body(struct req *r, const void *data, size_t len)
+{
+    return send_body(r, data, len);
+}
+
 #define SEND_CHUNK (64 * 1024)
 
 /* Stream bytes [off, off + len) of b as the body. */

@@ -54,6 +54,18 @@ enum oci_err resp_blob(struct req *r, struct store_blob *b, int ranged,
     __attribute__((warn_unused_result));
 
 /*
+ * An answer whose body is written as it comes: resp_begin() sends the
+ * status and header lines with Content-Length len (results as
+ * resp_send()'s, nothing of the body), then resp_body() each piece
+ * (OCI_GONE when the web server went away). Ending the request short of
+ * len bytes cuts the answer: the client sees it fail.
+ */
+enum oci_err resp_begin(struct req *r, int status, const char *ctype,
+                        long long len) __attribute__((warn_unused_result));
+enum oci_err resp_body(struct req *r, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+
+/*
  * Render r->err and r->err_detail as the spec's error body,
  * {"errors":[{"code":..,"message":..,"detail":..}]}, with the error
  * header lines. Called by the router only. Return 0, or -1 if the answer

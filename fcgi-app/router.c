@@ -222,6 +222,12 @@ static enum oci_err route(struct req *r)
             return r->err;
         if (routes[i].effect == WRITES && writable(r))
             return r->err;
+        /* a cache of an upstream is read-only to clients (code-13) */
+        if (routes[i].effect == WRITES && r->name[0] && mirror_of(r, NULL))
+            return req_fail(r, OCI_UNSUPPORTED,
+                            "'%s' is a cache of an upstream registry: it "
+                            "cannot be pushed to or deleted from",
+                            r->name);
         /* config "delete = off" turns the delete endpoints off */
         if (routes[i].action == AUTH_DELETE && !r->cfg->delete_enabled)
             return req_fail(r, OCI_UNSUPPORTED, "deletion is disabled");

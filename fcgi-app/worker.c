@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fcgi-app/gc.h"
+#include "fcgi-app/handlers.h"
 #include "fcgi-app/metrics.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/response.h"
@@ -244,9 +245,24 @@ static void policy_free_any(void *p)
     policy_free(p);
 }
 
+static int mirror_load_any(const char *path, void **out, char *err, size_t len)
+{
+    struct mirror *m;
+
+    if (mirror_load(path, &m, err, len))
+        return -1;
+    *out = m;
+    return 0;
+}
+
+static void mirror_free_any(void *p)
+{
+    mirror_free(p);
+}
+
 /* What a worker watches. */
 struct watches {
-    struct rules_watch access, policy;
+    struct rules_watch access, policy, mirror;
 };
 
 /*
@@ -326,6 +342,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
             worker_reload = 0;
             rules_check(&ws->access, 1);
             rules_check(&ws->policy, 1);
+            rules_check(&ws->mirror, 1);
         }
         /* an idle worker wakes to look at the GC schedule too */
         ms = gc_schedule_timeout(&gc);
@@ -347,8 +364,10 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
             break; /* logged */
         rules_check(&ws->access, 0);
         rules_check(&ws->policy, 0);
+        rules_check(&ws->mirror, 0);
         r.policy = rules_get(&ws->access);
         r.rules = rules_get(&ws->policy);
+        r.mirror = rules_get(&ws->mirror);
         router_dispatch(&r);
         req_finish(&r);
         store_trim(st);
@@ -383,6 +402,8 @@ int worker_run(int listen_fd, const struct config *cfg,
     /* berth-fcgi read it before: a worker that cannot has no fallback */
     rules_init(&ws.policy, cfg->policy, "policy rules", policy_load_any,
                policy_free_any, NULL);
+    rules_init(&ws.mirror, cfg->mirror, "mirror rules", mirror_load_any,
+               mirror_free_any, NULL);
     /* the store holds immutable tags in the transactions that would move
      * or remove them: no push or delete at the same moment gets past */
     store_set_tag_guard(st, tag_fixed, &ws.policy);
@@ -405,6 +426,8 @@ int worker_run(int listen_fd, const struct config *cfg,
     metrics_close();
     rules_release(&ws.access);
     rules_release(&ws.policy);
+    rules_release(&ws.mirror);
+    mirror_clients_free();
     store_close(st);
     return rc ? 1 : 0;
 }

@@ -338,8 +338,13 @@ const char *store_blob_file(const struct store_blob *b, size_t *rel)
     return b->path;
 }
 
-int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
-                   const struct digest *d)
+/*
+ * store_link_add(); cached: the pull-through cache links a blob it has
+ * (store_link_add_cached), which leaves BLOB_CACHED as it is, where any
+ * other link makes the blob the registry's own.
+ */
+static int link_add(struct store *s, MDB_txn *txn, const char *repo,
+                    const struct digest *d, int cached)
 {
     int64_t now = (int64_t)store_now(s);
     struct link_rec link = {now, now}, old;
@@ -349,6 +354,12 @@ int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
     rc = store_blob_rec(s, txn, d, &rec);
     if (rc)
         return rc;
+    if (!cached && (rec.flags & BLOB_CACHED)) {
+        rec.flags &= ~(uint64_t)BLOB_CACHED;
+        rc = put_blob_rec(s, txn, d, &rec);
+        if (rc)
+            return rc;
+    }
     rc = store_link_get(s, txn, repo, d, &old);
     if (rc == STORE_OK) {
         /* asked for again: what a manifest uses needs no ask */
@@ -370,6 +381,30 @@ int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
     if (rc)
         return rc;
     return store_repo_count(s, txn, repo, REPO_LINKS, +1);
+}
+
+int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
+                   const struct digest *d)
+{
+    return link_add(s, txn, repo, d, 0);
+}
+
+int store_link_add_cached(struct store *s, MDB_txn *txn, const char *repo,
+                          const struct digest *d)
+{
+    return link_add(s, txn, repo, d, 1);
+}
+
+int store_blob_mark_cached(struct store *s, MDB_txn *txn,
+                           const struct digest *d)
+{
+    struct blob_rec rec;
+    int rc = store_blob_rec(s, txn, d, &rec);
+
+    if (rc)
+        return rc;
+    rec.flags |= BLOB_CACHED;
+    return put_blob_rec(s, txn, d, &rec);
 }
 
 /* Copy size bytes of fd into the "inline" record of d, within txn. */

@@ -551,7 +551,7 @@ static int each_manifest_entry(void *ctx, const MDB_val *key,
     struct mrec mr;
     MDB_val k, v;
     size_t i;
-    int rc;
+    int rc, cached = 0;
 
     (void)val;
     if (split(key, repo, dstr, sizeof(dstr)) ||
@@ -560,8 +560,11 @@ static int each_manifest_entry(void *ctx, const MDB_val *key,
     count_of(r, repo)->n[REPO_MANIFESTS]++;
     r->k->st.manifests++;
     rc = store_mrec_get(r->k->s, r->txn, repo, &d, &mr);
-    if (rc == STORE_OK)
+    if (rc == STORE_OK) {
+        /* the cache's: its references come when a client asks for them */
+        cached = (mr.h.reserved & MREC_CACHED) != 0;
         rc = store_mrec_refs(&mr, repo, &m);
+    }
     if (rc == STORE_CORRUPT) {
         problem(r->k, STORE_FSCK_BROKEN, repo, dstr,
                 "its record or body cannot be read", 0);
@@ -577,7 +580,9 @@ static int each_manifest_entry(void *ctx, const MDB_val *key,
         digest_format(rd, ref);
         rc = i < m.nblobs ? store_linked_rec(r->k->s, r->txn, repo, rd, &rec)
                           : store_mrec_get(r->k->s, r->txn, repo, rd, &mr);
-        if (rc == STORE_NOTFOUND) {
+        if (rc == STORE_NOTFOUND && cached) {
+            rc = STORE_OK;
+        } else if (rc == STORE_NOTFOUND) {
             snprintf(why, sizeof(why),
                      "it references %s %s, which is not in "
                      "the repository",

@@ -112,7 +112,7 @@ static int usedby_set(struct store *s, MDB_txn *txn, const char *repo,
 }
 
 static int put_mrec(struct store *s, MDB_txn *txn, const char *repo,
-                    const struct store_manifest *mf)
+                    const struct store_manifest *mf, int cached)
 {
     char kbuf[LINK_KEY_MAX], subject[DIGEST_STR_MAX] = "";
     const struct manifest *m = mf->m;
@@ -134,6 +134,7 @@ static int put_mrec(struct store *s, MDB_txn *txn, const char *repo,
     h.atype_len = (uint16_t)strlen(atype);
     h.desc_len = (uint32_t)strlen(desc);
     h.pushed = (int64_t)store_now(s);
+    h.reserved = cached ? MREC_CACHED : 0;
 
     store_link_key(kbuf, repo, mf->digest, &key);
     val.mv_size = sizeof(h) + h.ctype_len + h.subject_len + h.atype_len +
@@ -191,10 +192,13 @@ static int check_refs(struct store *s, MDB_txn *txn, const char *repo,
     return STORE_OK;
 }
 
-/* store_manifest_put() within txn. */
+/*
+ * store_manifest_put() within txn; cached: store_manifest_put_cached(),
+ * whose references come later, when a client asks for them.
+ */
 static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
                         const char *tag, const struct store_manifest *mf,
-                        struct digest *missing)
+                        struct digest *missing, int cached)
 {
     char dstr[DIGEST_STR_MAX], subject[DIGEST_STR_MAX], old[DIGEST_STR_MAX];
     struct digest prev;
@@ -202,7 +206,7 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
     int rc, existed;
 
     /* checked in the transaction that stores it: no delete slips between */
-    rc = check_refs(s, txn, repo, mf->m, missing);
+    rc = cached ? STORE_OK : check_refs(s, txn, repo, mf->m, missing);
     if (rc)
         return rc;
     if (tag && store_tag_held(s, repo, tag)) {
@@ -222,7 +226,7 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
         return rc;
     existed = rc == STORE_OK;
     digest_format(mf->digest, dstr);
-    rc = put_mrec(s, txn, repo, mf);
+    rc = put_mrec(s, txn, repo, mf, cached);
     if (rc == STORE_OK && !existed)
         rc = store_repo_count(s, txn, repo, REPO_MANIFESTS, +1);
     if (rc == STORE_OK && !existed)
@@ -241,7 +245,8 @@ static int manifest_put(struct store *s, MDB_txn *txn, const char *repo,
     if (rc == STORE_OK && tag && mf->m->description[0])
         rc = store_catalog_describe(s, txn, repo, mf->m->description);
     if (rc == STORE_OK)
-        rc = store_audit_add(s, txn, "push", repo, tag ? tag : dstr, dstr, old);
+        rc = store_audit_add(s, txn, cached ? "cache" : "push", repo,
+                             tag ? tag : dstr, dstr, old);
     if (rc == STORE_OK && mf->m->has_subject) {
         digest_format(&mf->m->subject, subject);
         rc = store_dup_put(txn, s->referrers, repo, subject, dstr,
@@ -258,13 +263,52 @@ int store_manifest_put(struct store *s, const char *repo, const char *tag,
 
     return rc ? rc
               : store_txn_end(s, txn,
-                              manifest_put(s, txn, repo, tag, mf, missing));
+                              manifest_put(s, txn, repo, tag, mf, missing, 0));
+}
+
+int store_manifest_put_cached(struct store *s, const char *repo,
+                              const char *tag, const struct store_manifest *mf)
+{
+    struct digest missing;
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc
+              : store_txn_end(s, txn,
+                              manifest_put(s, txn, repo, tag, mf, &missing, 1));
+}
+
+/* store_tag_confirm() within txn. */
+static int tag_confirm(struct store *s, MDB_txn *txn, const char *repo,
+                       const char *tag, const struct digest *d)
+{
+    char dstr[DIGEST_STR_MAX];
+    struct digest now;
+    int rc;
+
+    rc = store_tag_get(s, txn, repo, tag, &now, NULL);
+    if (rc)
+        return rc;
+    if (!digest_equal(&now, d))
+        return STORE_NOTFOUND; /* moved meanwhile: that one counts */
+    digest_format(d, dstr);
+    return store_tag_put(s, txn, repo, tag, dstr);
+}
+
+int store_tag_confirm(struct store *s, const char *repo, const char *tag,
+                      const struct digest *d)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(s, txn, tag_confirm(s, txn, repo, tag, d));
 }
 
 int store_manifest_get(struct store *s, const char *repo, const char *tag,
                        const struct digest *d, struct buf *body,
                        struct store_manifest_info *info)
 {
+    long long tagged = 0;
     struct digest dig;
     struct mrec r;
     MDB_txn *txn;
@@ -274,7 +318,7 @@ int store_manifest_get(struct store *s, const char *repo, const char *tag,
     if (rc)
         return rc;
     if (tag) {
-        rc = store_tag_get(s, txn, repo, tag, &dig, NULL);
+        rc = store_tag_get(s, txn, repo, tag, &dig, &tagged);
         if (rc)
             goto txn_abort;
         d = &dig;
@@ -296,6 +340,8 @@ int store_manifest_get(struct store *s, const char *repo, const char *tag,
     }
     info->digest = *d;
     info->size = r.h.body_len;
+    info->cached = (r.h.reserved & MREC_CACHED) != 0;
+    info->tagged = tagged;
     memcpy(info->media_type, r.ctype, r.h.ctype_len);
     info->media_type[r.h.ctype_len] = '\0';
 txn_abort:

@@ -465,10 +465,66 @@ struct store_manifest {
 int store_manifest_put(struct store *s, const char *repo, const char *tag,
                        const struct store_manifest *mf, struct digest *missing);
 
+/*
+ * Store manifest mf of the pull-through cache in repo, and point tag (if
+ * not NULL) at it, in one transaction: as store_manifest_put(), but before
+ * the blobs and child manifests it refers to are there (they are fetched
+ * when a client asks for them), and marked as cached (the info's cached,
+ * fsck). The caller checked that mf's digest is its body's. Pushed again,
+ * the same digest and tag move the tag's time (store_manifest_info.tagged).
+ * Returns STORE_TAG_FIXED, STORE_TOOBIG, STORE_CORRUPT, STORE_FULL,
+ * STORE_IO, STORE_READONLY.
+ */
+int store_manifest_put_cached(struct store *s, const char *repo,
+                              const char *tag, const struct store_manifest *mf);
+
+/*
+ * The upstream still names manifest d by tag of repo: the tag's time
+ * (store_manifest_info.tagged) moves to now; no audit entry, nothing
+ * else changes. STORE_NOTFOUND when tag is gone or names another
+ * manifest now; STORE_CORRUPT, STORE_FULL, STORE_IO, STORE_READONLY.
+ */
+int store_tag_confirm(struct store *s, const char *repo, const char *tag,
+                      const struct digest *d);
+
+/*
+ * Fetching a blob for the pull-through cache. store_fetch_begin() takes
+ * blob d's fetch lock, waiting up to wait_ms for another worker that holds
+ * it, and then:
+ *   STORE_FETCH_PRESENT  the store has the blob (fetched meanwhile, or
+ *                        pushed): repo links it now, open it as usual;
+ *   STORE_OK             the caller fetches it: *out, a handle that it
+ *                        feeds with store_fetch_write() and ends with
+ *                        store_fetch_commit() or store_fetch_abort(),
+ *                        which release the lock;
+ *   STORE_LOCKED         another worker still fetches it after wait_ms;
+ * or STORE_READONLY, STORE_FULL, STORE_IO, STORE_CORRUPT.
+ *
+ * store_fetch_expect() sets the size the blob must have (the upstream's
+ * Content-Length): a write beyond it is STORE_SIZE_MISMATCH, and so is a
+ * commit short of it. store_fetch_commit() checks the digest of what was
+ * written (STORE_DIGEST_MISMATCH) and only then makes it blob d of repo,
+ * marked as the cache's, and always consumes the handle; nothing of a
+ * wrong or short fetch is kept.
+ */
+#define STORE_FETCH_PRESENT 1
+struct store_fetch;
+int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
+                      long long wait_ms, struct store_fetch **out);
+void store_fetch_expect(struct store_fetch *f, long long size);
+/* Bytes written so far. */
+long long store_fetch_got(const struct store_fetch *f);
+int store_fetch_write(struct store_fetch *f, const void *data, size_t len);
+int store_fetch_commit(struct store_fetch *f);
+/* Drop what was fetched and the lock; f may be NULL. */
+void store_fetch_abort(struct store_fetch *f);
+
 struct store_manifest_info {
     struct digest digest;
     long long size;
     char media_type[MEDIA_TYPE_MAX];
+    int cached;       /* stored by store_manifest_put_cached() */
+    long long tagged; /* by tag: when the tag was set or confirmed; else 0 */
 };
 
 /*

@@ -17,6 +17,10 @@
  *   <root>/blobs/<alg>/<h2>/<hex>      blob content; <h2> = hex[0..2]
  *   <root>/uploads/<id>                data of upload session <id>
  *   <root>/trash/<alg>-<hex>           a blob file on its way out
+ *   <root>/fetch/<alg>-<hex>.lock      flock()ed by the one worker that
+ *                                      fetches blob <alg>:<hex> from an
+ *                                      upstream (store/fetch.c)
+ *   <root>/fetch/<alg>-<hex>.part      what it has fetched so far
  *   <root>/gc.lock                     flock()ed by the one GC at work
  *
  * A blob file exists only once its content has been fsynced and checked
@@ -203,7 +207,7 @@ struct mrec_hdr {
     uint16_t ctype_len;
     uint16_t subject_len;
     uint16_t atype_len;
-    uint16_t reserved;
+    uint16_t reserved; /* flags: MREC_CACHED; 0 in stores before them */
     uint32_t desc_len;
     int64_t pushed; /* when it was last pushed */
 };
@@ -220,6 +224,18 @@ struct mrec {
  */
 #define MREC_HDR_V1 16
 #define BLOB_INLINE 1u /* the bytes are in "inline", not in a file */
+/*
+ * A blob the pull-through cache fetched (store_fetch_commit), which the GC
+ * may evict beyond the cache's cap; an upload, import or mount of the same
+ * blob clears it: then it is the registry's own.
+ */
+#define BLOB_CACHED 2u
+/*
+ * In mrec_hdr.reserved: a manifest of the pull-through cache
+ * (store_manifest_put_cached), stored before what it references: fsck
+ * does not want its blobs and children there.
+ */
+#define MREC_CACHED 1u
 
 /*
  * A number of the "info" database (store/info.c), within txn: *out, or
@@ -532,6 +548,17 @@ int store_blob_adopt(struct store *s, MDB_txn *txn, const char *repo,
  */
 int store_link_add(struct store *s, MDB_txn *txn, const char *repo,
                    const struct digest *d);
+
+/*
+ * The same for the pull-through cache (store/fetch.c), which leaves the
+ * blob's BLOB_CACHED as it is; store_link_add() clears it.
+ */
+int store_link_add_cached(struct store *s, MDB_txn *txn, const char *repo,
+                          const struct digest *d);
+
+/* Set BLOB_CACHED on the record of blob d, within txn. */
+int store_blob_mark_cached(struct store *s, MDB_txn *txn,
+                           const struct digest *d);
 
 /*
  * A new upload id (UPLOAD_ID_LEN chars and a NUL) into out: the name of

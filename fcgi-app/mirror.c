@@ -1,0 +1,382 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcgi-app/handlers.h"
+#include "fcgi-app/response.h"
+#include "upstream/upstream.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/*
+ * The pull-through cache (mirror/mirror.h): the manifests and blobs of a
+ * repository an upstream serves, fetched when a client first asks for
+ * them and kept in the store (store_manifest_put_cached, store_fetch_*).
+ * Spec: "Pulling manifests" and "Pulling blobs" (end-2, end-3) as a
+ * client of the upstream, and the same endpoints to our clients.
+ */
+
+/*
+ * The worker's clients of the upstreams, each with its connection and
+ * tokens; made when first needed, and again when a reload changed the
+ * rule.
+ */
+#define CLIENTS_MAX 16
+static struct upstream *clients[CLIENTS_MAX];
+static unsigned clients_next;
+
+static struct upstream *client(const struct mirror_upstream *up)
+{
+    char err[512];
+    struct upstream *c;
+    size_t i;
+
+    for (i = 0; i < CLIENTS_MAX; i++)
+        if (clients[i] && upstream_is(clients[i], up))
+            return clients[i];
+    c = upstream_new(up, err, sizeof(err));
+    if (!c) {
+        log_err("upstream '%s': %s", up->url, err);
+        return NULL;
+    }
+    i = clients_next++ % CLIENTS_MAX;
+    upstream_free(clients[i]);
+    clients[i] = c;
+    return c;
+}
+
+const struct mirror_upstream *mirror_of(struct req *r, char *remote)
+{
+    char scratch[NAME_MAX_LEN + 1];
+
+    return mirror_match(r->mirror, r->name, remote ? remote : scratch);
+}
+
+/* An upstream failure rc as the client's error. */
+static enum oci_err upstream_fail(struct req *r, int rc, enum oci_err notfound,
+                                  const struct mirror_upstream *up)
+{
+    if (rc == UPSTREAM_NOTFOUND)
+        return req_fail(r, notfound, "'%s' in '%s': not at the upstream",
+                        r->ref, r->name);
+    return req_fail(r, OCI_UNAVAILABLE, "'%s' in '%s': %s (%s)", r->ref,
+                    r->name, upstream_strerror(rc), up->url);
+}
+
+static enum oci_err send_manifest(struct req *r, const struct digest *d,
+                                  const char *ctype, const struct buf *body)
+{
+    char dstr[DIGEST_STR_MAX];
+
+    digest_format(d, dstr);
+    resp_header(r, "Docker-Content-Digest: %s", dstr);
+    resp_header(r, "ETag: \"%s\"", dstr);
+    return resp_send(r, 200, ctype, body->ptr, (long long)body->len);
+}
+
+/*
+ * Fetch manifest ref (tag, or digest d) from the upstream, check it, keep
+ * it, and answer with it. *stale, when not NULL, is the cached copy to
+ * serve instead should the upstream fail.
+ */
+static enum oci_err fetch_manifest(struct req *r,
+                                   const struct mirror_upstream *up,
+                                   struct upstream *c, const char *remote,
+                                   const char *tag, const struct digest *d,
+                                   const struct store_manifest_info *stale,
+                                   const struct buf *stale_body)
+{
+    char ref[DIGEST_STR_MAX], why[512], *referrer = NULL;
+    struct upstream_answer a;
+    struct store_manifest mf;
+    struct digest got, said;
+    struct hasher hs;
+    struct manifest m;
+    struct buf body;
+    enum oci_err err;
+    int rc;
+
+    if (d)
+        digest_format(d, ref);
+    buf_init(&body, r->cfg->max_manifest_size);
+    rc = upstream_manifest(c, remote, tag ? tag : ref, &body, &a);
+    if (rc) {
+        buf_release(&body);
+        if (stale) {
+            log_info("serving the cached '%s:%s': %s", r->name, tag,
+                     upstream_strerror(rc));
+            return send_manifest(r, &stale->digest, stale->media_type,
+                                 stale_body);
+        }
+        return upstream_fail(r, rc, OCI_MANIFEST_UNKNOWN, up);
+    }
+    hasher_init(&hs, d ? d->alg : DIGEST_SHA256);
+    hasher_update(&hs, body.ptr ? body.ptr : "", body.len);
+    hasher_final(&hs, &got);
+    /* by digest it must be that one; by tag, what the upstream says */
+    if ((d && !digest_equal(&got, d)) ||
+        (!d && a.digest[0] &&
+         (digest_parse(&said, a.digest, strlen(a.digest)) ||
+          (said.alg == got.alg && !digest_equal(&said, &got))))) {
+        err = req_fail(r, OCI_UNAVAILABLE,
+                       "the upstream's manifest '%s' of '%s' has another "
+                       "digest",
+                       r->ref, remote);
+        goto out;
+    }
+    memset(&m, 0, sizeof(m));
+    if (manifest_parse(body.ptr ? body.ptr : "", body.len, a.ctype, &m, why,
+                       sizeof(why))) {
+        err = req_fail(r, OCI_UNAVAILABLE,
+                       "the upstream's manifest '%s' of '%s': %s", r->ref,
+                       remote, why);
+        goto release;
+    }
+    if (m.has_subject)
+        referrer = manifest_descriptor_json(&m, &got, (long long)body.len);
+    mf.digest = &got;
+    mf.body = body.ptr ? body.ptr : "";
+    mf.len = body.len;
+    mf.m = &m;
+    mf.referrer = referrer;
+    rc = store_manifest_put_cached(r->store, r->name, tag, &mf);
+    if (rc) {
+        err = req_fail_store(r, rc);
+        goto release;
+    }
+    err = send_manifest(r, &got, m.media_type, &body);
+release:
+    free(referrer);
+    manifest_release(&m);
+out:
+    buf_release(&body);
+    return err;
+}
+
+enum oci_err mirror_manifest_get(struct req *r,
+                                 const struct mirror_upstream *up,
+                                 const char *remote, const char *tag,
+                                 const struct digest *d)
+{
+    struct store_manifest_info info;
+    struct upstream_answer a;
+    struct upstream *c;
+    struct digest said;
+    struct buf body;
+    enum oci_err err;
+    int rc, urc;
+
+    buf_init(&body, (size_t)256 << 20);
+    rc = store_manifest_get(r->store, r->name, tag, d, &body, &info);
+    if (rc && rc != STORE_NOTFOUND) {
+        buf_release(&body);
+        return req_fail_store(r, rc);
+    }
+    /* by digest, or by a tag checked lately: the cached copy */
+    if (rc == STORE_OK &&
+        (!tag || (long long)time(NULL) - info.tagged < up->revalidate)) {
+        err = send_manifest(r, &info.digest, info.media_type, &body);
+        goto out;
+    }
+    c = client(up);
+    if (!c && rc == STORE_OK) {
+        err = send_manifest(r, &info.digest, info.media_type, &body);
+        goto out;
+    }
+    if (!c) {
+        err = req_fail(r, OCI_UNAVAILABLE, "upstream '%s' cannot be used",
+                       up->url);
+        goto out;
+    }
+    if (rc == STORE_NOTFOUND) {
+        err = fetch_manifest(r, up, c, remote, tag, d, NULL, NULL);
+        goto out;
+    }
+    /* a tag to check again: a HEAD says whether it moved */
+    urc = upstream_manifest(c, remote, tag, NULL, &a);
+    if (urc == UPSTREAM_OK && a.digest[0] &&
+        !digest_parse(&said, a.digest, strlen(a.digest)) &&
+        digest_equal(&said, &info.digest)) {
+        rc = store_tag_confirm(r->store, r->name, tag, &info.digest);
+        if (rc && rc != STORE_NOTFOUND)
+            log_warn("cannot note the check of '%s:%s': %s", r->name, tag,
+                     store_strerror(rc));
+        err = send_manifest(r, &info.digest, info.media_type, &body);
+    } else if (urc != UPSTREAM_OK) {
+        /* down, slow, or gone there: the cached copy is what there is */
+        log_info("serving the cached '%s:%s': %s", r->name, tag,
+                 upstream_strerror(urc));
+        err = send_manifest(r, &info.digest, info.media_type, &body);
+    } else {
+        err = fetch_manifest(r, up, c, remote, tag, NULL, &info, &body);
+    }
+out:
+    buf_release(&body);
+    return err;
+}
+
+/* A blob's fetch while a client waits for it. */
+struct pull {
+    struct req *r;
+    struct store_fetch *f;
+    const struct digest *d;
+    int stream;       /* the answer goes out while it is fetched */
+    int streaming;    /* its head went out */
+    int client_gone;  /* the client's end failed: fetch on for the others */
+    int rc;           /* a STORE_* failure of the fetch */
+    long long length; /* the upstream's Content-Length, -1: none */
+    long long sent;   /* of the body, to the client */
+};
+
+static int pull_start(void *ctx, const struct upstream_answer *a)
+{
+    struct pull *p = ctx;
+    char dstr[DIGEST_STR_MAX];
+
+    p->length = a->length;
+    if (a->length >= 0)
+        store_fetch_expect(p->f, a->length);
+    /* without a length, or empty, the stored blob is served after */
+    if (!p->stream || a->length <= 0)
+        return 0;
+    digest_format(p->d, dstr);
+    resp_header(p->r, "Docker-Content-Digest: %s", dstr);
+    resp_header(p->r, "ETag: \"%s\"", dstr);
+    resp_header(p->r, "Accept-Ranges: bytes");
+    if (resp_begin(p->r, 200, "application/octet-stream", a->length) != OCI_OK)
+        p->client_gone = 1;
+    p->streaming = 1;
+    return 0;
+}
+
+static int pull_data(void *ctx, const char *data, size_t len)
+{
+    struct pull *p = ctx;
+    long long room;
+    size_t n;
+
+    p->rc = store_fetch_write(p->f, data, len);
+    if (p->rc)
+        return 1;
+    if (!p->streaming || p->client_gone)
+        return 0;
+    /*
+     * The last byte waits for the digest: a client never gets a whole
+     * body that is not the blob, only one cut short.
+     */
+    room = p->length - 1 - p->sent;
+    n = room < (long long)len ? (size_t)room : len;
+    if (n && resp_body(p->r, data, n) != OCI_OK)
+        p->client_gone = 1;
+    p->sent += (long long)n;
+    return 0;
+}
+
+/* The rest of the blob from the store, once committed. */
+static enum oci_err send_rest(struct pull *p)
+{
+    struct store_blob *b;
+    char chunk[64 << 10];
+    enum oci_err err = OCI_OK;
+    long n;
+    int rc;
+
+    rc = store_blob_open(p->r->store, p->r->name, p->d, 0, &b);
+    if (rc)
+        return OCI_GONE;
+    while (err == OCI_OK && p->sent < p->length) {
+        n = store_blob_read(b, p->sent, chunk, sizeof(chunk));
+        if (n <= 0) {
+            err = OCI_GONE;
+            break;
+        }
+        err = resp_body(p->r, chunk, (size_t)n);
+        p->sent += n;
+    }
+    store_blob_close(b);
+    return err;
+}
+
+/* How long a worker waits for another's fetch of the same blob. */
+#define FETCH_WAIT_MS (30LL * 60 * 1000)
+
+enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
+                               const char *remote, const struct digest *d,
+                               int stream, int *done)
+{
+    char dstr[DIGEST_STR_MAX];
+    struct upstream *c;
+    struct pull p;
+    int rc, urc;
+
+    *done = 0;
+    rc = store_fetch_begin(r->store, r->name, d, FETCH_WAIT_MS, &p.f);
+    if (rc == STORE_FETCH_PRESENT)
+        return OCI_OK; /* another worker fetched it: served as stored */
+    if (rc == STORE_LOCKED)
+        return req_fail(r, OCI_UNAVAILABLE, "'%s' is still being fetched",
+                        r->ref);
+    if (rc)
+        return req_fail_store(r, rc);
+    c = client(up);
+    if (!c) {
+        store_fetch_abort(p.f);
+        return req_fail(r, OCI_UNAVAILABLE, "upstream '%s' cannot be used",
+                        up->url);
+    }
+    p.r = r;
+    p.d = d;
+    p.stream = stream;
+    p.streaming = p.client_gone = 0;
+    p.rc = STORE_OK;
+    p.length = -1;
+    p.sent = 0;
+    urc = upstream_blob(c, remote, d, pull_start, pull_data, &p);
+    digest_format(d, dstr);
+    if (urc) {
+        store_fetch_abort(p.f);
+        if (urc == UPSTREAM_ABORTED)
+            log_warn("fetch of '%s' from '%s' stopped: %s", dstr, up->url,
+                     store_strerror(p.rc));
+        *done = p.streaming;
+        if (p.streaming)
+            return OCI_GONE; /* cut short: the client sees it failed */
+        if (urc == UPSTREAM_ABORTED)
+            return req_fail(r, OCI_UNAVAILABLE,
+                            "the upstream's blob '%s' is not what it should "
+                            "be",
+                            dstr);
+        return upstream_fail(r, urc, OCI_BLOB_UNKNOWN, up);
+    }
+    rc = store_fetch_commit(p.f);
+    if (rc) {
+        log_warn("fetched '%s' of '%s' from '%s' is not kept: %s", dstr, remote,
+                 up->url, store_strerror(rc));
+        *done = p.streaming;
+        if (p.streaming)
+            return OCI_GONE;
+        if (rc == STORE_DIGEST_MISMATCH || rc == STORE_SIZE_MISMATCH)
+            return req_fail(r, OCI_UNAVAILABLE,
+                            "the upstream's blob '%s' has another digest or "
+                            "size",
+                            dstr);
+        return req_fail_store(r, rc);
+    }
+    *done = p.streaming;
+    if (!p.streaming)
+        return OCI_OK;
+    return p.client_gone ? OCI_GONE : send_rest(&p);
+}
+
+void mirror_clients_free(void)
+{
+    size_t i;
+
+    for (i = 0; i < CLIENTS_MAX; i++) {
+        upstream_free(clients[i]);
+        clients[i] = NULL;
+    }
+}

@@ -1,0 +1,232 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store_private.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/*
+ * store_fetch_*(): a blob of the pull-through cache, fetched from an
+ * upstream by one worker at a time. The worker that takes the blob's lock
+ * file (fetch/<alg>-<hex>.lock, flock) writes fetch/<alg>-<hex>.part and
+ * hashes it as it comes; only a file of the right digest (and size) is
+ * adopted into blobs/, in one write transaction, as a finished upload
+ * is. The others wait for the lock and then find the blob there. A crash
+ * leaves a .part that the next fetch of the blob truncates, and a lock
+ * that died with its process.
+ */
+
+struct store_fetch {
+    struct store *s;
+    struct digest d;
+    char repo[NAME_MAX_LEN + 1];
+    long long size; /* expected, -1: unknown */
+    long long got;
+    int lock_fd, fd;
+    struct hasher h;
+    char path[PATH_MAX]; /* the .part */
+};
+
+static int fetch_path(struct store *s, const struct digest *d, const char *ext,
+                      char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/fetch/%s-%s.%s", s->root,
+                     digest_alg_name(d->alg), d->hex, ext);
+
+    return n < 0 || (size_t)n >= len ? STORE_IO : STORE_OK;
+}
+
+/*
+ * Whether the store has blob d whole (its record, and its file unless it
+ * is kept in LMDB); if so, link repo to it (when it is not yet).
+ */
+static int present(struct store *s, const char *repo, const struct digest *d)
+{
+    char path[PATH_MAX];
+    struct blob_rec rec;
+    struct stat st;
+    MDB_txn *txn;
+    int rc, linked;
+
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_blob_rec(s, txn, d, &rec);
+    linked =
+        rc == STORE_OK && store_linked_rec(s, txn, repo, d, &rec) == STORE_OK;
+    mdb_txn_abort(txn);
+    if (rc)
+        return rc;
+    if (!(rec.flags & BLOB_INLINE)) {
+        rc = store_blob_path(s, d, path, sizeof(path), NULL);
+        if (rc)
+            return rc;
+        /* a file lost in a crash is fetched again, and adopted */
+        if (stat(path, &st) || (long long)st.st_size != (long long)rec.size)
+            return STORE_NOTFOUND;
+    }
+    if (linked)
+        return STORE_OK;
+    rc = store_txn_begin(s, 0, &txn);
+    return rc ? rc
+              : store_txn_end(s, txn, store_link_add_cached(s, txn, repo, d));
+}
+
+/* Take the lock of fd, waiting up to wait_ms. */
+static int take_lock(int fd, long long wait_ms)
+{
+    struct timespec pause = {0, 20 * 1000000L};
+    long long waited = 0;
+
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return STORE_OK;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return STORE_IO;
+        if (waited >= wait_ms)
+            return STORE_LOCKED;
+        nanosleep(&pause, NULL);
+        waited += 20;
+    }
+}
+
+int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
+                      long long wait_ms, struct store_fetch **out)
+{
+    char lock[PATH_MAX];
+    struct store_fetch *f;
+    int rc, fd;
+
+    if (s->rdonly)
+        return STORE_READONLY;
+    rc = fetch_path(s, d, "lock", lock, sizeof(lock));
+    if (rc)
+        return rc;
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT) {
+        char *slash = strrchr(lock, '/');
+
+        *slash = '\0';
+        if (mkdir_p(lock, 0755))
+            return store_map_errno(errno, "create directory", lock);
+        *slash = '/';
+        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    }
+    if (fd < 0)
+        return store_map_errno(errno, "open", lock);
+    rc = take_lock(fd, wait_ms);
+    if (rc == STORE_IO)
+        rc = store_map_errno(errno, "lock", lock);
+    if (rc)
+        goto close_fd;
+    /* another worker may have fetched it while this one waited */
+    rc = present(s, repo, d);
+    if (rc == STORE_OK)
+        rc = STORE_FETCH_PRESENT;
+    if (rc != STORE_NOTFOUND)
+        goto close_fd;
+    f = xcalloc(1, sizeof(*f));
+    f->s = s;
+    f->d = *d;
+    f->size = -1;
+    f->lock_fd = fd;
+    snprintf(f->repo, sizeof(f->repo), "%s", repo);
+    rc = fetch_path(s, d, "part", f->path, sizeof(f->path));
+    if (rc == STORE_OK) {
+        f->fd = open(f->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (f->fd < 0)
+            rc = store_map_errno(errno, "create", f->path);
+    }
+    if (rc) {
+        free(f);
+        goto close_fd;
+    }
+    hasher_init(&f->h, d->alg);
+    *out = f;
+    return STORE_OK;
+close_fd:
+    close(fd); /* drops the lock */
+    return rc;
+}
+
+void store_fetch_expect(struct store_fetch *f, long long size)
+{
+    f->size = size;
+}
+
+long long store_fetch_got(const struct store_fetch *f)
+{
+    return f->got;
+}
+
+int store_fetch_write(struct store_fetch *f, const void *data, size_t len)
+{
+    if (f->size >= 0 && f->got + (long long)len > f->size)
+        return STORE_SIZE_MISMATCH;
+    if (pwrite_all(f->fd, data, len, f->got))
+        return store_map_errno(errno, "write", f->path);
+    hasher_update(&f->h, data, len);
+    f->got += (long long)len;
+    return STORE_OK;
+}
+
+/* adopt the .part as blob d of f->repo, within txn */
+static int adopt(struct store_fetch *f, MDB_txn *txn)
+{
+    struct blob_rec rec;
+    int rc, fresh;
+
+    rc = store_blob_rec(f->s, txn, &f->d, &rec);
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    fresh = rc == STORE_NOTFOUND;
+    rc = store_blob_adopt(f->s, txn, f->repo, &f->d, f->fd, f->path, f->got);
+    /* a blob the cache brought in is the cache's until someone pushes it */
+    if (rc == STORE_OK && fresh)
+        rc = store_blob_mark_cached(f->s, txn, &f->d);
+    return rc;
+}
+
+int store_fetch_commit(struct store_fetch *f)
+{
+    struct digest got;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    hasher_final(&f->h, &got);
+    if (f->size >= 0 && f->got != f->size)
+        rc = STORE_SIZE_MISMATCH;
+    else if (!digest_equal(&got, &f->d))
+        rc = STORE_DIGEST_MISMATCH;
+    /* a blob kept in LMDB is made durable by the commit itself */
+    else if (!store_blob_inlined(f->s, f->got) && fdatasync(f->fd))
+        rc = store_map_errno(errno, "fsync", f->path);
+    else
+        rc = store_txn_begin(f->s, 0, &txn);
+    if (rc == STORE_OK)
+        rc = store_txn_end(f->s, txn, adopt(f, txn));
+    store_fetch_abort(f);
+    return rc;
+}
+
+void store_fetch_abort(struct store_fetch *f)
+{
+    if (!f)
+        return;
+    /* gone when renamed into place; else what is left is nobody's */
+    if (unlink(f->path) && errno != ENOENT)
+        log_warn("cannot remove '%s': %s", f->path, strerror(errno));
+    close(f->fd);
+    close(f->lock_fd); /* drops the lock: the waiters look again */
+    free(f);
+}
