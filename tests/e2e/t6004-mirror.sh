@@ -3,7 +3,11 @@
 # upstream registry on loopback (Debian's docker-registry, holding images
 # skopeo pushed there), keeps what it fetched, and serves it again with
 # the upstream stopped. Cached repositories are read-only (405
-# UNSUPPORTED); local prefixes take pushes as before.
+# UNSUPPORTED); local prefixes take pushes as before. An upstream that
+# answers a wrong blob, a short one, a stalled one or a too long one
+# (tests/e2e/upstream.py under bad/) gets nothing into the store, and the
+# client an error; 16 clients that want the same uncached 256 MiB blob at
+# once make one fetch.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
@@ -32,12 +36,25 @@ check "skopeo pushes an image to the upstream" sk copy --dest-tls-verify=false \
 check "and a two-platform index" sk copy --all --dest-tls-verify=false \
 	--preserve-digests "oci:$T/layout:multi" "docker://$UP/lib/multi:1"
 
+mkdir "$T/fake"
+python3 "$srcdir/upstream.py" "$T/fake/port" "$T/fake" 2>>"$REG_RUN/upstream.log" &
+track $!
+_i=0
+until [ -f "$T/fake/port" ]; do
+	[ $_i -lt 100 ] || bail "upstream.py did not start"
+	sleep 0.1
+	_i=$((_i + 1))
+done
+FAKE=127.0.0.1:$(cat "$T/fake/port")
+
 cat >"$T/mirror.conf" <<RULES
-# the test's upstream under hub/, and local names under team/
+# the test's upstreams under hub/ and bad/, and local names under team/
 upstream hub/ http://$UP revalidate=1s timeout=5s
+upstream bad/ http://$FAKE timeout=2s
 local    team/
 RULES
 berth_conf "mirror = $T/mirror.conf"
+BERTH_WORKERS=6
 start_front
 R=$(reg)
 
@@ -79,4 +96,41 @@ check "with the upstream stopped, skopeo pulls from the cache" sk copy \
 is "the same image" "$(digest_of "$T/back" random)" "$RND"
 req GET /v2/hub/lib/other/manifests/1
 expect_error "what was never cached is unavailable" 503 UNAVAILABLE
+
+# a bad upstream: nothing of a wrong answer is kept or served whole
+mkblob "$T/b" 3000000
+D=$(sha256 "$T/b")
+HEX=${D#sha256:}
+cp "$T/b" "$T/fake/$HEX"
+for kind in wrong short slow long; do
+	c -f -o "$T/got" "$BASE/v2/bad/$kind/x/blobs/$D"
+	rc=$?
+	check "$kind blob: the client's GET fails (curl $rc)" test $rc != 0
+	cmp -s "$T/got" "$T/b"
+	check "$kind blob: the client did not get it whole" test $? != 0
+	check "$kind blob: nothing in the store" test ! -e "$REG_STORE/blobs/sha256/$(echo "$HEX" | cut -c1-2)/$HEX"
+	rm -f "$T/got"
+done
+is "nothing left in fetch/" "$(find "$REG_STORE/fetch" -name '*.part' | wc -l)" 0
+check "a good answer is kept" c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
+check "and is the blob" cmp -s "$T/got" "$T/b"
+c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
+is "the upstream was asked once for it" "$(grep -c "^good $D" "$T/fake/gets.log")" 1
+
+# single flight: 16 clients at once, one fetch of 256 MiB
+head -c 268435456 /dev/urandom >"$T/fake/big"
+DB=$(sha256 "$T/fake/big")
+mv "$T/fake/big" "$T/fake/${DB#sha256:}"
+i=0
+while [ $i -lt 16 ]; do
+	(c --max-time 120 "$BASE/v2/bad/good/big/blobs/$DB" | sha256sum | cut -c1-64 >"$T/sum.$i") &
+	i=$((i + 1))
+done
+_i=0
+while [ "$(find "$T" -maxdepth 1 -name 'sum.*' -size +0 | wc -l)" -lt 16 ] && [ $_i -lt 1300 ]; do
+	sleep 0.1
+	_i=$((_i + 1))
+done
+is "16 clients got the 256 MiB blob" "$(cat "$T"/sum.* | sort | uniq -c | sed 's/^ *//')" "16 ${DB#sha256:}"
+is "the upstream was asked once" "$(grep -c "^good $DB" "$T/fake/gets.log")" 1
 done_testing
