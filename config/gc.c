@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/conf.h"
+#include "mirror/mirror.h"
 #include "policy/policy.h"
 #include "retention/retention.h"
 #include "store/store.h"
@@ -68,6 +69,15 @@ int config_gc_options(const struct config *cfg, struct store_gc_options *o,
     o->grace = cfg->gc_grace;
     o->untagged_ttl = cfg->untagged_ttl == CONFIG_OFF ? -1 : cfg->untagged_ttl;
     o->upload_ttl = cfg->upload_ttl;
+    if (cfg->mirror[0]) {
+        struct mirror *m;
+
+        /* the cache's cap: the mirror file as it is now */
+        if (mirror_load(cfg->mirror, &m, err, errlen))
+            return -1;
+        o->cache_max = mirror_cache_max(m);
+        mirror_free(m);
+    }
     if (!cfg->retention[0])
         return 0;
     r = xcalloc(1, sizeof(*r));

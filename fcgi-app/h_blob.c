@@ -34,6 +34,9 @@ enum oci_err h_blob_get(struct req *r)
         return req_fail(r, OCI_BLOB_UNKNOWN, "%s", r->ref);
     if (rc)
         return req_fail_store(r, rc);
+    /* the cache's eviction order; a failure only makes it less exact */
+    if (r->method == M_GET && mirror_of(r, NULL))
+        (void)store_blob_pulled(r->store, &d);
     size = len = store_blob_size(b);
     rk = range_parse(req_param(r, "HTTP_RANGE"), size, &start, &len);
     if (rk == RANGE_UNSATISFIABLE) {

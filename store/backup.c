@@ -210,7 +210,7 @@ static int list_files(const char *path, struct blist *l)
     rc = mdb_env_create(&env);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_create");
-    mdb_env_set_maxdbs(env, 16);
+    mdb_env_set_maxdbs(env, 32);
     rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0);
     if (rc) {
         log_err("cannot open LMDB data file '%s': %s", path, mdb_strerror(rc));

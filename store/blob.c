@@ -579,6 +579,11 @@ static int blob_drop(struct store *s, MDB_txn *txn, const struct digest *d,
         return store_corrupt("blob record", dstr); /* get_blob_rec had it */
     if (rc)
         return rc;
+    if ((rec->flags & BLOB_CACHED) && s->pulls) {
+        rc = store_del(txn, s->pulls, &key, NULL, "mdb_del pulls");
+        if (rc && rc != STORE_NOTFOUND)
+            return rc;
+    }
     if (rec->flags & BLOB_INLINE) {
         rc = store_del(txn, s->inlined, &key, NULL, "mdb_del inline");
         return rc == STORE_NOTFOUND ? STORE_OK : rc;
@@ -592,16 +597,20 @@ static int blob_drop(struct store *s, MDB_txn *txn, const struct digest *d,
     return store_trash(s, d);
 }
 
-int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
-                      const struct digest *d, struct digest *user,
-                      long long *freed)
+/*
+ * store_blob_unlink(); evict: the cache's eviction, which unlinks a blob
+ * that manifests of repo use (they are the cache's, and fetch it again).
+ */
+static int blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
+                       const struct digest *d, struct digest *user,
+                       long long *freed, int evict)
 {
     char kbuf[LINK_KEY_MAX];
     struct blob_rec rec;
     MDB_val key;
     int rc;
 
-    rc = store_usedby(s, txn, repo, d, user);
+    rc = evict ? STORE_NOTFOUND : store_usedby(s, txn, repo, d, user);
     if (rc == STORE_OK)
         return STORE_IN_USE; /* a manifest of repo references it */
     if (rc != STORE_NOTFOUND)
@@ -622,7 +631,8 @@ int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
         char dstr[DIGEST_STR_MAX];
 
         digest_format(d, dstr);
-        rc = store_audit_add(s, txn, "blob-delete", repo, dstr, dstr, NULL);
+        rc = store_audit_add(s, txn, evict ? "blob-evict" : "blob-delete", repo,
+                             dstr, dstr, NULL);
     }
     if (rc)
         return rc;
@@ -632,6 +642,19 @@ int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
         return blob_drop(s, txn, d, &rec);
     rec.refs--;
     return put_blob_rec(s, txn, d, &rec);
+}
+
+int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
+                      const struct digest *d, struct digest *user,
+                      long long *freed)
+{
+    return blob_unlink(s, txn, repo, d, user, freed, 0);
+}
+
+int store_blob_evict(struct store *s, MDB_txn *txn, const char *repo,
+                     const struct digest *d, long long *freed)
+{
+    return blob_unlink(s, txn, repo, d, NULL, freed, 1);
 }
 
 int store_blob_delete(struct store *s, const char *repo, const struct digest *d,

@@ -194,6 +194,8 @@ static int adopt(struct store_fetch *f, MDB_txn *txn)
     /* a blob the cache brought in is the cache's until someone pushes it */
     if (rc == STORE_OK && fresh)
         rc = store_blob_mark_cached(f->s, txn, &f->d);
+    if (rc == STORE_OK && fresh)
+        rc = store_pull_put(f->s, txn, &f->d);
     return rc;
 }
 
@@ -229,4 +231,59 @@ void store_fetch_abort(struct store_fetch *f)
     close(f->fd);
     close(f->lock_fd); /* drops the lock: the waiters look again */
     free(f);
+}
+
+int store_pull_put(struct store *s, MDB_txn *txn, const struct digest *d)
+{
+    char dstr[DIGEST_STR_MAX];
+    int64_t now = (int64_t)store_now(s);
+    MDB_val key, val;
+
+    if (!s->pulls)
+        return STORE_OK;
+    digest_format(d, dstr);
+    store_str_val(dstr, &key);
+    val.mv_data = &now;
+    val.mv_size = sizeof(now);
+    return store_map_mdb_rc(mdb_put(txn, s->pulls, &key, &val, 0),
+                            "mdb_put pulls");
+}
+
+long long store_pull_get(struct store *s, MDB_txn *txn, const struct digest *d)
+{
+    char dstr[DIGEST_STR_MAX];
+    MDB_val key, val;
+    int64_t t;
+
+    if (!s->pulls)
+        return 0;
+    digest_format(d, dstr);
+    store_str_val(dstr, &key);
+    if (mdb_get(txn, s->pulls, &key, &val) || val.mv_size != sizeof(t))
+        return 0;
+    memcpy(&t, val.mv_data, sizeof(t));
+    return t;
+}
+
+int store_blob_pulled(struct store *s, const struct digest *d)
+{
+    struct blob_rec rec;
+    long long last;
+    MDB_txn *txn;
+    int rc;
+
+    if (s->rdonly || !s->pulls)
+        return STORE_OK;
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_blob_rec(s, txn, d, &rec);
+    last = store_pull_get(s, txn, d);
+    mdb_txn_abort(txn);
+    /* a hot blob costs a read: its time moves every few minutes only */
+    if (rc || !(rec.flags & BLOB_CACHED) ||
+        last > store_now(s) - STORE_PULL_SLACK)
+        return rc == STORE_NOTFOUND ? STORE_OK : rc;
+    rc = store_txn_begin(s, 0, &txn);
+    return rc ? rc : store_txn_end(s, txn, store_pull_put(s, txn, d));
 }

@@ -30,6 +30,8 @@
  *   3. manifests nothing reachable uses (only with untagged_ttl)
  *   4. blob links no manifest of the repository uses; a blob goes with
  *      its last link
+ *   4b. beyond the cache's cap (cache_max), the least recently pulled
+ *      blobs that the pull-through cache fetched, with all their links
  *   5. files in blobs/ without a record, and empty blobs/ directories
  *   6. upload sessions past their time to live
  */
@@ -786,6 +788,153 @@ static int sweep_links(struct gc *g)
     return rc;
 }
 
+/* --- 4b. the pull-through cache's cap --- */
+
+/* A blob the cache fetched, and when it was last pulled. */
+struct cached {
+    struct digest d;
+    long long pulled, size;
+};
+
+struct cache_scan {
+    struct gc *g;
+    MDB_txn *txn;
+    struct cached *v;
+    size_t n, cap;
+    long long total;
+};
+
+static int each_cached(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    struct cache_scan *cs = ctx;
+    struct blob_rec rec;
+    struct cached *c;
+
+    if (val->mv_size != sizeof(rec))
+        return store_corrupt("blob record", cs->g->s->root);
+    memcpy(&rec, val->mv_data, sizeof(rec));
+    if (!(rec.flags & BLOB_CACHED))
+        return STORE_OK;
+    if (cs->n == cs->cap) {
+        cs->cap = cs->cap ? 2 * cs->cap : BATCH;
+        cs->v = xrealloc(cs->v, cs->cap * sizeof(*cs->v));
+    }
+    c = &cs->v[cs->n];
+    if (digest_parse(&c->d, key->mv_data, key->mv_size))
+        return store_corrupt("blob key in", cs->g->s->root);
+    c->size = (long long)rec.size;
+    c->pulled = store_pull_get(cs->g->s, cs->txn, &c->d);
+    cs->total += c->size;
+    cs->n++;
+    return STORE_OK;
+}
+
+static int cmp_pulled(const void *a, const void *b)
+{
+    const struct cached *x = a, *y = b;
+
+    return (x->pulled > y->pulled) - (x->pulled < y->pulled);
+}
+
+static int cmp_digest(const void *a, const void *b)
+{
+    const struct digest *x = a, *y = b;
+
+    if (x->alg != y->alg)
+        return (int)x->alg - (int)y->alg;
+    return strcmp(x->hex, y->hex);
+}
+
+/* The links of the blobs chosen (sorted digests), to be evicted. */
+struct evict_scan {
+    struct digest *chosen;
+    size_t n;
+    struct keys cand;
+};
+
+static int each_evict_link(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    struct evict_scan *es = ctx;
+    char repo[NAME_MAX_LEN + 1];
+    struct digest d;
+
+    (void)val;
+    if (split_key(key->mv_data, key->mv_size, repo, &d))
+        return store_corrupt("link key in", repo);
+    if (bsearch(&d, es->chosen, es->n, sizeof(d), cmp_digest))
+        keys_add(&es->cand, key->mv_data, key->mv_size);
+    return STORE_OK;
+}
+
+static int evict_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
+{
+    struct keys *cand = arg;
+    char repo[NAME_MAX_LEN + 1], dstr[DIGEST_STR_MAX];
+    size_t rlen = strlen(cand->k[i]);
+    long long freed = 0;
+    struct blob_rec rec;
+    struct digest d;
+    int rc;
+
+    memcpy(repo, cand->k[i], rlen + 1);
+    if (digest_parse(&d, cand->k[i] + rlen + 1, strlen(cand->k[i] + rlen + 1)))
+        return store_corrupt("link key in", repo);
+    rc = store_linked_rec(g->s, txn, repo, &d, &rec);
+    /* gone, or pushed (the registry's own now) since the look */
+    if (rc == STORE_NOTFOUND || (rc == STORE_OK && !(rec.flags & BLOB_CACHED)))
+        return STORE_OK;
+    if (rc == STORE_OK && !g->o->dry_run)
+        rc = store_blob_evict(g->s, txn, repo, &d, &freed);
+    else if (rc == STORE_OK)
+        freed = rec.refs <= 1 ? (long long)rec.size : 0;
+    if (rc)
+        return rc;
+    digest_format(&d, dstr);
+    report(g, STORE_GC_LINK, repo, dstr, 0, "cache over cache_max");
+    if (freed)
+        report(g, STORE_GC_BLOB, NULL, dstr, freed,
+               "cache over cache_max: least recently pulled");
+    return STORE_OK;
+}
+
+static int evict_cache(struct gc *g)
+{
+    struct cache_scan cs = {g, NULL, NULL, 0, 0, 0};
+    struct evict_scan es = {NULL, 0, {NULL, 0, 0}};
+    long long over;
+    size_t i;
+    int rc;
+
+    rc = store_txn_begin(g->s, MDB_RDONLY, &cs.txn);
+    if (rc)
+        return rc;
+    rc = store_each(cs.txn, g->s->blobs, "", 0, each_cached, &cs);
+    mdb_txn_abort(cs.txn);
+    over = cs.total - g->o->cache_max;
+    if (rc || over <= 0)
+        goto out;
+    /* the least recently pulled first, until the rest fits */
+    qsort(cs.v, cs.n, sizeof(*cs.v), cmp_pulled);
+    es.chosen = xcalloc(cs.n ? cs.n : 1, sizeof(*es.chosen));
+    for (i = 0; i < cs.n && over > 0; i++) {
+        es.chosen[es.n++] = cs.v[i].d;
+        over -= cs.v[i].size;
+    }
+    qsort(es.chosen, es.n, sizeof(*es.chosen), cmp_digest);
+    rc = store_txn_begin(g->s, MDB_RDONLY, &cs.txn);
+    if (rc)
+        goto out;
+    rc = store_each(cs.txn, g->s->links, "", 0, each_evict_link, &es);
+    mdb_txn_abort(cs.txn);
+    if (rc == STORE_OK)
+        rc = in_batches(g, es.cand.n, evict_one, &es.cand);
+out:
+    free(es.cand.k);
+    free(es.chosen);
+    free(cs.v);
+    return rc;
+}
+
 /* --- 5. files in blobs/ without a record --- */
 
 struct orphans {
@@ -1050,6 +1199,8 @@ int store_gc(struct store *s, const struct store_gc_options *o,
     if (rc == STORE_OK)
         rc = sweep_links(&g);
     free(g.dry_gone.k);
+    if (rc == STORE_OK && o->cache_max > 0)
+        rc = evict_cache(&g);
     if (rc == STORE_OK)
         rc = sweep_orphans(&g);
     if (rc == STORE_OK)

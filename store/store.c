@@ -558,6 +558,11 @@ static int open_dbis_in(struct store *s, MDB_txn *txn)
         s->audit = 0;
     else if (rc)
         return store_map_mdb_rc(rc, "mdb_dbi_open audit");
+    rc = mdb_dbi_open(txn, "pulls", create, &s->pulls);
+    if (rc == MDB_NOTFOUND && s->rdonly)
+        s->pulls = 0;
+    else if (rc)
+        return store_map_mdb_rc(rc, "mdb_dbi_open pulls");
     if (s->rdonly)
         return STORE_OK;
     if (v < STORE_FORMAT) {
@@ -608,7 +613,7 @@ static int open_env(const char *path, size_t map_size, unsigned flags,
     rc = mdb_env_create(env);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_create");
-    mdb_env_set_maxdbs(*env, 16);
+    mdb_env_set_maxdbs(*env, 32);
     rc = mdb_env_set_mapsize(*env, map_size);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_set_mapsize");

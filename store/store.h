@@ -509,6 +509,16 @@ int store_tag_confirm(struct store *s, const char *repo, const char *tag,
  */
 #define STORE_FETCH_PRESENT 1
 struct store_fetch;
+/*
+ * A client pulled blob d: when the cache fetched it (and nobody pushed
+ * it), its pull time, the eviction order of store_gc()'s cache_max,
+ * moves to now; it is written at most every STORE_PULL_SLACK seconds, so
+ * that a hot blob costs a read transaction, not a write. Returns
+ * STORE_OK (also for a blob that is not the cache's, or not there),
+ * STORE_CORRUPT, STORE_FULL, STORE_IO.
+ */
+#define STORE_PULL_SLACK 300
+int store_blob_pulled(struct store *s, const struct digest *d);
 int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
                       long long wait_ms, struct store_fetch **out);
 void store_fetch_expect(struct store_fetch *f, long long size);
@@ -795,14 +805,22 @@ struct store_gc_event {
 typedef void store_gc_report_fn(void *ctx, const struct store_gc_event *e);
 
 struct store_gc_options {
-    long long grace;             /* what became unused less than this many
-                                    seconds ago stays (a push may be using it) */
-    long long untagged_ttl;      /* untagged manifests nothing else keeps go
-                                    once older than this; -1: they stay */
-    long long upload_ttl;        /* upload sessions older than this go */
-    int dry_run;                 /* report what would go; change nothing */
-    store_retain_fn *retain;     /* retention rules; NULL: none */
-    void *retain_ctx;            /* for retain */
+    long long grace;         /* what became unused less than this many
+                                seconds ago stays (a push may be using it) */
+    long long untagged_ttl;  /* untagged manifests nothing else keeps go
+                                once older than this; -1: they stay */
+    long long upload_ttl;    /* upload sessions older than this go */
+    int dry_run;             /* report what would go; change nothing */
+    store_retain_fn *retain; /* retention rules; NULL: none */
+    void *retain_ctx;        /* for retain */
+    /*
+     * The pull-through cache's cap: while the blobs it fetched
+     * (store_fetch_commit) and nobody pushed take more bytes than this,
+     * the least recently pulled (store_blob_pulled) go, from every
+     * repository that links them; the cached manifests that use them
+     * stay and fetch them again when asked. 0: no cap.
+     */
+    long long cache_max;
     store_gc_report_fn *report;  /* NULL: no reports */
     store_progress_fn *progress; /* NULL: no progress */
     void *ctx;                   /* for report and progress */

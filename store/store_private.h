@@ -71,6 +71,12 @@
  *                                      event, user, addr, repo, ref,
  *                                      digest, old and note, each ended
  *                                      by a NUL
+ *   pulls     "<d>"                -> int64_t: when a client last pulled
+ *                                      blob d, which the pull-through cache
+ *                                      fetched (BLOB_CACHED), written at
+ *                                      most every STORE_PULL_SLACK seconds;
+ *                                      the cache's eviction order
+ *                                      (store/fetch.c, store/gc.c)
  *   uploads   "<id>"               -> upload record (store/upload.c), in
  *                                      the sessions environment, which is
  *                                      never fsynced (store.c)
@@ -120,6 +126,7 @@ struct store {
     MDB_dbi manifests, tags, mtags, referrers, catalog, inlined;
     MDB_dbi usage, nslinks;
     MDB_dbi audit;        /* 0: none (a read-only open of a root without it) */
+    MDB_dbi pulls;        /* 0: none, as audit */
     long long inline_max; /* struct store_options */
     int rdonly;           /* opened with STORE_RDONLY */
     struct store_env_size msize, usize; /* of env, uenv */
@@ -288,6 +295,23 @@ int store_manifest_drop(struct store *s, MDB_txn *txn, const char *repo,
 int store_blob_unlink(struct store *s, MDB_txn *txn, const char *repo,
                       const struct digest *d, struct digest *user,
                       long long *freed);
+
+/*
+ * The same for the cache's eviction (store/gc.c): blob d of repo goes
+ * whether or not its (cached) manifests use it; they keep their usedby
+ * entries, and the blob is fetched again when a client asks for it.
+ */
+int store_blob_evict(struct store *s, MDB_txn *txn, const char *repo,
+                     const struct digest *d, long long *freed);
+
+/*
+ * Write now as the pull time of cached blob d within txn (the "pulls"
+ * database; nothing when the store has none).
+ */
+int store_pull_put(struct store *s, MDB_txn *txn, const struct digest *d);
+
+/* The pull time of d within txn; 0 when there is none. */
+long long store_pull_get(struct store *s, MDB_txn *txn, const struct digest *d);
 
 /*
  * Manifests of repo stopped using blob d (store_link_release()), or began

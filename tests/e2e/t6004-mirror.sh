@@ -7,7 +7,8 @@
 # answers a wrong blob, a short one, a stalled one or a too long one
 # (tests/e2e/upstream.py under bad/) gets nothing into the store, and the
 # client an error; 16 clients that want the same uncached 256 MiB blob at
-# once make one fetch.
+# once make one fetch. Beyond cache_max, berthctl gc evicts the least
+# recently pulled blobs, which come again from the upstream when pulled.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
@@ -17,11 +18,10 @@
 . "$srcdir/lib-http.sh"
 # shellcheck source=tests/e2e/lib-clients.sh
 . "$srcdir/lib-clients.sh"
+# shellcheck source=tests/e2e/lib-ctl.sh
+. "$srcdir/lib-ctl.sh"
 need skopeo docker-registry
 T=$REG_TMP
-sk() { # shellcheck disable=SC2317 # called through check
-	skopeo --tmpdir "$T" "$@" >>"$T/skopeo.out" 2>&1
-}
 # digest_of LAYOUT TAG: the manifest digest TAG names in an OCI layout
 digest_of() {
 	python3 -c 'import json, sys; print([m["digest"] for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == sys.argv[2]][0])' "$1" "$2"
@@ -133,4 +133,28 @@ while [ "$(find "$T" -maxdepth 1 -name 'sum.*' -size +0 | wc -l)" -lt 16 ] && [ 
 done
 is "16 clients got the 256 MiB blob" "$(cat "$T"/sum.* | sort | uniq -c | sed 's/^ *//')" "16 ${DB#sha256:}"
 is "the upstream was asked once" "$(grep -c "^good $DB" "$T/fake/gets.log")" 1
+
+# eviction: three blobs pulled a second apart, a cap that holds two
+for b in e1 e2 e3; do
+	mkblob "$T/$b" 1000000
+	cp "$T/$b" "$T/fake/$(sha256 "$T/$b" | cut -d: -f2)"
+	c -f -o /dev/null "$BASE/v2/bad/good/ev/blobs/$(sha256 "$T/$b")"
+	[ $b = e3 ] || sleep 1.1
+done
+e1=$(sha256 "$T/e1")
+e2=$(sha256 "$T/e2")
+e3=$(sha256 "$T/e3")
+echo "cache_max 2500K" >>"$T/mirror.conf"
+ctl gc
+is "berthctl gc with a cache over its cap" "$RC" 0
+check "evicts the least recently pulled blob" test ! -e "$(blob_file "$e1")"
+check "and everything pulled before it" test ! -e "$(blob_file "$DB")"
+check "keeps the newer ones" test -e "$(blob_file "$e2")" -a -e "$(blob_file "$e3")"
+req GET "/v2/team/x/blobs/$(sha256 "$T/local")"
+expect_status "and what was pushed locally" 200
+check "an evicted blob is fetched again" c -f -o "$T/got" "$BASE/v2/bad/good/ev/blobs/$e1"
+check "whole" cmp -s "$T/got" "$T/e1"
+is "from the upstream" "$(grep -c "^good $e1" "$T/fake/gets.log")" 2
+ctl fsck
+is "berthctl fsck finds the cache consistent" "$RC" 0
 done_testing
