@@ -213,7 +213,12 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *p)
         memset(&x->a, 0, sizeof(x->a));
         x->a.length = -1;
         x->challenge[0] = '\0';
-        x->a.status = sp ? atoi(sp + 1) : 0;
+        x->a.status = 0;
+        if (sp && len - (size_t)(sp - line) > 4 &&
+            isdigit((unsigned char)sp[1]) && isdigit((unsigned char)sp[2]) &&
+            isdigit((unsigned char)sp[3]))
+            x->a.status =
+                (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
         return len;
     }
     if (header_is(line, len, "Content-Length", &v, &vlen)) {
