@@ -1,0 +1,226 @@
+/*
+ * tests/unit/test_store_cache.c: what the store does for the pull-through
+ * cache. A cached manifest is kept before its blobs (and fsck finds
+ * nothing wrong with that); a fetched blob is kept only when its digest
+ * and size are right, one fetcher at a time; the GC's cache_max evicts
+ * the least recently pulled cached blobs and never a pushed one.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "store/store_private.h"
+#include "tests/unit/store_fixture.h"
+
+static long long fake_now;
+
+static long long fake_clock(void)
+{
+    return fake_now;
+}
+
+static int cache_setup(void **state)
+{
+    struct fixture *f;
+
+    if (setup(state))
+        return -1;
+    f = *state;
+    fake_now = 1700000000;
+    f->s->clock = fake_clock;
+    return 0;
+}
+
+/* Fetch data as blob d of repo in pieces of 1000 bytes; commit's rc. */
+static int fetch(struct fixture *f, const char *repo, const void *data,
+                 size_t len, const struct digest *d, long long expect)
+{
+    struct store_fetch *h;
+    size_t off, n;
+    int rc;
+
+    rc = store_fetch_begin(f->s, repo, d, 0, &h);
+    if (rc)
+        return rc;
+    if (expect >= 0)
+        store_fetch_expect(h, expect);
+    for (off = 0; off < len; off += n) {
+        n = len - off < 1000 ? len - off : 1000;
+        rc = store_fetch_write(h, (const char *)data + off, n);
+        if (rc) {
+            store_fetch_abort(h);
+            return rc;
+        }
+    }
+    return store_fetch_commit(h);
+}
+
+static int has_blob(struct fixture *f, const char *repo, const struct digest *d)
+{
+    struct store_blob *b = NULL;
+    int rc = store_blob_open(f->s, repo, d, 0, &b);
+
+    store_blob_close(b);
+    return rc == STORE_OK;
+}
+
+static long long fsck_problems(struct fixture *f)
+{
+    struct store_fsck_options o;
+    struct store_fsck_stats st;
+
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(store_fsck(f->s, &o, &st), STORE_OK);
+    return st.problems;
+}
+
+static void test_cached_manifest(void **state)
+{
+    struct fixture *f = *state;
+    struct store_manifest_info info;
+    unsigned char *cfg = pattern(3000, 1);
+    struct digest dcfg, missing;
+    struct tm t;
+
+    digest_of(DIGEST_SHA256, cfg, 3000, &dcfg);
+    tm_image(&t, &dcfg, 3000, NULL, NULL, 1);
+    /* pushed, it needs its blobs; cached, it comes first */
+    assert_int_equal(put_manifest(f, "hub/a", "1", &t, &missing),
+                     STORE_BLOB_MISSING);
+    struct store_manifest mf = {&t.d, t.body, t.len, &t.m, NULL};
+    assert_int_equal(store_manifest_put_cached(f->s, "hub/a", "1", &mf),
+                     STORE_OK);
+    assert_int_equal(store_manifest_get(f->s, "hub/a", "1", NULL, NULL, &info),
+                     STORE_OK);
+    assert_true(info.cached);
+    assert_int_equal(info.tagged, fake_now);
+    assert_true(digest_equal(&info.digest, &t.d));
+    assert_int_equal(fsck_problems(f), 0);
+    /* a check of the tag moves its time, nothing else */
+    fake_now += 100;
+    assert_int_equal(store_tag_confirm(f->s, "hub/a", "1", &t.d), STORE_OK);
+    assert_int_equal(store_manifest_get(f->s, "hub/a", "1", NULL, NULL, &info),
+                     STORE_OK);
+    assert_int_equal(info.tagged, fake_now);
+    assert_int_equal(store_tag_confirm(f->s, "hub/a", "2", &t.d),
+                     STORE_NOTFOUND);
+    /* its blob, fetched later, is linked and used */
+    assert_int_equal(fetch(f, "hub/a", cfg, 3000, &dcfg, 3000), STORE_OK);
+    assert_true(has_blob(f, "hub/a", &dcfg));
+    assert_int_equal(fsck_problems(f), 0);
+    tm_release(&t);
+    free(cfg);
+}
+
+static void test_fetch_checked(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *data = pattern(50000, 2), *other = pattern(50000, 3);
+    struct store_fetch *h, *h2;
+    struct digest d;
+    char part[PATH_MAX];
+    struct stat st;
+
+    digest_of(DIGEST_SHA256, data, 50000, &d);
+    /* wrong bytes, too few, too many: nothing is kept */
+    assert_int_equal(fetch(f, "hub/a", other, 50000, &d, 50000),
+                     STORE_DIGEST_MISMATCH);
+    assert_int_equal(fetch(f, "hub/a", data, 40000, &d, 50000),
+                     STORE_SIZE_MISMATCH);
+    assert_int_equal(fetch(f, "hub/a", data, 50000, &d, 49000),
+                     STORE_SIZE_MISMATCH);
+    assert_int_equal(fetch(f, "hub/a", data, 40000, &d, -1),
+                     STORE_DIGEST_MISMATCH);
+    assert_false(has_blob(f, "hub/a", &d));
+    snprintf(part, sizeof(part), "%s/fetch/sha256-%s.part", f->root, d.hex);
+    assert_int_equal(stat(part, &st), -1);
+    /* one fetcher at a time: the second finds the lock taken */
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+    assert_int_equal(store_fetch_begin(f->s, "hub/b", &d, 50, &h2),
+                     STORE_LOCKED);
+    assert_int_equal(store_fetch_write(h, data, 50000), STORE_OK);
+    assert_int_equal(store_fetch_got(h), 50000);
+    assert_int_equal(store_fetch_commit(h), STORE_OK);
+    assert_true(has_blob(f, "hub/a", &d));
+    /* then it finds the blob there, and links its repository to it */
+    assert_false(has_blob(f, "hub/b", &d));
+    assert_int_equal(store_fetch_begin(f->s, "hub/b", &d, 0, &h2),
+                     STORE_FETCH_PRESENT);
+    assert_true(has_blob(f, "hub/b", &d));
+    free(data);
+    free(other);
+}
+
+static void test_evict_order(void **state)
+{
+    struct fixture *f = *state;
+    struct store_gc_options o;
+    struct store_gc_stats st;
+    unsigned char *b[4];
+    struct digest d[4];
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        b[i] = pattern(100000, 10 + (unsigned)i);
+        digest_of(DIGEST_SHA256, b[i], 100000, &d[i]);
+    }
+    /* 0, 1, 2 fetched a minute apart; 3 pushed, the oldest of all */
+    put_blob(f, "team/x", b[3], 100000, &d[3]);
+    for (i = 0; i < 3; i++) {
+        fake_now += 60;
+        assert_int_equal(fetch(f, "hub/a", b[i], 100000, &d[i], 100000),
+                         STORE_OK);
+    }
+    /* 0 pulled again, long after: now 1 is the least recently pulled */
+    fake_now += STORE_PULL_SLACK + 1;
+    assert_int_equal(store_blob_pulled(f->s, &d[0]), STORE_OK);
+    memset(&o, 0, sizeof(o));
+    o.grace = 1000000; /* the ordinary sweep takes nothing */
+    o.untagged_ttl = -1;
+    o.upload_ttl = 1000000;
+    o.cache_max = 250000; /* two of the three */
+    assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+    assert_false(has_blob(f, "hub/a", &d[1]));
+    assert_true(has_blob(f, "hub/a", &d[0]));
+    assert_true(has_blob(f, "hub/a", &d[2]));
+    assert_true(has_blob(f, "team/x", &d[3]));
+    assert_int_equal(st.blobs, 1);
+    assert_int_equal(st.bytes, 100000);
+    /* a cap under everything takes the cache's, never the pushed one */
+    o.cache_max = 1;
+    assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+    assert_false(has_blob(f, "hub/a", &d[0]));
+    assert_false(has_blob(f, "hub/a", &d[2]));
+    assert_true(has_blob(f, "team/x", &d[3]));
+    /* a cached blob someone pushes is the registry's own from then on */
+    assert_int_equal(fetch(f, "hub/a", b[1], 100000, &d[1], 100000), STORE_OK);
+    put_blob(f, "team/y", b[1], 100000, &d[1]);
+    assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+    assert_true(has_blob(f, "hub/a", &d[1]));
+    assert_int_equal(fsck_problems(f), 0);
+    for (i = 0; i < 4; i++)
+        free(b[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cached_manifest, cache_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_checked, cache_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_evict_order, cache_setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
