@@ -26,12 +26,16 @@
  * that died with its process.
  */
 
+/* How often a fetch starts what it wrote on its way to the disk. */
+#define SYNC_STEP ((long long)8 << 20)
+
 struct store_fetch {
     struct store *s;
     struct digest d;
     char repo[NAME_MAX_LEN + 1];
     long long size; /* expected, -1: unknown */
     long long got;
+    long long synced; /* sent on its way to the disk up to here */
     int lock_fd, fd;
     struct hasher h;
     char path[PATH_MAX]; /* the .part */
@@ -176,7 +180,17 @@ int store_fetch_write(struct store_fetch *f, const void *data, size_t len)
     if (pwrite_all(f->fd, data, len, f->got))
         return store_map_errno(errno, "write", f->path);
     hasher_update(&f->h, data, len);
+    /*
+     * Start each few MiB on its way to the disk as it comes, as fd_copy()
+     * does, so that the commit's fdatasync() waits for the last of them
+     * only: the client that streams the blob waits for it.
+     */
     f->got += (long long)len;
+    if (f->got - f->synced >= SYNC_STEP) {
+        sync_file_range(f->fd, f->synced, f->got - f->synced,
+                        SYNC_FILE_RANGE_WRITE);
+        f->synced = f->got;
+    }
     return STORE_OK;
 }
 
