@@ -30,16 +30,18 @@ pdm() {
 		--events-backend file "$@"
 }
 
-# start_dockerd: a dockerd of the test's own, on its own socket and data
-# root, without networking of its own (it only pushes and pulls); sets
+# start_dockerd [DOCKERD-OPTION...]: a dockerd of the test's own, on its
+# own socket and data root, without networking of its own (it only pushes
+# and pulls), with the options given (--registry-mirror URL); sets
 # DOCKER_HOST and DOCKER_CONFIG for docker. Call it after start_front.
+# shellcheck disable=SC2120 # the options are optional
 start_dockerd() {
 	need dockerd docker
 	_d=$REG_TMP/docker
 	mkdir -p "$_d"
 	dockerd --storage-driver=vfs --iptables=false --ip-masq=false \
 		--bridge=none --data-root "$_d/data" --exec-root "$_d/exec" \
-		--pidfile "$_d/docker.pid" -H "unix://$_d/docker.sock" \
+		--pidfile "$_d/docker.pid" -H "unix://$_d/docker.sock" "$@" \
 		>"$REG_TMP/dockerd.log" 2>&1 &
 	track $!
 	DOCKER_HOST=unix://$_d/docker.sock

@@ -35,6 +35,9 @@ check "skopeo pushes an image to the upstream" sk copy --dest-tls-verify=false \
 	--preserve-digests "oci:$T/layout:random" "docker://$UP/lib/random:1"
 check "and a two-platform index" sk copy --all --dest-tls-verify=false \
 	--preserve-digests "oci:$T/layout:multi" "docker://$UP/lib/multi:1"
+check "and the image as library/random for docker" sk copy \
+	--dest-tls-verify=false --preserve-digests "oci:$T/layout:random" \
+	"docker://$UP/library/random:1"
 
 mkdir "$T/fake"
 python3 "$srcdir/upstream.py" "$T/fake/port" "$T/fake" 2>>"$REG_RUN/upstream.log" &
@@ -48,9 +51,11 @@ done
 FAKE=127.0.0.1:$(cat "$T/fake/port")
 
 cat >"$T/mirror.conf" <<RULES
-# the test's upstreams under hub/ and bad/, and local names under team/
+# the test's upstreams under hub/ and bad/, the reference registry for
+# names under no prefix (docker's registry-mirrors), local names under team/
 upstream hub/ http://$UP revalidate=1s timeout=5s
 upstream bad/ http://$FAKE timeout=2s
+upstream * http://$UP
 local    team/
 RULES
 berth_conf "mirror = $T/mirror.conf"
@@ -69,6 +74,21 @@ is "every blob equals the upstream's" $bad 0
 check "an index: its children come on demand" sk copy --all $SK_SRC \
 	--preserve-digests "docker://$R/hub/lib/multi:1" "oci:$T/back:multi"
 is "the index keeps its digest" "$(digest_of "$T/back" multi)" "$MULTI"
+
+if command -v podman >/dev/null 2>&1; then
+	pdm pull -q $PD_OPTS "$R/hub/lib/random:1" >"$T/podman.out" 2>&1
+	is "podman pulls hub/lib/random through berth" $? 0
+	is "with the upstream's digest" \
+		"$(pdm image inspect --format '{{.Digest}}' "$R/hub/lib/random:1" 2>/dev/null)" "$RND"
+fi
+if command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1; then
+	# docker asks its mirror for library/random, the default upstream's
+	start_dockerd --registry-mirror "$BASE"
+	docker pull -q random:1 >"$T/docker.out" 2>&1
+	is "docker pulls random:1 through berth as its registry mirror" $? 0
+	req GET /v2/library/random/tags/list
+	is "berth has it cached" "$(body)" '{"name":"library/random","tags":["1"]}'
+fi
 
 req GET /v2/hub/lib/random/tags/list
 expect_status "the tags of a cached repository" 200
