@@ -1,7 +1,8 @@
 #!/bin/sh
 # The pull-through cache (issue 14, part 1): berth serves hub/NAME from an
 # upstream registry on loopback (Debian's docker-registry, holding images
-# skopeo pushed there), keeps what it fetched, and serves it again with
+# skopeo pushed there), b2/NAME from a second berth, and un-prefixed
+# names to docker (--registry-mirror); it keeps what it fetched, and serves it again with
 # the upstream stopped. Cached repositories are read-only (405
 # UNSUPPORTED); local prefixes take pushes as before. An upstream that
 # answers a wrong blob, a short one, a stalled one or a too long one
@@ -50,11 +51,31 @@ until [ -f "$T/fake/port" ]; do
 done
 FAKE=127.0.0.1:$(cat "$T/fake/port")
 
+# a second berth, with its own store and lighttpd, as an upstream too
+# (its configs in b2/, its socket and logs in run2/)
+REG_STORE=$T/store2 REG_RUN=$T/run2 REG_TMP=$T/b2
+mkdir -p "$REG_STORE" "$REG_RUN" "$REG_TMP"
+berth_conf
+start_front
+UP2=$(reg)
+REG_STORE=$T/store REG_RUN=$T/run REG_TMP=$T
+check "skopeo pushes the image to a second berth" sk copy $SK_DEST \
+	--preserve-digests "oci:$T/layout:random" "docker://$UP2/lib/random:1"
+
+# a mirror file that does not read stops berth with a clear message
+echo "upstream hub http://$UP" >"$T/bad-mirror.conf"
+berth_conf "mirror = $T/bad-mirror.conf"
+"$BERTH_BIN" -c "$T/berth.conf" --check-config >"$T/check.out" 2>&1
+is "berth-fcgi --check-config refuses a bad mirror file" $? 1
+grep -q "bad-mirror.conf:1: 'hub' is not a prefix" "$T/check.out"
+check "naming the file, the line and the problem" test $? = 0
+
 cat >"$T/mirror.conf" <<RULES
 # the test's upstreams under hub/ and bad/, the reference registry for
 # names under no prefix (docker's registry-mirrors), local names under team/
 upstream hub/ http://$UP revalidate=1s timeout=5s
 upstream bad/ http://$FAKE timeout=2s
+upstream b2/ http://$UP2
 upstream * http://$UP
 local    team/
 RULES
@@ -74,6 +95,10 @@ is "every blob equals the upstream's" $bad 0
 check "an index: its children come on demand" sk copy --all $SK_SRC \
 	--preserve-digests "docker://$R/hub/lib/multi:1" "oci:$T/back:multi"
 is "the index keeps its digest" "$(digest_of "$T/back" multi)" "$MULTI"
+
+check "skopeo pulls from the second berth through the first" sk copy $SK_SRC \
+	--preserve-digests "docker://$R/b2/lib/random:1" "oci:$T/back2:random"
+is "with its digest" "$(digest_of "$T/back2" random)" "$RND"
 
 if command -v podman >/dev/null 2>&1; then
 	pdm pull -q $PD_OPTS "$R/hub/lib/random:1" >"$T/podman.out" 2>&1
@@ -177,4 +202,7 @@ check "whole" cmp -s "$T/got" "$T/e1"
 is "from the upstream" "$(grep -c "^good $e1" "$T/fake/gets.log")" 2
 ctl fsck
 is "berthctl fsck finds the cache consistent" "$RC" 0
+stop_all
+! grep -l -E 'Sanitizer|runtime error:' "$T"/run2/*.log
+check "no sanitizer reports from the second berth" test $? = 0
 done_testing
