@@ -21,9 +21,12 @@
  * file (fetch/<alg>-<hex>.lock, flock) writes fetch/<alg>-<hex>.part and
  * hashes it as it comes; only a file of the right digest (and size) is
  * adopted into blobs/, in one write transaction, as a finished upload
- * is. The others wait for the lock and then find the blob there. A crash
- * leaves a .part that the next fetch of the blob truncates, and a lock
- * that died with its process.
+ * is. The others wait for the lock and then find the blob there. Whoever
+ * takes a lock looks for the blob before it fetches, so the lock file of
+ * a blob that is there can go (store_fetch_commit); the lock file of a
+ * failed fetch stays, and the next fetch of the blob takes it and
+ * truncates its .part. A crash leaves a .part that the next fetch of the
+ * blob truncates, and a lock that died with its process.
  */
 
 /* How often a fetch starts what it wrote on its way to the disk. */
@@ -215,6 +218,7 @@ static int adopt(struct store_fetch *f, MDB_txn *txn)
 
 int store_fetch_commit(struct store_fetch *f)
 {
+    char lock[PATH_MAX];
     struct digest got;
     MDB_txn *txn = NULL;
     int rc;
@@ -231,6 +235,14 @@ int store_fetch_commit(struct store_fetch *f)
         rc = store_txn_begin(f->s, 0, &txn);
     if (rc == STORE_OK)
         rc = store_txn_end(f->s, txn, adopt(f, txn));
+    /*
+     * The blob is there: its lock file can go. Whoever waits on it, or
+     * opens a new one, looks first and finds the blob; one that failed
+     * stays, so that two fetchers never share a .part.
+     */
+    if (rc == STORE_OK &&
+        fetch_path(f->s, &f->d, "lock", lock, sizeof(lock)) == STORE_OK)
+        unlink(lock);
     store_fetch_abort(f);
     return rc;
 }
