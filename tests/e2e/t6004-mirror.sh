@@ -115,6 +115,17 @@ if command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1; then
 	is "berth has it cached" "$(body)" '{"name":"library/random","tags":["1"]}'
 fi
 
+# the workers read the mirror file again when it changes
+echo "upstream late/ http://$UP" >>"$T/mirror.conf"
+_i=0
+until [ "$(c -o /dev/null -w '%{http_code}' "$BASE/v2/late/lib/random/manifests/1")" = 200 ] ||
+	[ $_i -ge 50 ]; do
+	sleep 0.1
+	_i=$((_i + 1))
+done
+req GET /v2/late/lib/random/manifests/1
+expect_status "an upstream added to the mirror file serves without a restart" 200
+
 req GET /v2/hub/lib/random/tags/list
 expect_status "the tags of a cached repository" 200
 is "are what is cached" "$(body)" '{"name":"hub/lib/random","tags":["1"]}'
