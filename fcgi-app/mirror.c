@@ -275,28 +275,23 @@ static int pull_data(void *ctx, const char *data, size_t len)
     return 0;
 }
 
-/* The rest of the blob from the store, once committed. */
+/*
+ * The rest of the blob (what was held back), once its digest is checked:
+ * from the fetched file, before the commit flushes it.
+ */
 static enum oci_err send_rest(struct pull *p)
 {
-    struct store_blob *b;
     char chunk[64 << 10];
     enum oci_err err = OCI_OK;
     long n;
-    int rc;
 
-    rc = store_blob_open(p->r->store, p->r->name, p->d, 0, &b);
-    if (rc)
-        return OCI_GONE;
     while (err == OCI_OK && p->sent < p->length) {
-        n = store_blob_read(b, p->sent, chunk, sizeof(chunk));
-        if (n <= 0) {
-            err = OCI_GONE;
-            break;
-        }
+        n = store_fetch_read(p->f, p->sent, chunk, sizeof(chunk));
+        if (n <= 0)
+            return OCI_GONE;
         err = resp_body(p->r, chunk, (size_t)n);
         p->sent += n;
     }
-    store_blob_close(b);
     return err;
 }
 
@@ -308,6 +303,7 @@ enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
                                int stream, int *done)
 {
     char dstr[DIGEST_STR_MAX];
+    enum oci_err err = OCI_OK;
     struct upstream *c;
     struct pull p;
     int rc, urc;
@@ -351,7 +347,11 @@ enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
                             dstr);
         return upstream_fail(r, urc, OCI_BLOB_UNKNOWN, up);
     }
-    rc = store_fetch_commit(p.f);
+    /* a streaming client gets its last bytes once the digest is right */
+    rc = store_fetch_verify(p.f);
+    if (rc == STORE_OK && p.streaming && !p.client_gone)
+        err = send_rest(&p);
+    rc = store_fetch_commit(p.f); /* a wrong one: says why, and drops it */
     if (rc) {
         log_warn("fetched '%s' of '%s' from '%s' is not kept: %s", dstr, remote,
                  up->url, store_strerror(rc));
@@ -368,7 +368,7 @@ enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
     *done = p.streaming;
     if (!p.streaming)
         return OCI_OK;
-    return p.client_gone ? OCI_GONE : send_rest(&p);
+    return p.client_gone ? OCI_GONE : err;
 }
 
 void mirror_clients_free(void)

@@ -39,6 +39,8 @@ struct store_fetch {
     long long size; /* expected, -1: unknown */
     long long got;
     long long synced; /* sent on its way to the disk up to here */
+    int verified;     /* store_fetch_verify(): 1 right, -1 wrong, 0 not yet */
+    int verify_rc;
     int lock_fd, fd;
     struct hasher h;
     char path[PATH_MAX]; /* the .part */
@@ -216,22 +218,52 @@ static int adopt(struct store_fetch *f, MDB_txn *txn)
     return rc;
 }
 
+int store_fetch_verify(struct store_fetch *f)
+{
+    struct digest got;
+
+    if (f->verified)
+        return f->verified > 0 ? STORE_OK : f->verify_rc;
+    hasher_final(&f->h, &got);
+    if (f->size >= 0 && f->got != f->size)
+        f->verify_rc = STORE_SIZE_MISMATCH;
+    else if (!digest_equal(&got, &f->d))
+        f->verify_rc = STORE_DIGEST_MISMATCH;
+    else
+        f->verify_rc = STORE_OK;
+    f->verified = f->verify_rc ? -1 : 1;
+    return f->verify_rc;
+}
+
+long store_fetch_read(struct store_fetch *f, long long off, void *buf,
+                      size_t len)
+{
+    ssize_t n;
+
+    if (f->verified <= 0 || off >= f->got)
+        return f->verified <= 0 ? -1 : 0;
+    if ((long long)len > f->got - off)
+        len = (size_t)(f->got - off);
+    do
+        n = pread(f->fd, buf, len, (off_t)off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        log_err("cannot read '%s' at offset %lld: %s", f->path, off,
+                strerror(errno));
+    return n > 0 ? (long)n : -1;
+}
+
 int store_fetch_commit(struct store_fetch *f)
 {
     char lock[PATH_MAX];
-    struct digest got;
     MDB_txn *txn = NULL;
     int rc;
 
-    hasher_final(&f->h, &got);
-    if (f->size >= 0 && f->got != f->size)
-        rc = STORE_SIZE_MISMATCH;
-    else if (!digest_equal(&got, &f->d))
-        rc = STORE_DIGEST_MISMATCH;
+    rc = store_fetch_verify(f);
     /* a blob kept in LMDB is made durable by the commit itself */
-    else if (!store_blob_inlined(f->s, f->got) && fdatasync(f->fd))
+    if (rc == STORE_OK && !store_blob_inlined(f->s, f->got) && fdatasync(f->fd))
         rc = store_map_errno(errno, "fsync", f->path);
-    else
+    if (rc == STORE_OK)
         rc = store_txn_begin(f->s, 0, &txn);
     if (rc == STORE_OK)
         rc = store_txn_end(f->s, txn, adopt(f, txn));

@@ -525,6 +525,17 @@ void store_fetch_expect(struct store_fetch *f, long long size);
 /* Bytes written so far. */
 long long store_fetch_got(const struct store_fetch *f);
 int store_fetch_write(struct store_fetch *f, const void *data, size_t len);
+/*
+ * Check what was written against the digest and the expected size, as
+ * store_fetch_commit() does first (STORE_DIGEST_MISMATCH,
+ * STORE_SIZE_MISMATCH); no more writes after it. Once it said STORE_OK,
+ * store_fetch_read() reads what was fetched (bytes [off, off + len), as
+ * store_blob_read() does), so that a client gets the end of a checked
+ * blob before the commit flushes it to the disk.
+ */
+int store_fetch_verify(struct store_fetch *f);
+long store_fetch_read(struct store_fetch *f, long long off, void *buf,
+                      size_t len);
 int store_fetch_commit(struct store_fetch *f);
 /* Drop what was fetched and the lock; f may be NULL. */
 void store_fetch_abort(struct store_fetch *f);

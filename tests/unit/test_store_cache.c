@@ -127,7 +127,7 @@ static void test_fetch_checked(void **state)
     unsigned char *data = pattern(50000, 2), *other = pattern(50000, 3);
     struct store_fetch *h, *h2;
     struct digest d;
-    char part[PATH_MAX];
+    char part[PATH_MAX], buf[64];
     struct stat st;
 
     digest_of(DIGEST_SHA256, data, 50000, &d);
@@ -149,6 +149,11 @@ static void test_fetch_checked(void **state)
                      STORE_LOCKED);
     assert_int_equal(store_fetch_write(h, data, 50000), STORE_OK);
     assert_int_equal(store_fetch_got(h), 50000);
+    /* checked, what was fetched can be read before the commit */
+    assert_int_equal(store_fetch_read(h, 0, buf, sizeof(buf)), -1);
+    assert_int_equal(store_fetch_verify(h), STORE_OK);
+    assert_int_equal(store_fetch_read(h, 49990, buf, sizeof(buf)), 10);
+    assert_memory_equal(buf, data + 49990, 10);
     assert_int_equal(store_fetch_commit(h), STORE_OK);
     assert_true(has_blob(f, "hub/a", &d));
     /* then it finds the blob there, and links its repository to it */
