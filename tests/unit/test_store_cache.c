@@ -156,6 +156,18 @@ static void test_fetch_checked(void **state)
     assert_memory_equal(buf, data + 49990, 10);
     assert_int_equal(store_fetch_commit(h), STORE_OK);
     assert_true(has_blob(f, "hub/a", &d));
+    /* the file is the blob, the unaligned end included */
+    {
+        unsigned char *back = malloc(50000);
+        struct store_blob *b = NULL;
+
+        assert_non_null(back);
+        assert_int_equal(store_blob_open(f->s, "hub/a", &d, 0, &b), STORE_OK);
+        assert_int_equal(store_blob_read(b, 0, back, 50000), 50000);
+        assert_memory_equal(back, data, 50000);
+        store_blob_close(b);
+        free(back);
+    }
     /* then it finds the blob there, and links its repository to it */
     assert_false(has_blob(f, "hub/b", &d));
     assert_int_equal(store_fetch_begin(f->s, "hub/b", &d, 0, &h2),
@@ -163,6 +175,26 @@ static void test_fetch_checked(void **state)
     assert_true(has_blob(f, "hub/b", &d));
     free(data);
     free(other);
+}
+
+/* A blob of whole blocks: read back after the check, then committed. */
+static void test_fetch_aligned(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *data = pattern(8192, 4), buf[16];
+    struct store_fetch *h;
+    struct digest d;
+
+    digest_of(DIGEST_SHA256, data, 8192, &d);
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+    store_fetch_expect(h, 8192);
+    assert_int_equal(store_fetch_write(h, data, 8192), STORE_OK);
+    assert_int_equal(store_fetch_verify(h), STORE_OK);
+    assert_int_equal(store_fetch_read(h, 8191, buf, sizeof(buf)), 1);
+    assert_int_equal(buf[0], data[8191]);
+    assert_int_equal(store_fetch_commit(h), STORE_OK);
+    assert_true(has_blob(f, "hub/a", &d));
+    free(data);
 }
 
 static void test_evict_order(void **state)
@@ -222,6 +254,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cached_manifest, cache_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fetch_checked, cache_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_aligned, cache_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_evict_order, cache_setup,
                                         teardown),
