@@ -11,6 +11,7 @@
 #include "auth/auth.h"
 #include "config/conf.h"
 #include "fcgi-app/gc.h"
+#include "hooks/hooks.h"
 #include "fcgi-app/prefork.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/worker.h"
@@ -194,6 +195,14 @@ int main(int argc, char **argv)
     /* the workers read the policy file themselves: here it is checked */
     if (!broken && cfg.policy[0] &&
         policy_check(cfg.policy, err, sizeof(err))) {
+        size_t len = strlen(err);
+
+        snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);
+        broken = 1;
+    }
+    /* the sender reads the webhooks file itself: here it is checked */
+    if (!broken && cfg.webhooks[0] &&
+        hooks_check(cfg.webhooks, err, sizeof(err))) {
         size_t len = strlen(err);
 
         snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);

@@ -558,6 +558,12 @@ static int open_dbis_in(struct store *s, MDB_txn *txn)
         s->audit = 0;
     else if (rc)
         return store_map_mdb_rc(rc, "mdb_dbi_open audit");
+    /* the webhooks' state (store/hooks.c), likewise */
+    rc = mdb_dbi_open(txn, "hooks", create, &s->hooks);
+    if (rc == MDB_NOTFOUND && s->rdonly)
+        s->hooks = 0;
+    else if (rc)
+        return store_map_mdb_rc(rc, "mdb_dbi_open hooks");
     if (s->rdonly)
         return STORE_OK;
     if (v < STORE_FORMAT) {
