@@ -11,6 +11,7 @@
 #include "auth/auth.h"
 #include "config/conf.h"
 #include "fcgi-app/gc.h"
+#include "fcgi-app/hooks.h"
 #include "hooks/hooks.h"
 #include "fcgi-app/prefork.h"
 #include "fcgi-app/request.h"
@@ -26,6 +27,7 @@ struct options {
     int check_only;
     int print;     /* -T: print the configuration */
     int gc;        /* --gc: collect garbage once and exit */
+    int hooks;     /* --hooks: the webhooks' sender (fcgi-app/hooks.h) */
     int activated; /* systemd passed the listen socket (fd 3) */
 };
 
@@ -71,6 +73,9 @@ static void usage(FILE *f)
             "      --gc            collect garbage once, as the workers do "
             "every\n"
             "                      gc_interval, and exit\n"
+            "      --hooks         deliver the webhooks' events, as a worker "
+            "starts it\n"
+            "                      to, until no worker is left\n"
             "  -V, --version       print the version and exit\n",
             config_default_path);
 }
@@ -84,6 +89,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"check-config", no_argument, NULL, 't'},
         {"print-config", no_argument, NULL, 'T'},
         {"gc", no_argument, NULL, 'G'},
+        {"hooks", no_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -119,6 +125,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'G':
             o->gc = 1;
+            break;
+        case 'H':
+            o->hooks = 1;
             break;
         case 'h':
             usage(stdout);
@@ -214,7 +223,8 @@ int main(int argc, char **argv)
      * a respawn twice a second; with --listen or under systemd it says it
      * and exits, and whoever started it sees that.
      */
-    if (broken && (o.gc || o.check_only || o.listen || o.activated)) {
+    if (broken &&
+        (o.gc || o.hooks || o.check_only || o.listen || o.activated)) {
         fprintf(stderr, "berth-fcgi: %s\n", err);
         return 1;
     }
@@ -223,6 +233,10 @@ int main(int argc, char **argv)
     if (o.gc) {
         auth_policy_free(policy);
         return gc_run(&cfg);
+    }
+    if (o.hooks) {
+        auth_policy_free(policy);
+        return sender_run(&cfg);
     }
     if (o.check_only) {
         auth_policy_free(policy);

@@ -462,7 +462,6 @@ static void set_str(json_t *o, const char *key, const char *v)
 static json_t *registry_body(const struct hook_event *e, const char *time)
 {
     json_t *target = json_object(), *ev, *req, *actor, *source;
-    char url[2048];
     const char *digest = e->digest[0] ? e->digest : "";
 
     set_str(target, "mediaType", e->media_type);
@@ -472,11 +471,7 @@ static json_t *registry_body(const struct hook_event *e, const char *time)
     }
     set_str(target, "digest", digest);
     json_object_set_new(target, "repository", jstr(e->repo));
-    if (e->host && *e->host && (digest[0] || e->ref[0])) {
-        snprintf(url, sizeof(url), "http://%s/v2/%s/manifests/%s", e->host,
-                 e->repo, digest[0] ? digest : e->ref);
-        json_object_set_new(target, "url", jstr(url));
-    }
+    /* no url: berth does not know the address its clients use */
     set_str(target, "tag", tag_of(e));
     req = json_pack("{s:o, s:o, s:o, s:s, s:s}", "id", jstr(e->id), "addr",
                     jstr(e->addr), "host", jstr(e->host), "method",

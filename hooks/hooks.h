@@ -121,11 +121,11 @@ const char *hook_content_type(const struct hook *h);
  * The body of e for h, in h's format, as a NUL-terminated string the
  * caller frees, its length in *len. Registry: {"events":[{id, timestamp,
  * action (push, pull, delete), target {mediaType, size, digest, length,
- * repository, url, tag}, request {id, addr, host, method, useragent},
- * actor {name}, source {addr, instanceID}}]} as distribution's
- * notifications/event.go has it. CloudEvents: specversion 1.0, id,
- * source, type (io.berth.push, .tag, .delete, .pull), time, subject
- * (repository:reference), datacontenttype application/json, data.
+ * repository, tag; no url: berth does not know its clients' address}, request
+ * {id, addr, host, method, useragent}, actor {name}, source {addr,
+ * instanceID}}]} as distribution's notifications/event.go has it. CloudEvents:
+ * specversion 1.0, id, source, type (io.berth.push, .tag, .delete, .pull),
+ * time, subject (repository:reference), datacontenttype application/json, data.
  */
 char *hook_body(const struct hook *h, const struct hook_event *e, size_t *len);
 
