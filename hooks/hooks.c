@@ -387,15 +387,22 @@ const char *hook_content_type(const struct hook *h)
 }
 
 /* RFC 3339 in UTC with microseconds, as distribution's time.Time does */
-static void rfc3339(long long us, char out[40])
+#define TIME_MAX 64
+static void rfc3339(long long us, char out[TIME_MAX])
 {
-    time_t secs = (time_t)(us / 1000000);
+    time_t secs;
     struct tm tm;
 
-    gmtime_r(&secs, &tm);
-    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+    if (us < 0)
+        us = 0;
+    secs = (time_t)(us / 1000000);
+    if (!gmtime_r(&secs, &tm)) {
+        snprintf(out, TIME_MAX, "1970-01-01T00:00:00Z");
+        return;
+    }
+    snprintf(out, TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, us % 1000000);
+             tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000));
 }
 
 static const char *action_of(unsigned kind)
@@ -519,7 +526,7 @@ static json_t *cloudevents_body(const struct hook_event *e, const char *time)
 
 char *hook_body(const struct hook *h, const struct hook_event *e, size_t *len)
 {
-    char time[40], *out;
+    char time[TIME_MAX], *out;
     json_t *body;
 
     rfc3339(e->time_us, time);
