@@ -9,7 +9,8 @@ Answers each POST as CTLDIR/mode says (read per request): "ok" 200,
 exists. Appends a JSON line per request to LOG: path, the answer (or
 "slow": the sender gave up before it), X-Berth-Event-Id, whether
 X-Berth-Signature is the HMAC-SHA256 of the body with the key in KEYFILE
-(its first line), the Content-Type, and the body.
+(its first line), the Content-Type, and the body; before it answers, so
+that the lines are in the order the sender sent them.
 """
 import hashlib
 import hmac
@@ -62,15 +63,17 @@ class Handler(BaseHTTPRequestHandler):
             "ct": self.headers.get("Content-Type", ""),
             "body": json.loads(body),
         }
+        # logged before the answer: the sender sends the next one only
+        # after it, so the log is in the order of delivery
+        with LOCK:
+            with open(LOG, "a") as f:
+                f.write(json.dumps(rec) + "\n")
         try:
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
         except OSError:
-            rec["status"] = "gone"
-        with LOCK:
-            with open(LOG, "a") as f:
-                f.write(json.dumps(rec) + "\n")
+            pass
 
 
 ThreadingHTTPServer.allow_reuse_address = True

@@ -36,6 +36,16 @@ hook ce $R/ce format=cloudevents events=push,tag,delete,pull secret=$T/key retri
 # a receiver that keeps failing: dead letters after two tries
 hook dead $R/x/dead repos=a/* retries=1 $fast
 HOOKS
+# a bad webhooks file, or webhooks without the audit log: berth refuses
+echo "hook x ftp://h/" >"$T/bad-hooks.conf"
+berth_conf "webhooks = $T/bad-hooks.conf"
+"$BERTH_BIN" -t -c "$T/berth.conf" >/dev/null 2>"$T/err.out"
+is "a bad webhooks file stops berth" "$?" 1
+check "naming the file and the line" grep -q "bad-hooks.conf:1: bad URL 'ftp://h/'" "$T/err.out"
+berth_conf "webhooks = $T/webhooks.conf" "audit = off"
+"$BERTH_BIN" -t -c "$T/berth.conf" >/dev/null 2>"$T/err.out"
+is "so do webhooks without the audit log" "$?" 1
+check "which is their outbox" grep -q "webhooks needs audit = on" "$T/err.out"
 berth_conf "webhooks = $T/webhooks.conf" "webhooks_pulls = on" \
 	"gc_interval = off"
 start_front
@@ -218,6 +228,17 @@ check "the sender delivers them" until_true 10 dead_count 0
 is "the receiver took each once" "$(answers /x/dead 200)" 4
 ctl events --retry 00000000000000ff
 is "--retry of no dead letter" "$RC" 1
+
+# --- a hook added to the file: the sender reads it again ---
+echo "hook late $R/late events=push" >>"$T/webhooks.conf"
+late_known() {
+	ctl events
+	grep -q "^late cursor=" "$T/out"
+}
+check "a hook added to the webhooks file is taken up" until_true 5 late_known
+put_manifest a/x v3 "$T/m1"
+expect_status "push a/x:v3" 201
+check "and hears of the next push" until_true 5 at_least /late 200 1
 
 # --- kill -9 of the sender and of the workers while events go out ---
 echo lag >"$T/ctl/mode"
