@@ -102,6 +102,20 @@ static void test_load(void **state)
     }
 }
 
+/* conf/webhooks.conf, the example: it reads, and has no hook */
+static void test_example(void **state)
+{
+    struct hooks *h = NULL;
+    char err[512];
+
+    (void)state;
+    if (hooks_load(TEST_SRCDIR "/../../conf/webhooks.conf", &h, err,
+                   sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(hooks_count(h), 0);
+    hooks_free(h);
+}
+
 static void test_defaults_and_match(void **state)
 {
     struct hooks *h;
@@ -277,6 +291,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),
+        cmocka_unit_test(test_example),
         cmocka_unit_test(test_defaults_and_match),
         cmocka_unit_test(test_registry_body),
         cmocka_unit_test(test_cloudevents_body),
