@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +28,9 @@
  * repository's events in the order they committed. The cursor moves past
  * an event only once a receiver answered 2xx, or once the event became a
  * dead letter: a sender killed at any moment sends the event again
- * (at least once; X-Berth-Event-Id tells a receiver it had it).
+ * (at least once; X-Berth-Event-Id tells a receiver it had it). The
+ * cursor is written every SAVE_MS while the sender is busy, and when it
+ * is idle: a kill sends the events of the last SAVE_MS again.
  *
  * Deliveries are one at a time: a hook whose receiver is slow holds up
  * the others for its timeout at most, never a push.
@@ -35,6 +38,10 @@
 
 /* How long the sender sleeps when there is nothing to do. */
 #define IDLE_MS 200
+/* The sender's nice value (setpriority(2)). */
+#define SENDER_NICE 10
+/* How often a busy sender writes a hook's cursor. */
+#define SAVE_MS 100
 /* How often it looks at the workers' lock, the files and the queued dead
  * letters. */
 #define LOOK_MS 1000
@@ -44,9 +51,11 @@
 struct hook_state {
     const struct hook *h; /* in the struct hooks of the sender */
     CURL *curl;
-    long long cursor; /* where the store has it */
-    long long seen;   /* looked at up to here */
-    int have;         /* ev holds the event under delivery */
+    long long cursor;   /* where the store has it */
+    long long passed;   /* delivered or skipped up to here; saved later */
+    long long saved_at; /* ms, monotonic: when cursor was last written */
+    long long seen;     /* looked at up to here */
+    int have;           /* ev holds the event under delivery */
     struct store_audit_copy ev;
     long long attempts;
     long long next_try; /* ms, monotonic */
@@ -137,7 +146,7 @@ static int load(struct sender *sd)
             BUG_ON("curl_easy_init failed"); /* out of memory */
         if (store_hook_cursor(sd->s, hs->h->name, &hs->cursor))
             hs->cursor = 0; /* synced just now: a race with a worker */
-        hs->seen = hs->cursor;
+        hs->seen = hs->passed = hs->cursor;
     }
     log_info("webhooks: %zu hook%s from '%s'", n, n == 1 ? "" : "s",
              sd->cfg.webhooks);
@@ -252,14 +261,42 @@ static int next_event(struct sender *sd, struct hook_state *hs)
             hs->attempts = 0;
             return 1;
         }
+        hs->passed = hs->seen; /* not wanted: passed */
     }
     if (rc != STORE_NOTFOUND)
         log_err("webhooks: cannot read the audit log: %s", store_strerror(rc));
-    /* passed entries it does not want: the hold may move on */
-    if (hs->seen > hs->cursor &&
-        store_hook_advance(sd->s, hs->h->name, hs->seen) == STORE_OK)
-        hs->cursor = hs->seen;
     return 0;
+}
+
+/*
+ * Write hs's cursor where it has passed, if it moved: at most every
+ * SAVE_MS unless now. A cursor written late sends a few events again
+ * after a kill (at least once, as ever); one write per delivery would
+ * cost a commit per event.
+ */
+static void save(struct sender *sd, struct hook_state *hs, int now)
+{
+    long long t = now_ms();
+    int rc;
+
+    if (hs->passed <= hs->cursor || (!now && t - hs->saved_at < SAVE_MS))
+        return;
+    rc = store_hook_advance(sd->s, hs->h->name, hs->passed);
+    if (rc) {
+        log_err("webhooks: cannot move the cursor of '%s': %s", hs->h->name,
+                store_strerror(rc));
+        return;
+    }
+    hs->cursor = hs->passed;
+    hs->saved_at = t;
+}
+
+static void save_all(struct sender *sd)
+{
+    size_t i;
+
+    for (i = 0; i < sd->n; i++)
+        save(sd, &sd->st[i], 1);
 }
 
 /* One step of hook hs; 1 if it did something. */
@@ -274,12 +311,8 @@ static int step(struct sender *sd, struct hook_state *hs)
         return 0;
     hs->attempts++;
     if (deliver(sd, hs, &hs->ev.e, why, sizeof(why)) == 0) {
-        rc = store_hook_advance(sd->s, hs->h->name, hs->ev.e.time_us);
-        if (rc)
-            log_err("webhooks: cannot move the cursor of '%s': %s", hs->h->name,
-                    store_strerror(rc));
-        else
-            hs->cursor = hs->ev.e.time_us;
+        hs->passed = hs->ev.e.time_us;
+        save(sd, hs, 0);
         hs->have = 0;
         hs->next_try = 0;
         return 1;
@@ -294,6 +327,7 @@ static int step(struct sender *sd, struct hook_state *hs)
              "tries: %s",
              (unsigned long long)hs->ev.e.time_us, hs->h->name, hs->attempts,
              why);
+    /* the letter and the cursor past it in one transaction */
     rc = store_hook_dead_add(sd->s, hs->h->name, &hs->ev.e, hs->attempts, why);
     if (rc) {
         log_err("webhooks: cannot keep the dead letter of '%s': %s",
@@ -301,7 +335,7 @@ static int step(struct sender *sd, struct hook_state *hs)
         hs->next_try = now_ms() + hs->h->backoff_max_ms;
         return 1;
     }
-    hs->cursor = hs->ev.e.time_us;
+    hs->cursor = hs->passed = hs->ev.e.time_us;
     hs->have = 0;
     hs->next_try = 0;
     return 1;
@@ -362,6 +396,7 @@ static int reread(struct sender *sd)
         return 1;
     memcpy(sd->cfg.webhooks, c.webhooks, sizeof(c.webhooks));
     file_stat(sd->cfg.webhooks, &sd->hooks_st);
+    save_all(sd); /* load() reads the cursors again */
     load(sd);
     return 0;
 }
@@ -417,6 +452,14 @@ int sender_run(const struct config *cfg)
     if (load(sd))
         goto free_sender;
     store_set_actor(sd->s, "webhooks", "local");
+    /*
+     * Below the workers: on a busy machine the pushes go first and the
+     * events wait in the log, which holds them (a push never waits for
+     * the sender, and never competes with it for a CPU at par).
+     */
+    if (setpriority(PRIO_PROCESS, 0, SENDER_NICE))
+        log_debug("webhooks: cannot lower the sender's priority: %s",
+                  strerror(errno));
     log_debug("webhooks: the sender runs");
     rc = 0;
     for (;;) {
@@ -429,9 +472,12 @@ int sender_run(const struct config *cfg)
         did = 0;
         for (i = 0; i < sd->n; i++)
             did |= step(sd, &sd->st[i]);
-        if (!did)
+        if (!did) {
+            save_all(sd);
             usleep(IDLE_MS * 1000);
+        }
     }
+    save_all(sd);
     log_debug("webhooks: no worker left, the sender ends");
 free_sender:
     drop_states(sd);
