@@ -614,7 +614,8 @@ static int open_env(const char *path, size_t map_size, unsigned flags,
     rc = mdb_env_create(env);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_create");
-    mdb_env_set_maxdbs(*env, 16);
+    /* 15 in use (store_private.h): room for a few more */
+    mdb_env_set_maxdbs(*env, 32);
     rc = mdb_env_set_mapsize(*env, map_size);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_set_mapsize");
