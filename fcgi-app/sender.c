@@ -32,8 +32,10 @@
  * cursor is written every SAVE_MS while the sender is busy, and when it
  * is idle: a kill sends the events of the last SAVE_MS again.
  *
- * Deliveries are one at a time: a hook whose receiver is slow holds up
- * the others for its timeout at most, never a push.
+ * The hooks' posts go side by side (a libcurl multi handle, one post in
+ * flight per hook): a hook whose receiver is slow or down holds up its
+ * own events only, and never a push. A dead letter queued again
+ * (berthctl events --retry) is posted once, waiting for the answer.
  */
 
 /* How long the sender sleeps when there is nothing to do. */
@@ -48,9 +50,18 @@
 /* The most of a receiver's answer read (the rest is dropped). */
 #define WHY_MAX 200
 
+/* A post: what libcurl reads from until it is done. */
+struct post {
+    char *body;
+    struct curl_slist *hdr;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
 struct hook_state {
     const struct hook *h; /* in the struct hooks of the sender */
     CURL *curl;
+    struct post post;   /* of the event in flight */
+    int in_flight;      /* curl is in the sender's multi handle */
     long long cursor;   /* where the store has it */
     long long passed;   /* delivered or skipped up to here; saved later */
     long long saved_at; /* ms, monotonic: when cursor was last written */
@@ -64,6 +75,7 @@ struct hook_state {
 struct sender {
     struct config cfg;
     struct store *s;
+    CURLM *multi; /* the posts in flight, one per hook at most */
     struct hooks *hooks;
     struct hook_state *st;
     size_t n;
@@ -92,12 +104,26 @@ static int stat_changed(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
 }
 
+static void post_release(struct post *p)
+{
+    curl_slist_free_all(p->hdr);
+    free(p->body);
+    p->hdr = NULL;
+    p->body = NULL;
+}
+
+/* Drop the hooks' states; a post in flight is cut short (and its event
+ * sent again by the next states: at least once). */
 static void drop_states(struct sender *sd)
 {
     size_t i;
 
-    for (i = 0; i < sd->n; i++)
+    for (i = 0; i < sd->n; i++) {
+        if (sd->st[i].in_flight)
+            curl_multi_remove_handle(sd->multi, sd->st[i].curl);
+        post_release(&sd->st[i].post);
         curl_easy_cleanup(sd->st[i].curl);
+    }
     free(sd->st);
     sd->st = NULL;
     sd->n = 0;
@@ -161,22 +187,17 @@ static size_t drop_body(char *p, size_t size, size_t n, void *ctx)
 }
 
 /*
- * POST the event e to hs's receiver. Returns 0 on a 2xx answer, else -1
- * with what went wrong in why.
+ * Make curl the POST of event e to h's receiver, its body and headers in
+ * p, which must stay where it is until post_end().
  */
-static int deliver(struct sender *sd, struct hook_state *hs,
-                   const struct store_audit_entry *e, char *why, size_t len)
+static void post_start(struct sender *sd, const struct hook *h, CURL *curl,
+                       const struct store_audit_entry *e, struct post *p)
 {
     struct store_manifest_info info;
-    struct curl_slist *hdr = NULL;
-    char id[32], line[HOOK_SIGNATURE_MAX + 64], errbuf[CURL_ERROR_SIZE];
+    char id[32], line[HOOK_SIGNATURE_MAX + 64];
     struct hook_event ev;
     struct digest d;
-    char *body;
     size_t blen;
-    long status = 0;
-    CURLcode cc;
-    int rc = -1;
 
     snprintf(id, sizeof(id), "%016llx", (unsigned long long)e->time_us);
     memset(&ev, 0, sizeof(ev));
@@ -200,48 +221,76 @@ static int deliver(struct sender *sd, struct hook_state *hs,
         ev.media_type = info.media_type;
         ev.size = info.size;
     }
-    body = hook_body(hs->h, &ev, &blen);
-    snprintf(line, sizeof(line), "Content-Type: %s", hook_content_type(hs->h));
-    hdr = curl_slist_append(hdr, line);
+    post_release(p);
+    p->body = hook_body(h, &ev, &blen);
+    snprintf(line, sizeof(line), "Content-Type: %s", hook_content_type(h));
+    p->hdr = curl_slist_append(p->hdr, line);
     snprintf(line, sizeof(line), "X-Berth-Event-Id: %s", id);
-    hdr = curl_slist_append(hdr, line);
+    p->hdr = curl_slist_append(p->hdr, line);
     snprintf(line, sizeof(line), "X-Berth-Event: %s", e->event);
-    hdr = curl_slist_append(hdr, line);
+    p->hdr = curl_slist_append(p->hdr, line);
     memcpy(line, "X-Berth-Signature: ", 19);
-    if (hook_sign(hs->h, body, blen, line + 19) == 0)
-        hdr = curl_slist_append(hdr, line);
-    hdr = curl_slist_append(hdr, "Expect:");
-    BUG_ON(!hdr);
+    if (hook_sign(h, p->body, blen, line + 19) == 0)
+        p->hdr = curl_slist_append(p->hdr, line);
+    p->hdr = curl_slist_append(p->hdr, "Expect:");
+    BUG_ON(!p->hdr);
 
-    curl_easy_reset(hs->curl);
-    errbuf[0] = '\0';
-    curl_easy_setopt(hs->curl, CURLOPT_URL, hs->h->url);
-    curl_easy_setopt(hs->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(hs->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-    curl_easy_setopt(hs->curl, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(hs->curl, CURLOPT_USERAGENT, "berth/" PACKAGE_VERSION);
-    curl_easy_setopt(hs->curl, CURLOPT_TIMEOUT_MS, (long)hs->h->timeout_ms);
-    curl_easy_setopt(hs->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(hs->curl, CURLOPT_WRITEFUNCTION, drop_body);
-    curl_easy_setopt(hs->curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_reset(curl);
+    p->errbuf[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_URL, h->url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, p->body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, p->hdr);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "berth/" PACKAGE_VERSION);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, drop_body);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, p->errbuf);
     /* TLS is verified (libcurl's default), the proxy is the
      * environment's (http_proxy, https_proxy, no_proxy: libcurl's
      * default), redirects are not followed */
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(hs->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    cc = curl_easy_perform(hs->curl);
+}
+
+/*
+ * The end of the post in p on curl, which libcurl ended with cc: 0 on a
+ * 2xx answer, else -1 with what went wrong in why. Frees p's body.
+ */
+static int post_end(CURL *curl, struct post *p, CURLcode cc, char *why,
+                    size_t len)
+{
+    long status = 0;
+    int rc = -1;
+
     if (cc != CURLE_OK) {
-        snprintf(why, len, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        /* cut to what a dead letter keeps */
+        snprintf(why, len, "%.180s",
+                 p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc));
     } else {
-        curl_easy_getinfo(hs->curl, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
         if (status >= 200 && status < 300)
             rc = 0;
         else
             snprintf(why, len, "HTTP %ld", status);
     }
-    curl_slist_free_all(hdr);
-    free(body);
+    post_release(p);
+    return rc;
+}
+
+/* POST e to h's receiver and wait for the answer: post_end()'s result. */
+static int deliver_now(struct sender *sd, const struct hook *h,
+                       const struct store_audit_entry *e, char *why, size_t len)
+{
+    struct post p = {NULL, NULL, ""};
+    CURL *curl = curl_easy_init();
+    int rc;
+
+    BUG_ON(!curl); /* out of memory */
+    post_start(sd, h, curl, e, &p);
+    rc = post_end(curl, &p, curl_easy_perform(curl), why, len);
+    curl_easy_cleanup(curl);
     return rc;
 }
 
@@ -299,29 +348,47 @@ static void save_all(struct sender *sd)
         save(sd, &sd->st[i], 1);
 }
 
-/* One step of hook hs; 1 if it did something. */
+/* Start hs's next post if it is due; 1 if it started one. */
 static int step(struct sender *sd, struct hook_state *hs)
 {
-    char why[WHY_MAX];
-    int rc;
-
-    if (now_ms() < hs->next_try)
+    if (hs->in_flight || now_ms() < hs->next_try)
         return 0;
     if (!hs->have && !next_event(sd, hs))
         return 0;
     hs->attempts++;
-    if (deliver(sd, hs, &hs->ev.e, why, sizeof(why)) == 0) {
+    post_start(sd, hs->h, hs->curl, &hs->ev.e, &hs->post);
+    curl_easy_setopt(hs->curl, CURLOPT_PRIVATE, (void *)hs);
+    if (curl_multi_add_handle(sd->multi, hs->curl) != CURLM_OK) {
+        post_release(&hs->post);
+        hs->attempts--;
+        hs->next_try = now_ms() + IDLE_MS;
+        return 0;
+    }
+    hs->in_flight = 1;
+    return 1;
+}
+
+/* hs's post ended with cc: on to the next event, a retry or a dead
+ * letter. */
+static void finish(struct sender *sd, struct hook_state *hs, CURLcode cc)
+{
+    char why[WHY_MAX];
+    int rc;
+
+    curl_multi_remove_handle(sd->multi, hs->curl);
+    hs->in_flight = 0;
+    if (post_end(hs->curl, &hs->post, cc, why, sizeof(why)) == 0) {
         hs->passed = hs->ev.e.time_us;
         save(sd, hs, 0);
         hs->have = 0;
         hs->next_try = 0;
-        return 1;
+        return;
     }
     if (hs->attempts <= hs->h->retries) {
         hs->next_try = now_ms() + hook_backoff_ms(hs->h, hs->attempts);
         log_debug("webhooks: '%s' failed (%s), try %lld of %lld", hs->h->name,
                   why, hs->attempts, hs->h->retries + 1);
-        return 1;
+        return;
     }
     log_warn("webhooks: event %016llx to '%s' is a dead letter after %lld "
              "tries: %s",
@@ -333,12 +400,31 @@ static int step(struct sender *sd, struct hook_state *hs)
         log_err("webhooks: cannot keep the dead letter of '%s': %s",
                 hs->h->name, store_strerror(rc));
         hs->next_try = now_ms() + hs->h->backoff_max_ms;
-        return 1;
+        return;
     }
     hs->cursor = hs->passed = hs->ev.e.time_us;
     hs->have = 0;
     hs->next_try = 0;
-    return 1;
+}
+
+/* Run the posts in flight; how many ended. */
+static int run_posts(struct sender *sd, int *running)
+{
+    struct hook_state *hs;
+    CURLMsg *msg;
+    int left, ended = 0;
+
+    curl_multi_perform(sd->multi, running);
+    while ((msg = curl_multi_info_read(sd->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        hs = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&hs);
+        BUG_ON(!hs);
+        finish(sd, hs, msg->data.result);
+        ended++;
+    }
+    return ended;
 }
 
 /* store_hook_dead_walk(): deliver a queued dead letter once more */
@@ -352,7 +438,7 @@ static int retry_one(void *ctx, const struct store_hook_dead *d)
         ;
     if (i == sd->n)
         return STORE_OK;
-    if (deliver(sd, &sd->st[i], &d->e, why, sizeof(why)) == 0) {
+    if (deliver_now(sd, sd->st[i].h, &d->e, why, sizeof(why)) == 0) {
         log_info("webhooks: dead letter %016llx delivered to '%s'",
                  (unsigned long long)d->e.time_us, d->hook);
         store_hook_dead_del(sd->s, d->hook, d->e.time_us);
@@ -407,7 +493,7 @@ int sender_run(const struct config *cfg)
     struct sender *sd;
     char path[PATH_MAX];
     long long next_look = 0;
-    int lock_fd, workers_fd, did, rc = 1;
+    int lock_fd, workers_fd, did, running = 0, rc = 1;
     size_t i;
 
     log_level = cfg->log_level;
@@ -442,6 +528,8 @@ int sender_run(const struct config *cfg)
     }
     sd = xcalloc(1, sizeof(*sd));
     sd->cfg = *cfg;
+    sd->multi = curl_multi_init();
+    BUG_ON(!sd->multi); /* out of memory */
     if (gethostname(sd->host, sizeof(sd->host) - 1))
         snprintf(sd->host, sizeof(sd->host), "berth");
     config_store_options(cfg, &so);
@@ -472,15 +560,19 @@ int sender_run(const struct config *cfg)
         did = 0;
         for (i = 0; i < sd->n; i++)
             did |= step(sd, &sd->st[i]);
-        if (!did) {
+        did |= run_posts(sd, &running);
+        if (did)
+            continue;
+        if (!running)
             save_all(sd);
-            usleep(IDLE_MS * 1000);
-        }
+        /* until a post moves on, or the time to look at the log again */
+        curl_multi_poll(sd->multi, NULL, 0, IDLE_MS, NULL);
     }
     save_all(sd);
     log_debug("webhooks: no worker left, the sender ends");
 free_sender:
     drop_states(sd);
+    curl_multi_cleanup(sd->multi);
     store_close(sd->s);
     free(sd);
     curl_global_cleanup();

@@ -6,7 +6,7 @@
 Answers each POST as CTLDIR/mode says (read per request): "ok" 200,
 "500" 500, "slow" 200 after 3 s (longer than the hooks' timeout), "lag"
 200 after 0.2 s. A path ending in /dead answers 500 unless CTLDIR/dead-ok
-exists. Appends a JSON line per request to LOG: path, the answer (or
+exists; one ending in /fast answers 200 at once, whatever the mode. Appends a JSON line per request to LOG: path, the answer (or
 "slow": the sender gave up before it), X-Berth-Event-Id, whether
 X-Berth-Signature is the HMAC-SHA256 of the body with the key in KEYFILE
 (its first line), the Content-Type, and the body; before it answers, so
@@ -46,18 +46,22 @@ class Handler(BaseHTTPRequestHandler):
         want = "sha256=" + hmac.new(KEY, body, hashlib.sha256).hexdigest()
         m = mode()
         status = 200
+        slept = False
         if self.path.endswith("/dead") and not os.path.exists(
                 os.path.join(CTL, "dead-ok")):
             status = 500
+        elif self.path.endswith("/fast"):
+            pass
         elif m == "500":
             status = 500
         elif m == "slow":
             time.sleep(3)
+            slept = True
         elif m == "lag":
             time.sleep(0.2)
         rec = {
             "path": self.path,
-            "status": "slow" if m == "slow" and status == 200 else status,
+            "status": "slow" if slept else status,
             "id": self.headers.get("X-Berth-Event-Id", ""),
             "sig_ok": hmac.compare_digest(sig, want),
             "ct": self.headers.get("Content-Type", ""),

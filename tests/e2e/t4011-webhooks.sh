@@ -26,15 +26,19 @@ R=http://127.0.0.1:$RPORT
 mkdir "$T/ctl"
 echo "s3cret-$RPORT" >"$T/key"
 : >"$T/recv.log"
-# backoffs short, timeouts of a second, so that the phases go by quickly
+# backoffs short, timeouts of a second or two, so that the phases go by
+# quickly
 fast="timeout=1s backoff=100ms backoff_max=300ms"
+slow="timeout=2s backoff=100ms backoff_max=300ms"
 cat >"$T/webhooks.conf" <<HOOKS
 # the registry's envelope, pulls left out (the default events)
-hook reg $R/reg secret=$T/key retries=100 $fast
+hook reg $R/reg secret=$T/key retries=100 $slow
 # CloudEvents, pulls included
-hook ce $R/ce format=cloudevents events=push,tag,delete,pull secret=$T/key retries=100 $fast
+hook ce $R/ce format=cloudevents events=push,tag,delete,pull secret=$T/key retries=100 $slow
 # a receiver that keeps failing: dead letters after two tries
 hook dead $R/x/dead repos=a/* retries=1 $fast
+# a receiver that is quick while the others are slow
+hook fast $R/fast events=push retries=100 $fast
 HOOKS
 # a bad webhooks file, or webhooks without the audit log: berth refuses
 echo "hook x ftp://h/" >"$T/bad-hooks.conf"
@@ -136,6 +140,16 @@ recv_start
 check "the sender retries against 500" until_true 10 at_least /reg 500 3
 echo slow >"$T/ctl/mode"
 check "and while the receiver is slow" until_true 10 at_least /reg slow 1
+# /reg and /ce wait 2 s (their timeout) for each answer: a post to /fast
+# does not wait behind them
+check "/fast has the 5 pushes" until_true 10 at_least /fast 200 5
+t0=$(ms)
+put_manifest b/y v2 "$T/m2"
+expect_status "push b/y:v2 (receiver slow)" 201
+check "a slow receiver holds up no other hook" until_true 10 at_least /fast 200 6
+t1=$(ms)
+echo "# /fast had the push $((t1 - t0)) ms after it began"
+check "(within 1.8 s: a post to each slow one takes 2)" [ $((t1 - t0)) -lt 1800 ]
 echo ok >"$T/ctl/mode"
 ctl --json log
 cp "$T/out" "$T/log.json"
@@ -191,8 +205,8 @@ PY
 }
 # done_with HOOK-PATH N: N deliveries accepted there
 check "every event reaches /reg after the recovery" \
-	until_true 15 at_least /reg 200 6
-check "and /ce" until_true 15 at_least /ce 200 7
+	until_true 15 at_least /reg 200 7
+check "and /ce" until_true 15 at_least /ce 200 8
 sleep 0.5 # a repeat, if any, would come now
 check_hooks /reg push,tag,delete >"$T/check.out"
 is "/reg: each event once, in order per repository, signed, the registry's envelope" \
