@@ -537,8 +537,13 @@ int sender_run(const struct config *cfg)
         goto free_sender; /* logged */
     file_stat(sd->cfg.file, &sd->conf_st);
     file_stat(sd->cfg.webhooks, &sd->hooks_st);
-    if (load(sd))
-        goto free_sender;
+    /*
+     * A file that does not read (it changed since the workers checked
+     * it) leaves the sender without hooks until it is fixed, holding the
+     * lock: the workers do not start one a second, each saying the same.
+     * The store keeps the hooks' cursors meanwhile, and the log with them.
+     */
+    load(sd);
     store_set_actor(sd->s, "webhooks", "local");
     /*
      * Below the workers: on a busy machine the pushes go first and the

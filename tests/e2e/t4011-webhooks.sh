@@ -243,7 +243,13 @@ is "the receiver took each once" "$(answers /x/dead 200)" 4
 ctl events --retry 00000000000000ff
 is "--retry of no dead letter" "$RC" 1
 
-# --- a hook added to the file: the sender reads it again ---
+# --- the file changes: the sender reads it again ---
+cp "$T/webhooks.conf" "$T/webhooks.good"
+echo "bogus line" >>"$T/webhooks.conf"
+said_bogus() { grep -q "webhooks.conf:[0-9]*: unknown rule 'bogus'.*hooks in force" "$REG_RUN"/*.log; }
+check "a line that does not read is logged, and the hooks in force stay" \
+	until_true 5 said_bogus
+cp "$T/webhooks.good" "$T/webhooks.conf"
 echo "hook late $R/late events=push" >>"$T/webhooks.conf"
 late_known() {
 	ctl events
