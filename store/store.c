@@ -558,6 +558,12 @@ static int open_dbis_in(struct store *s, MDB_txn *txn)
         s->audit = 0;
     else if (rc)
         return store_map_mdb_rc(rc, "mdb_dbi_open audit");
+    /* the webhooks' state (store/hooks.c), likewise */
+    rc = mdb_dbi_open(txn, "hooks", create, &s->hooks);
+    if (rc == MDB_NOTFOUND && s->rdonly)
+        s->hooks = 0;
+    else if (rc)
+        return store_map_mdb_rc(rc, "mdb_dbi_open hooks");
     if (s->rdonly)
         return STORE_OK;
     if (v < STORE_FORMAT) {
@@ -608,7 +614,8 @@ static int open_env(const char *path, size_t map_size, unsigned flags,
     rc = mdb_env_create(env);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_create");
-    mdb_env_set_maxdbs(*env, 16);
+    /* 15 in use (store_private.h): room for a few more */
+    mdb_env_set_maxdbs(*env, 32);
     rc = mdb_env_set_mapsize(*env, map_size);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_set_mapsize");

@@ -22,11 +22,11 @@ check() { # name, command...
 }
 banned() {
 	! grep -nE '(^|[^_a-z])(sprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets)\(' \
-		util/*.c store/*.c auth/*.c retention/*.c policy/*.c config/*.c fcgi-app/*.c \
-		ctl/*.c fuzz/*.c 2>/dev/null | grep -v snprintf
+		util/*.c store/*.c auth/*.c retention/*.c policy/*.c hooks/*.c config/*.c \
+		fcgi-app/*.c ctl/*.c fuzz/*.c 2>/dev/null | grep -v snprintf
 }
 check "no banned functions" banned
-# HACKING, "Layers": util <- store, auth, retention, policy <- config <-
+# HACKING, "Layers": util <- store, auth, retention, policy, hooks <- config <-
 # front ends
 # (fcgi-app/, and ctl/ which never includes fcgi-app/)
 includes() { # DIR ALLOWED-DIR...: what DIR's files include of berth's
@@ -45,15 +45,17 @@ layers() {
 		includes auth util auth &&
 		includes retention util retention &&
 		includes policy util policy &&
-		includes config util store retention policy config &&
-		includes ctl util store auth retention policy config ctl
+		includes hooks util hooks &&
+		includes config util store retention policy hooks config &&
+		includes ctl util store auth retention policy hooks config ctl
 }
 check "each layer includes only the layers below it" layers
 # HACKING, "Layers": only request.c and response.c speak FastCGI;
 # request.h declares the opaque pointer, but includes nothing of libfcgi
 sealed() {
 	_bad=$(grep -nE 'fcgiapp\.h|FCGX_|->fcgx|\.fcgx' fcgi-app/*.[ch] \
-		util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] policy/*.[ch] config/*.[ch] |
+		util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] policy/*.[ch] hooks/*.[ch] \
+		config/*.[ch] |
 		grep -vE '^fcgi-app/(request|response)\.c:' |
 		grep -vE '^fcgi-app/request\.h:[0-9]+:[^#]*$')
 	[ -z "$_bad" ] || {
@@ -64,8 +66,8 @@ sealed() {
 check "only fcgi-app/request.c and response.c touch the FastCGI request" sealed
 if command -v clang-format >/dev/null 2>&1; then
 	fmt() {
-		for f in util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] policy/*.[ch] config/*.[ch] \
-			fcgi-app/*.[ch] ctl/*.[ch] fuzz/*.[ch]; do
+		for f in util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] policy/*.[ch] hooks/*.[ch] \
+			config/*.[ch] fcgi-app/*.[ch] ctl/*.[ch] fuzz/*.[ch]; do
 			clang-format --style=file "$f" | cmp -s - "$f" || {
 				echo "# not formatted: $f"
 				return 1
