@@ -317,6 +317,14 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
     }
     if (!required_set(set_on, path, err, errlen))
         goto out;
+    /* the webhooks' outbox is the audit log (hooks/hooks.h) */
+    if (c.webhooks[0] && !c.audit) {
+        snprintf(err, errlen,
+                 "%s: webhooks needs audit = on: the audit log is the "
+                 "webhooks' outbox",
+                 path);
+        goto out;
+    }
     *out = c;
     rc = 0;
 out:

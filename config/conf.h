@@ -61,6 +61,10 @@ struct config {
     int audit;
     long long audit_retention;   /* seconds, or CONFIG_OFF: no age limit */
     long long audit_max_entries; /* 0: no limit */
+
+    /* webhooks (hooks/hooks.h): "" when there are none */
+    char webhooks[PATH_MAX];
+    int webhooks_pulls; /* pulls are recorded in the audit log */
 };
 
 /*

@@ -280,6 +280,24 @@ const struct config_key config_keys[] = {
         .doc = "the audit log keeps the newest this many entries; 0: no "
                "limit",
     },
+    {
+        .name = "webhooks",
+        .type = CONFIG_PATH,
+        FIELD(webhooks),
+        .max = LEN_MAX(webhooks),
+        .def = "",
+        .doc = "a webhooks file: receivers of push, tag, delete (and pull) "
+               "events; empty: none",
+    },
+    {
+        .name = "webhooks_pulls",
+        .type = CONFIG_ENUM,
+        FIELD(webhooks_pulls),
+        .values = on_off,
+        .def = "off",
+        .doc = "on | off: record manifest pulls for the webhooks (a commit "
+               "per pull)",
+    },
 };
 
 const size_t config_nkeys = ARRAY_SIZE(config_keys);

@@ -62,7 +62,8 @@ struct command {
 
 command_fn cmd_ls, cmd_du, cmd_rm, cmd_gc, cmd_fsck, cmd_readonly, cmd_upgrade,
     cmd_backup, cmd_restore;
-command_fn cmd_log; /* ctl/log.c */
+command_fn cmd_log;    /* ctl/log.c */
+command_fn cmd_events; /* ctl/events.c */
 /* ctl/oci.c */
 command_fn cmd_export, cmd_import_oci;
 command_fn cmd_import_registry; /* ctl/import.c */

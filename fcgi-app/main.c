@@ -11,6 +11,8 @@
 #include "auth/auth.h"
 #include "config/conf.h"
 #include "fcgi-app/gc.h"
+#include "fcgi-app/hooks.h"
+#include "hooks/hooks.h"
 #include "fcgi-app/prefork.h"
 #include "fcgi-app/request.h"
 #include "fcgi-app/worker.h"
@@ -25,6 +27,7 @@ struct options {
     int check_only;
     int print;     /* -T: print the configuration */
     int gc;        /* --gc: collect garbage once and exit */
+    int hooks;     /* --hooks: the webhooks' sender (fcgi-app/hooks.h) */
     int activated; /* systemd passed the listen socket (fd 3) */
 };
 
@@ -70,6 +73,9 @@ static void usage(FILE *f)
             "      --gc            collect garbage once, as the workers do "
             "every\n"
             "                      gc_interval, and exit\n"
+            "      --hooks         deliver the webhooks' events, as a worker "
+            "starts it\n"
+            "                      to, until no worker is left\n"
             "  -V, --version       print the version and exit\n",
             config_default_path);
 }
@@ -83,6 +89,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"check-config", no_argument, NULL, 't'},
         {"print-config", no_argument, NULL, 'T'},
         {"gc", no_argument, NULL, 'G'},
+        {"hooks", no_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -118,6 +125,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'G':
             o->gc = 1;
+            break;
+        case 'H':
+            o->hooks = 1;
             break;
         case 'h':
             usage(stdout);
@@ -207,13 +217,22 @@ int main(int argc, char **argv)
         snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);
         broken = 1;
     }
+    /* the sender reads the webhooks file itself: here it is checked */
+    if (!broken && cfg.webhooks[0] &&
+        hooks_check(cfg.webhooks, err, sizeof(err))) {
+        size_t len = strlen(err);
+
+        snprintf(err + len, sizeof(err) - len, " (config '%s')", cfg.file);
+        broken = 1;
+    }
     /*
      * Serving fd 0 (a web server or spawn-fcgi started it), berth serves
      * the error instead of exiting, which a web server would answer with
      * a respawn twice a second; with --listen or under systemd it says it
      * and exits, and whoever started it sees that.
      */
-    if (broken && (o.gc || o.check_only || o.listen || o.activated)) {
+    if (broken &&
+        (o.gc || o.hooks || o.check_only || o.listen || o.activated)) {
         fprintf(stderr, "berth-fcgi: %s\n", err);
         return 1;
     }
@@ -222,6 +241,10 @@ int main(int argc, char **argv)
     if (o.gc) {
         auth_policy_free(policy);
         return gc_run(&cfg);
+    }
+    if (o.hooks) {
+        auth_policy_free(policy);
+        return sender_run(&cfg);
     }
     if (o.check_only) {
         auth_policy_free(policy);

@@ -13,6 +13,7 @@
 
 #include "fcgi-app/prefork.h"
 #include "fcgi-app/worker.h"
+#include "hooks/hooks.h"
 #include "policy/policy.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -215,7 +216,8 @@ static void reload(struct prefork *p)
         config_check_root(cfg, err, sizeof(err)) ||
         (cfg->access[0] &&
          auth_policy_load(cfg->access, &policy, err, sizeof(err))) ||
-        (cfg->policy[0] && policy_check(cfg->policy, err, sizeof(err)))) {
+        (cfg->policy[0] && policy_check(cfg->policy, err, sizeof(err))) ||
+        (cfg->webhooks[0] && hooks_check(cfg->webhooks, err, sizeof(err)))) {
         log_err("%s; serving on with the configuration in force", err);
         free(cfg);
         return;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fcgi-app/gc.h"
+#include "fcgi-app/hooks.h"
 #include "fcgi-app/handlers.h"
 #include "fcgi-app/metrics.h"
 #include "fcgi-app/request.h"
@@ -327,6 +328,7 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
     struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
     time_t purge_next = time(NULL) + PURGE_EVERY; /* worker_run() purged */
     struct gc_schedule gc;
+    struct hooks_watch hw;
     struct timespec wait;
     sigset_t idle;
     struct req r;
@@ -337,6 +339,8 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
     if (req_open(&r, listen_fd, st, cfg, rules_get(&ws->access)))
         return -1;
     gc_schedule_init(&gc, cfg);
+    hooks_watch_init(&hw, cfg, st);
+    hooks_watch_check(&hw);
     while (!worker_stopping) {
         if (worker_reload) {
             worker_reload = 0;
@@ -346,6 +350,10 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
         }
         /* an idle worker wakes to look at the GC schedule too */
         ms = gc_schedule_timeout(&gc);
+        /* and to look that the webhooks' sender runs */
+        if (hooks_watch_timeout(&hw) >= 0 &&
+            (ms < 0 || hooks_watch_timeout(&hw) < ms))
+            ms = hooks_watch_timeout(&hw);
         wait.tv_sec = ms / 1000;
         wait.tv_nsec = (long)(ms % 1000) * 1000000;
         rc = ppoll(&pfd, 1, ms < 0 ? NULL : &wait, &idle);
@@ -353,8 +361,10 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
             log_err("cannot wait for connections: %s", strerror(errno));
             break;
         }
-        if (rc == 0)
+        if (rc == 0) {
             gc_schedule_check(&gc, st);
+            hooks_watch_check(&hw);
+        }
         if (rc <= 0)
             continue; /* a signal: the loop condition decides */
         rc = req_accept(&r);
@@ -372,8 +382,10 @@ static int serve(int listen_fd, struct store *st, const struct config *cfg,
         req_finish(&r);
         store_trim(st);
         gc_schedule_check(&gc, st);
+        hooks_watch_check(&hw);
         purge_sessions(st, cfg, &purge_next);
     }
+    hooks_watch_release(&hw);
     req_close(&r);
     return 0;
 }

@@ -22,6 +22,8 @@
 
 #define KEY_LEN 8
 #define NFIELDS 8
+_Static_assert(STORE_AUDIT_VALUE_MAX >= NFIELDS * (NAME_MAX_LEN + 1) + 255 + 1,
+               "room for every field");
 /* each append removes at most this many entries beyond the bounds: more
  * than it adds, so the log comes back within them, at a bounded cost */
 #define PRUNE_STEP 4
@@ -89,7 +91,7 @@ static int prune(struct store *s, MDB_txn *txn, long long now, long long step,
     MDB_cursor *cur;
     MDB_stat st;
     MDB_val key, val;
-    long long done = 0;
+    long long done = 0, hold = LLONG_MIN;
     size_t entries;
     int rc;
 
@@ -110,6 +112,19 @@ static int prune(struct store *s, MDB_txn *txn, long long now, long long step,
         }
         if (!over && (long long)get_be(key.mv_data, 8) >= cutoff)
             break;
+        /*
+         * An entry a webhook has not passed stays, whatever the bounds:
+         * the log is their outbox (store/hooks.c). Read once, and only
+         * when something would go: an append that prunes nothing pays
+         * nothing for it.
+         */
+        if (hold == LLONG_MIN) {
+            rc = store_hooks_hold(s, txn, &hold);
+            if (rc)
+                goto cursor_close;
+        }
+        if ((long long)get_be(key.mv_data, 8) > hold)
+            break;
         rc = mdb_cursor_del(cur, 0);
         if (rc)
             break;
@@ -125,16 +140,31 @@ cursor_close:
     return rc;
 }
 
+size_t store_audit_value(const struct store_audit_entry *e, char *vbuf)
+{
+    size_t n = 0;
+
+    field(vbuf, &n, e->event, NAME_MAX_LEN);
+    field(vbuf, &n, e->user, STORE_AUDIT_USER_MAX);
+    field(vbuf, &n, e->addr, STORE_AUDIT_ADDR_MAX);
+    field(vbuf, &n, e->repo, NAME_MAX_LEN);
+    field(vbuf, &n, e->ref, NAME_MAX_LEN);
+    field(vbuf, &n, e->digest, NAME_MAX_LEN);
+    field(vbuf, &n, e->old, NAME_MAX_LEN);
+    field(vbuf, &n, e->note, NOTE_MAX);
+    return n;
+}
+
 /* The entry of e within txn; e->user and e->addr are the actor's. */
 static int append(struct store *s, MDB_txn *txn,
                   const struct store_audit_entry *e)
 {
     unsigned char kbuf[KEY_LEN];
-    char vbuf[NFIELDS * (NAME_MAX_LEN + 1) + NOTE_MAX + 1];
+    char vbuf[STORE_AUDIT_VALUE_MAX];
     long long t = now_us(s), last_t;
     MDB_cursor *cur;
     MDB_val key, val;
-    size_t n = 0;
+    size_t n;
     int rc;
 
     rc = mdb_cursor_open(txn, s->audit, &cur);
@@ -152,14 +182,7 @@ static int append(struct store *s, MDB_txn *txn,
         return store_map_mdb_rc(rc, "mdb_cursor_get audit");
     }
     put_be(kbuf, (uint64_t)t, 8);
-    field(vbuf, &n, e->event, NAME_MAX_LEN);
-    field(vbuf, &n, e->user, STORE_AUDIT_USER_MAX);
-    field(vbuf, &n, e->addr, STORE_AUDIT_ADDR_MAX);
-    field(vbuf, &n, e->repo, NAME_MAX_LEN);
-    field(vbuf, &n, e->ref, NAME_MAX_LEN);
-    field(vbuf, &n, e->digest, NAME_MAX_LEN);
-    field(vbuf, &n, e->old, NAME_MAX_LEN);
-    field(vbuf, &n, e->note, NOTE_MAX);
+    n = store_audit_value(e, vbuf);
     key.mv_data = kbuf;
     key.mv_size = sizeof(kbuf);
     val.mv_data = vbuf;
@@ -267,6 +290,12 @@ int store_audit_prune(struct store *s, long long limit, long long *n)
 /* Split the value of an entry into e's strings; -1 if it is not one. */
 static int parse(const MDB_val *key, const MDB_val *val,
                  struct store_audit_entry *e)
+{
+    return store_audit_parse(key, val, e);
+}
+
+int store_audit_parse(const MDB_val *key, const MDB_val *val,
+                      struct store_audit_entry *e)
 {
     const char **f[NFIELDS] = {&e->event, &e->user,   &e->addr, &e->repo,
                                &e->ref,   &e->digest, &e->old,  &e->note};
@@ -478,4 +507,128 @@ int store_audit_walk(struct store *s, const struct store_audit_query *q,
     }
     free(h.buf);
     return rc;
+}
+
+int store_audit_pull(struct store *s, const char *repo, const char *ref,
+                     const char *digest)
+{
+    MDB_txn *txn;
+    int rc;
+
+    if (s->rdonly)
+        return STORE_READONLY;
+    if (!s->audit_on || !s->audit)
+        return STORE_OK;
+    /* as store_audit_note(): the meta page is not flushed for a pull */
+    rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    rc = store_audit_add(s, txn, "pull", repo, ref, digest, NULL);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return store_txn_commit(txn);
+}
+
+int store_audit_next(struct store *s, long long after_us,
+                     struct store_audit_copy *out)
+{
+    unsigned char from[KEY_LEN];
+    struct store_audit_entry e;
+    MDB_cursor *cur;
+    MDB_txn *txn;
+    MDB_val key, val;
+    int rc;
+
+    if (!s->audit)
+        return STORE_NOTFOUND;
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, s->audit, &cur);
+    if (rc) {
+        rc = store_map_mdb_rc(rc, "mdb_cursor_open audit");
+        goto txn_abort;
+    }
+    put_be(from, (uint64_t)(after_us + 1), 8);
+    key.mv_data = from;
+    key.mv_size = sizeof(from);
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) {
+        rc = STORE_NOTFOUND;
+    } else if (rc) {
+        rc = store_map_mdb_rc(rc, "mdb_cursor_get audit");
+    } else if (parse(&key, &val, &e) || val.mv_size > sizeof(out->buf)) {
+        rc = store_corrupt("audit log entry in", s->root);
+    } else {
+        memcpy(out->buf, val.mv_data, val.mv_size);
+        val.mv_data = out->buf;
+        BUG_ON(parse(&key, &val, &out->e));
+    }
+    mdb_cursor_close(cur);
+txn_abort:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_audit_last(struct store *s, long long *time_us)
+{
+    MDB_txn *txn;
+    int rc;
+
+    if (!s->audit) {
+        *time_us = 0;
+        return STORE_OK;
+    }
+    rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_audit_last_in(s, txn, time_us);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_audit_last_in(struct store *s, MDB_txn *txn, long long *time_us)
+{
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc;
+
+    rc = mdb_cursor_open(txn, s->audit, &cur);
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_open audit");
+    rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *time_us = 0;
+        return STORE_OK;
+    }
+    if (rc)
+        return store_map_mdb_rc(rc, "mdb_cursor_get audit");
+    if (key.mv_size != KEY_LEN)
+        return store_corrupt("audit log key in", s->root);
+    *time_us = (long long)get_be(key.mv_data, 8);
+    return STORE_OK;
+}
+
+long long store_audit_count_after(struct store *s, MDB_txn *txn,
+                                  long long after_us, long long max)
+{
+    unsigned char from[KEY_LEN];
+    MDB_cursor *cur;
+    MDB_val key, val;
+    long long n = 0;
+    int rc;
+
+    if (mdb_cursor_open(txn, s->audit, &cur))
+        return -1;
+    put_be(from, (uint64_t)(after_us + 1), 8);
+    key.mv_data = from;
+    key.mv_size = sizeof(from);
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && n < max; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        n++;
+    mdb_cursor_close(cur);
+    return n;
 }

@@ -563,6 +563,12 @@ static int open_dbis_in(struct store *s, MDB_txn *txn)
         s->pulls = 0;
     else if (rc)
         return store_map_mdb_rc(rc, "mdb_dbi_open pulls");
+    /* the webhooks' state (store/hooks.c), likewise */
+    rc = mdb_dbi_open(txn, "hooks", create, &s->hooks);
+    if (rc == MDB_NOTFOUND && s->rdonly)
+        s->hooks = 0;
+    else if (rc)
+        return store_map_mdb_rc(rc, "mdb_dbi_open hooks");
     if (s->rdonly)
         return STORE_OK;
     if (v < STORE_FORMAT) {
@@ -613,6 +619,7 @@ static int open_env(const char *path, size_t map_size, unsigned flags,
     rc = mdb_env_create(env);
     if (rc)
         return store_map_mdb_rc(rc, "mdb_env_create");
+    /* 16 in use (store_private.h): room for a few more */
     mdb_env_set_maxdbs(*env, 32);
     rc = mdb_env_set_mapsize(*env, map_size);
     if (rc)

@@ -970,6 +970,137 @@ int store_audit_walk(struct store *s, const struct store_audit_query *q,
  */
 int store_audit_prune(struct store *s, long long limit, long long *n);
 
+/*
+ * Record a pull of the manifest digest (by ref, a tag or the digest) of
+ * repo as an entry "pull" of the audit log, for the webhooks that want
+ * pulls (berth.conf's webhooks_pulls): a write transaction of its own,
+ * whose meta page is not flushed (as store_audit_note()). Nothing happens
+ * when the audit log is off. Returns STORE_FULL, STORE_IO,
+ * STORE_READONLY.
+ */
+int store_audit_pull(struct store *s, const char *repo, const char *ref,
+                     const char *digest);
+
+/* An entry copied out of the log: e's strings point into buf. */
+#define STORE_AUDIT_VALUE_MAX 2560
+struct store_audit_copy {
+    struct store_audit_entry e;
+    char buf[STORE_AUDIT_VALUE_MAX];
+};
+
+/*
+ * The oldest entry after time after_us (0: the first), copied into *out.
+ * Returns STORE_NOTFOUND (none yet), STORE_CORRUPT, STORE_IO.
+ */
+int store_audit_next(struct store *s, long long after_us,
+                     struct store_audit_copy *out);
+
+/* The time of the newest entry in *time_us, 0 if the log is empty.
+ * Returns STORE_CORRUPT, STORE_IO. */
+int store_audit_last(struct store *s, long long *time_us);
+
+/* --- webhooks' delivery state (store/hooks.c) --- */
+
+/*
+ * The audit log is the webhooks' outbox (hooks/hooks.h): an event is in
+ * it once the change it reports commits, and in no other case. For each
+ * hook the store keeps a cursor, the time of the last entry the hook has
+ * passed (delivered, skipped, or made a dead letter), and the least of
+ * them, the hold: pruning the log (the bounds of store_options,
+ * store_audit_prune) never removes an entry after the hold, so that no
+ * event is lost while a receiver is away; the log grows meanwhile.
+ * These writes commit without a flush of LMDB's meta page: a power loss
+ * may take a cursor back, and events go out again (at least once).
+ *
+ * A dead letter is an event a hook gave up on: a copy of its entry (the
+ * log may drop the entry), how often it was tried, when it last failed
+ * and why. Its id is the entry's time.
+ */
+
+#define STORE_HOOK_NAME_MAX 64
+
+/*
+ * Make names[0..n) the hooks there are: a hook new to the store starts at
+ * the end of the log (it hears of what comes after), a hook not among
+ * them loses its cursor and its dead letters, and the hold is set anew
+ * (n = 0: no hold). Returns STORE_FULL, STORE_IO, STORE_READONLY,
+ * STORE_TOOBIG (a name longer than STORE_HOOK_NAME_MAX).
+ */
+int store_hooks_sync(struct store *s, const char *const *names, size_t n);
+
+/* The cursor of hook name. Returns STORE_NOTFOUND, STORE_CORRUPT,
+ * STORE_IO. */
+int store_hook_cursor(struct store *s, const char *name, long long *time_us);
+
+/*
+ * Move the cursor of hook name to time_us (never back: an older time
+ * changes nothing), and the hold with it. Returns STORE_NOTFOUND (no
+ * such hook: store_hooks_sync() dropped it), STORE_FULL, STORE_IO,
+ * STORE_READONLY.
+ */
+int store_hook_advance(struct store *s, const char *name, long long time_us);
+
+/* A dead letter as store_hook_dead_walk() passes it. */
+struct store_hook_dead {
+    const char *hook;
+    struct store_audit_entry e; /* e.time_us is its id */
+    long long failed;           /* when it last failed, seconds */
+    long long attempts;         /* deliveries tried */
+    int queued;                 /* store_hook_dead_retry() asked again */
+    const char *why;            /* the last failure */
+};
+
+/*
+ * Make the event e a dead letter of hook name (or update it: queued off,
+ * attempts and why replaced) and move the hook's cursor to it, in one
+ * transaction. Returns STORE_NOTFOUND (no such hook), STORE_FULL,
+ * STORE_IO, STORE_READONLY.
+ */
+int store_hook_dead_add(struct store *s, const char *name,
+                        const struct store_audit_entry *e, long long attempts,
+                        const char *why);
+
+/* Remove dead letter id of hook name (delivered after all). Returns
+ * STORE_NOTFOUND, STORE_FULL, STORE_IO, STORE_READONLY. */
+int store_hook_dead_del(struct store *s, const char *name, long long id);
+
+/*
+ * Queue dead letters again: of hook name (NULL: of every hook), the one
+ * of id (0: all of them). *n how many. Returns STORE_NOTFOUND (none
+ * matched), STORE_FULL, STORE_IO, STORE_READONLY.
+ */
+int store_hook_dead_retry(struct store *s, const char *name, long long id,
+                          long long *n);
+
+/*
+ * Call fn for each dead letter (of hook name; NULL: of every hook; only
+ * the queued ones if queued), in order of hook name and id; its strings
+ * die when fn returns, which runs outside any transaction. fn returns
+ * STORE_OK to go on, or a code that stops the walk and is returned.
+ * Returns STORE_CORRUPT, STORE_IO.
+ */
+typedef int store_hook_dead_fn(void *ctx, const struct store_hook_dead *d);
+int store_hook_dead_walk(struct store *s, const char *name, int queued,
+                         store_hook_dead_fn *fn, void *ctx);
+
+/* A hook's state as store_hooks_walk() passes it. */
+struct store_hook_info {
+    const char *name;
+    long long cursor;  /* time of the last entry passed */
+    long long backlog; /* entries of the log after it (at most 1000000) */
+    long long dead;    /* its dead letters */
+};
+
+/*
+ * Call fn for each hook the store knows (store_hooks_sync), by name, and
+ * *hold (if not NULL) the hold (LLONG_MAX: none). Read in one
+ * transaction; fn runs after it. Returns STORE_CORRUPT, STORE_IO, or
+ * what fn returned.
+ */
+typedef int store_hook_info_fn(void *ctx, const struct store_hook_info *h);
+int store_hooks_walk(struct store *s, store_hook_info_fn *fn, void *ctx,
+                     long long *hold);
+
 /* --- backup and restore (store/backup.c) --- */
 
 /*

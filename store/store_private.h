@@ -77,6 +77,13 @@
  *                                      most every STORE_PULL_SLACK seconds;
  *                                      the cache's eviction order
  *                                      (store/fetch.c, store/gc.c)
+ *   hooks     "c<name>"            -> the cursor of webhook name
+ *                                      (store/hooks.c): 8 bytes, the
+ *                                      time of an audit entry, BE
+ *             "h"                  -> the hold: the least cursor
+ *             "d<name>\0<t>"       -> a dead letter: failed (8), attempts
+ *                                      (8), queued (1), why and NUL, then
+ *                                      the audit entry's value
  *   uploads   "<id>"               -> upload record (store/upload.c), in
  *                                      the sessions environment, which is
  *                                      never fsynced (store.c)
@@ -127,6 +134,7 @@ struct store {
     MDB_dbi usage, nslinks;
     MDB_dbi audit;        /* 0: none (a read-only open of a root without it) */
     MDB_dbi pulls;        /* 0: none, as audit */
+    MDB_dbi hooks;        /* 0: none, as audit */
     long long inline_max; /* struct store_options */
     int rdonly;           /* opened with STORE_RDONLY */
     struct store_env_size msize, usize; /* of env, uenv */
@@ -616,6 +624,30 @@ int store_blob_adopt_link(struct store *s, MDB_txn *txn, const char *repo,
 int store_audit_add(struct store *s, MDB_txn *txn, const char *event,
                     const char *repo, const char *ref, const char *digest,
                     const char *old);
+
+/*
+ * The audit log's value format, shared with the dead letters of
+ * store/hooks.c: store_audit_value() writes e's strings into vbuf
+ * (STORE_AUDIT_VALUE_MAX bytes) and returns the length;
+ * store_audit_parse() splits key (8 bytes, the time) and val into e,
+ * pointing into val, or returns -1 if they are not an entry.
+ */
+size_t store_audit_value(const struct store_audit_entry *e, char *vbuf);
+int store_audit_parse(const MDB_val *key, const MDB_val *val,
+                      struct store_audit_entry *e);
+
+/* The newest entry's time within txn (0: none). */
+int store_audit_last_in(struct store *s, MDB_txn *txn, long long *time_us);
+
+/* How many entries come after after_us, counting up to max; -1 on error. */
+long long store_audit_count_after(struct store *s, MDB_txn *txn,
+                                  long long after_us, long long max);
+
+/*
+ * The hold of the webhooks within txn (store/hooks.c): entries after it
+ * must stay; LLONG_MAX when there are no hooks.
+ */
+int store_hooks_hold(struct store *s, MDB_txn *txn, long long *hold);
 
 /* The record of blob d if repo links it, within txn; else STORE_NOTFOUND. */
 int store_linked_rec(struct store *s, MDB_txn *txn, const char *repo,

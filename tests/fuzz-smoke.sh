@@ -16,7 +16,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 runs=${FUZZ_RUNS:-5000}
 cc=${FUZZ_CC:-clang}
 out=$top_builddir/fuzz-build
-names=${FUZZ_NAMES:-manifest uri range config access policy mirror}
+names=${FUZZ_NAMES:-manifest uri range config access policy mirror hooks}
 # as configure --enable-fuzzing has them
 san="-fsanitize=fuzzer-no-link,address,undefined"
 san="$san -fno-sanitize-recover=undefined -fno-omit-frame-pointer"

@@ -23,11 +23,11 @@ check() { # name, command...
 banned() {
 	! grep -nE '(^|[^_a-z])(sprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets)\(' \
 		util/*.c store/*.c auth/*.c retention/*.c policy/*.c mirror/*.c \
-		upstream/*.c config/*.c fcgi-app/*.c ctl/*.c fuzz/*.c 2>/dev/null |
+		upstream/*.c hooks/*.c config/*.c fcgi-app/*.c ctl/*.c fuzz/*.c 2>/dev/null |
 		grep -v snprintf
 }
 check "no banned functions" banned
-# HACKING, "Layers": util <- store, auth, retention, policy, mirror <-
+# HACKING, "Layers": util <- store, auth, retention, policy, mirror, hooks <-
 # config <- front ends; upstream/ (libcurl) is fcgi-app's, above mirror/
 # (fcgi-app/, and ctl/ which never includes fcgi-app/)
 includes() { # DIR ALLOWED-DIR...: what DIR's files include of berth's
@@ -48,8 +48,9 @@ layers() {
 		includes policy util policy &&
 		includes mirror util mirror &&
 		includes upstream util mirror upstream &&
-		includes config util store retention policy mirror config &&
-		includes ctl util store auth retention policy mirror config ctl
+		includes hooks util hooks &&
+		includes config util store retention policy mirror hooks config &&
+		includes ctl util store auth retention policy mirror hooks config ctl
 }
 check "each layer includes only the layers below it" layers
 # HACKING, "Layers": only request.c and response.c speak FastCGI;
@@ -57,7 +58,7 @@ check "each layer includes only the layers below it" layers
 sealed() {
 	_bad=$(grep -nE 'fcgiapp\.h|FCGX_|->fcgx|\.fcgx' fcgi-app/*.[ch] \
 		util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] policy/*.[ch] mirror/*.[ch] \
-		upstream/*.[ch] config/*.[ch] |
+		upstream/*.[ch] hooks/*.[ch] config/*.[ch] |
 		grep -vE '^fcgi-app/(request|response)\.c:' |
 		grep -vE '^fcgi-app/request\.h:[0-9]+:[^#]*$')
 	[ -z "$_bad" ] || {
@@ -69,7 +70,7 @@ check "only fcgi-app/request.c and response.c touch the FastCGI request" sealed
 if command -v clang-format >/dev/null 2>&1; then
 	fmt() {
 		for f in util/*.[ch] store/*.[ch] auth/*.[ch] retention/*.[ch] policy/*.[ch] config/*.[ch] \
-			mirror/*.[ch] upstream/*.[ch] fcgi-app/*.[ch] ctl/*.[ch] fuzz/*.[ch]; do
+			mirror/*.[ch] upstream/*.[ch] hooks/*.[ch] fcgi-app/*.[ch] ctl/*.[ch] fuzz/*.[ch]; do
 			clang-format --style=file "$f" | cmp -s - "$f" || {
 				echo "# not formatted: $f"
 				return 1

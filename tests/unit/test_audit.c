@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,6 +510,220 @@ static void test_read_only(void **state)
                      STORE_READONLY);
 }
 
+/* --- the webhooks' state (store/hooks.c) --- */
+
+/* n refusals, each a second after the last, noted "<tag><i>" */
+static void notes(struct fixture *f, const char *tag, int n)
+{
+    char note[32];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        fake_now++;
+        snprintf(note, sizeof(note), "%s%d", tag, i);
+        assert_int_equal(store_audit_note(f->s, "denied", "r", "x", note),
+                         STORE_OK);
+    }
+}
+
+struct hook_seen {
+    char text[1024];
+    int n;
+};
+
+static int on_hook(void *ctx, const struct store_hook_info *h)
+{
+    struct hook_seen *hs = ctx;
+    size_t at = strlen(hs->text);
+
+    snprintf(hs->text + at, sizeof(hs->text) - at, "%s %lld %lld\n", h->name,
+             h->backlog, h->dead);
+    hs->n++;
+    return STORE_OK;
+}
+
+/* A new hook starts at the log's end; cursors move on, never back; the
+ * hold is the least; a hook dropped from the list takes its state along */
+static void test_hook_cursors(void **state)
+{
+    static const char *const ab[] = {"a", "b"}, *const a[] = {"a"};
+    struct fixture *f = *state;
+    struct store_audit_copy c;
+    struct hook_seen hs;
+    long long cur = -1, last, hold, first;
+
+    notes(f, "old", 3);
+    assert_int_equal(store_audit_last(f->s, &last), STORE_OK);
+    assert_int_equal(store_hook_cursor(f->s, "a", &cur), STORE_NOTFOUND);
+    assert_int_equal(store_hooks_sync(f->s, ab, 2), STORE_OK);
+    assert_int_equal(store_hook_cursor(f->s, "a", &cur), STORE_OK);
+    assert_int_equal(cur, last);
+    assert_int_equal(store_audit_next(f->s, cur, &c), STORE_NOTFOUND);
+    notes(f, "new", 3);
+    assert_int_equal(store_audit_next(f->s, cur, &c), STORE_OK);
+    assert_string_equal(c.e.note, "new0");
+    first = c.e.time_us;
+    assert_int_equal(store_audit_next(f->s, first, &c), STORE_OK);
+    assert_string_equal(c.e.note, "new1");
+    assert_int_equal(store_hook_advance(f->s, "a", c.e.time_us), STORE_OK);
+    assert_int_equal(store_hook_advance(f->s, "a", first), STORE_OK);
+    assert_int_equal(store_hook_cursor(f->s, "a", &cur), STORE_OK);
+    assert_int_equal(cur, c.e.time_us);
+    memset(&hs, 0, sizeof(hs));
+    assert_int_equal(store_hooks_walk(f->s, on_hook, &hs, &hold), STORE_OK);
+    assert_string_equal(hs.text, "a 1 0\nb 3 0\n");
+    assert_int_equal(hold, last);
+    /* syncing again changes no cursor */
+    assert_int_equal(store_hooks_sync(f->s, ab, 2), STORE_OK);
+    assert_int_equal(store_hook_cursor(f->s, "a", &cur), STORE_OK);
+    assert_int_equal(cur, c.e.time_us);
+    assert_int_equal(store_hooks_sync(f->s, a, 1), STORE_OK);
+    assert_int_equal(store_hook_advance(f->s, "b", first), STORE_NOTFOUND);
+    memset(&hs, 0, sizeof(hs));
+    assert_int_equal(store_hooks_walk(f->s, on_hook, &hs, &hold), STORE_OK);
+    assert_string_equal(hs.text, "a 1 0\n");
+    assert_int_equal(hold, cur);
+    assert_int_equal(store_hooks_sync(f->s, NULL, 0), STORE_OK);
+    assert_int_equal(store_hooks_walk(f->s, on_hook, &hs, &hold), STORE_OK);
+    assert_int_equal(hold, LLONG_MAX);
+}
+
+/* Pruning stops at the hold: nothing a hook has not passed goes */
+static void test_hook_hold_prune(void **state)
+{
+    static const char *const a[] = {"a"};
+    struct fixture *f = *state;
+    struct store_audit_copy c;
+    struct seen sn;
+    long long n = -1, at = 0;
+    int i;
+
+    assert_int_equal(store_hooks_sync(f->s, a, 1), STORE_OK);
+    f->s->audit_max = 5;
+    notes(f, "n", 20);
+    walk(f, NULL, &sn);
+    assert_int_equal(sn.n, 20);
+    assert_int_equal(store_audit_prune(f->s, 0, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    /* passed the 10 first: they may go, the others stay */
+    for (i = 0; i < 10; i++) {
+        assert_int_equal(store_audit_next(f->s, at, &c), STORE_OK);
+        at = c.e.time_us;
+    }
+    assert_int_equal(store_hook_advance(f->s, "a", at), STORE_OK);
+    assert_int_equal(store_audit_prune(f->s, 0, &n), STORE_OK);
+    assert_int_equal(n, 10);
+    walk(f, NULL, &sn);
+    assert_int_equal(sn.n, 10);
+    assert_true(!strncmp(sn.text, "denied alice 192.0.2.1 r x - - n10\n",
+                         strlen("denied alice 192.0.2.1 r x - - n10\n")));
+    /* all passed: the bound holds again, at each append */
+    assert_int_equal(store_audit_last(f->s, &at), STORE_OK);
+    assert_int_equal(store_hook_advance(f->s, "a", at), STORE_OK);
+    notes(f, "m", 3);
+    walk(f, NULL, &sn);
+    assert_int_equal(sn.n, 5);
+}
+
+struct dead_seen {
+    char text[2048];
+    int n;
+    long long ids[8];
+};
+
+static int on_dead(void *ctx, const struct store_hook_dead *d)
+{
+    struct dead_seen *ds = ctx;
+    size_t at = strlen(ds->text);
+
+    snprintf(ds->text + at, sizeof(ds->text) - at, "%s %s %lld %d %s\n",
+             d->hook, d->e.note, d->attempts, d->queued, d->why);
+    if (ds->n < 8)
+        ds->ids[ds->n] = d->e.time_us;
+    ds->n++;
+    return STORE_OK;
+}
+
+static void dead(struct fixture *f, const char *name, int queued,
+                 struct dead_seen *ds)
+{
+    memset(ds, 0, sizeof(*ds));
+    assert_int_equal(store_hook_dead_walk(f->s, name, queued, on_dead, ds),
+                     STORE_OK);
+}
+
+/* Dead letters keep a copy of their entry, move the cursor, are queued
+ * again and removed */
+static void test_hook_dead_letters(void **state)
+{
+    static const char *const ab[] = {"a", "b"}, *const b[] = {"b"};
+    struct fixture *f = *state;
+    struct store_audit_copy c1, c2;
+    struct dead_seen ds;
+    long long cur, n = 0;
+
+    assert_int_equal(store_hooks_sync(f->s, ab, 2), STORE_OK);
+    notes(f, "n", 2);
+    assert_int_equal(store_audit_next(f->s, 0, &c1), STORE_OK);
+    assert_int_equal(store_audit_next(f->s, c1.e.time_us, &c2), STORE_OK);
+    assert_int_equal(store_hook_dead_add(f->s, "a", &c1.e, 9, "HTTP 500"),
+                     STORE_OK);
+    assert_int_equal(store_hook_dead_add(f->s, "a", &c2.e, 3, "timeout"),
+                     STORE_OK);
+    assert_int_equal(store_hook_dead_add(f->s, "b", &c2.e, 1, "refused"),
+                     STORE_OK);
+    assert_int_equal(store_hook_dead_add(f->s, "zz", &c2.e, 1, "x"),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_hook_cursor(f->s, "a", &cur), STORE_OK);
+    assert_int_equal(cur, c2.e.time_us);
+    /* the log may drop the entries: the letters have copies */
+    f->s->audit_max = 1;
+    assert_int_equal(store_audit_prune(f->s, 0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    dead(f, NULL, 0, &ds);
+    assert_string_equal(ds.text, "a n0 9 0 HTTP 500\na n1 3 0 timeout\n"
+                                 "b n1 1 0 refused\n");
+    dead(f, "a", 1, &ds);
+    assert_int_equal(ds.n, 0);
+    assert_int_equal(store_hook_dead_retry(f->s, "a", c2.e.time_us, &n),
+                     STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_hook_dead_retry(f->s, "a", 12345, &n),
+                     STORE_NOTFOUND);
+    dead(f, NULL, 1, &ds);
+    assert_string_equal(ds.text, "a n1 3 1 timeout\n");
+    assert_int_equal(store_hook_dead_retry(f->s, NULL, 0, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    dead(f, NULL, 1, &ds);
+    assert_int_equal(ds.n, 3);
+    /* failed again: not queued any more */
+    assert_int_equal(store_hook_dead_add(f->s, "a", &c1.e, 10, "HTTP 502"),
+                     STORE_OK);
+    assert_int_equal(store_hook_dead_del(f->s, "a", c2.e.time_us), STORE_OK);
+    assert_int_equal(store_hook_dead_del(f->s, "a", c2.e.time_us),
+                     STORE_NOTFOUND);
+    dead(f, "a", 0, &ds);
+    assert_string_equal(ds.text, "a n0 10 0 HTTP 502\n");
+    assert_int_equal(store_hooks_sync(f->s, b, 1), STORE_OK);
+    dead(f, NULL, 0, &ds);
+    assert_string_equal(ds.text, "b n1 1 1 refused\n");
+}
+
+/* A pull is an entry of its own, when the log is on */
+static void test_pull(void **state)
+{
+    struct fixture *f = *state;
+    struct seen sn;
+
+    assert_int_equal(store_audit_pull(f->s, "r", "v1", "sha256:ab"), STORE_OK);
+    walk(f, NULL, &sn);
+    assert_string_equal(sn.text, "pull alice 192.0.2.1 r v1 sha256:ab - -\n");
+    f->s->audit_on = 0;
+    assert_int_equal(store_audit_pull(f->s, "r", "v1", "sha256:ab"), STORE_OK);
+    walk(f, NULL, &sn);
+    assert_int_equal(sn.n, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +743,13 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_off, audit_setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, audit_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hook_cursors, audit_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hook_hold_prune, audit_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hook_dead_letters, audit_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pull, audit_setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
