@@ -716,6 +716,16 @@ static int split_key(const char *key, size_t len, char *repo, struct digest *d)
     return digest_parse(d, key + rlen + 1, len - rlen - 1);
 }
 
+/* Split candidate i, a link key keys_add() copied, into repo and d. */
+static int cand_link(const struct keys *cand, size_t i, char *repo,
+                     struct digest *d)
+{
+    const char *k = cand->k[i];
+    size_t rlen = strlen(k); /* the key's NUL made the copy two strings */
+
+    return split_key(k, rlen + 1 + strlen(k + rlen + 1), repo, d);
+}
+
 static int each_link(void *ctx, const MDB_val *key, const MDB_val *val)
 {
     struct link_scan *ls = ctx;
@@ -739,16 +749,13 @@ static int link_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
 {
     struct keys *cand = arg;
     char repo[NAME_MAX_LEN + 1], dstr[DIGEST_STR_MAX];
-    size_t rlen = strlen(cand->k[i]);
     long long freed = 0;
     struct blob_rec rec;
     struct digest d;
     int rc;
 
-    /* the key's NUL separator made the copy two strings */
-    memcpy(repo, cand->k[i], rlen + 1);
-    if (digest_parse(&d, cand->k[i] + rlen + 1, strlen(cand->k[i] + rlen + 1)))
-        return store_corrupt("link key in", repo);
+    if (cand_link(cand, i, repo, &d))
+        return store_corrupt("link key in", g->s->root);
     rc = link_unused(g, txn, repo, &d);
     if (rc == STORE_IN_USE || rc == STORE_NOTFOUND)
         return STORE_OK; /* used, touched or gone since the look */
@@ -870,15 +877,13 @@ static int evict_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
 {
     struct keys *cand = arg;
     char repo[NAME_MAX_LEN + 1], dstr[DIGEST_STR_MAX];
-    size_t rlen = strlen(cand->k[i]);
     long long freed = 0;
     struct blob_rec rec;
     struct digest d;
     int rc;
 
-    memcpy(repo, cand->k[i], rlen + 1);
-    if (digest_parse(&d, cand->k[i] + rlen + 1, strlen(cand->k[i] + rlen + 1)))
-        return store_corrupt("link key in", repo);
+    if (cand_link(cand, i, repo, &d))
+        return store_corrupt("link key in", g->s->root);
     rc = store_linked_rec(g->s, txn, repo, &d, &rec);
     /* gone, or pushed (the registry's own now) since the look */
     if (rc == STORE_NOTFOUND || (rc == STORE_OK && !(rec.flags & BLOB_CACHED)))
