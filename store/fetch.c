@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,14 @@
  * failed fetch stays, and the next fetch of the blob takes it and
  * truncates its .part. A crash leaves a .part that the next fetch of the
  * blob truncates, and a lock that died with its process.
+ *
+ * The disk writes of a fetch overlap its receiving, hashing and
+ * streaming: a full buffer goes to the fetch's writer thread, started at
+ * the first one, while the worker fills the other of its two buffers; it
+ * waits only when the writer still holds that one. The writer's error is
+ * the answer of the next store_fetch_write() or store_fetch_verify(),
+ * which joins it before it writes the end; store_fetch_abort() joins it
+ * too. A fetch holds at most 2 * DIRECT_BUF bytes.
  */
 
 /* How often a fetch starts what it wrote on its way to the disk. */
@@ -37,7 +46,8 @@
  * from a buffer aligned to DIRECT_ALIGN: a buffered write copies every
  * byte into the page cache, zeroing each new page first, which took most
  * of a worker's time in bench/mirror.sh. A file system that refuses
- * O_DIRECT gets buffered writes.
+ * O_DIRECT gets buffered writes. Without a writer thread (pthread_create
+ * failed), a fetch writes its full buffers itself.
  */
 #define DIRECT_BUF   ((size_t)4 << 20)
 #define DIRECT_ALIGN ((size_t)4096)
@@ -55,11 +65,26 @@ struct store_fetch {
     struct hasher h;
     /*
      * With O_DIRECT (fd opened so): what was fetched and is not written
-     * yet, at file offset flushed; NULL: buffered writes.
+     * yet, at file offset flushed, in dbuf, one of buf; NULL: buffered
+     * writes.
      */
+    unsigned char *buf[2];
     unsigned char *dbuf;
     size_t dlen;
     long long flushed;
+    /*
+     * The writer thread (when running): mu guards job and werr; cv tells
+     * the writer of a job or of quit, and the worker of a job done (never
+     * both wait at once).
+     */
+    pthread_t writer;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const unsigned char *job; /* DIRECT_BUF bytes at job_off; NULL: none */
+    long long job_off;
+    int quit;
+    int werr;            /* the writer's first error, STORE_*; sticky */
     char path[PATH_MAX]; /* the .part */
 };
 
@@ -136,19 +161,129 @@ static void buffered(struct store_fetch *f)
 }
 
 /*
- * Write what f->dbuf holds: its whole blocks with O_DIRECT, and, when
- * last (or O_DIRECT fails), the rest buffered; to the disk after all.
+ * Write len bytes (whole blocks) of buf at off with O_DIRECT, or
+ * buffered when refused after all (and so the rest too).
+ */
+static int write_blocks(struct store_fetch *f, const unsigned char *buf,
+                        size_t len, long long off)
+{
+    if (pwrite_all(f->fd, buf, len, off) == 0)
+        return STORE_OK;
+    if (errno != EINVAL)
+        return store_map_errno(errno, "write", f->path);
+    buffered(f);
+    if (pwrite_all(f->fd, buf, len, off))
+        return store_map_errno(errno, "write", f->path);
+    /* buffered now: on its way to the disk, as store_fetch_write() does */
+    sync_file_range(f->fd, off, (long long)len, SYNC_FILE_RANGE_WRITE);
+    return STORE_OK;
+}
+
+/* The writer thread: the jobs of f, one at a time, until quit. */
+static void *writer_main(void *arg)
+{
+    struct store_fetch *f = arg;
+    const unsigned char *buf;
+    long long off;
+    int rc;
+
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        while (!f->job && !f->quit)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (!f->job)
+            break;
+        buf = f->job;
+        off = f->job_off;
+        pthread_mutex_unlock(&f->mu);
+        rc = write_blocks(f, buf, DIRECT_BUF, off);
+        pthread_mutex_lock(&f->mu);
+        if (rc && !f->werr)
+            f->werr = rc;
+        f->job = NULL;
+        pthread_cond_signal(&f->cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+/* The writer's error so far, STORE_OK without one. */
+static int writer_error(struct store_fetch *f)
+{
+    int rc;
+
+    if (!f->running)
+        return f->werr;
+    pthread_mutex_lock(&f->mu);
+    rc = f->werr;
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+/* Let the writer finish its job and end; its error, STORE_OK without. */
+static int writer_join(struct store_fetch *f)
+{
+    if (!f->running)
+        return f->werr;
+    pthread_mutex_lock(&f->mu);
+    f->quit = 1;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->writer, NULL);
+    f->running = 0;
+    return f->werr;
+}
+
+/*
+ * Hand the full f->dbuf to the writer, once it is done with the other
+ * buffer, and go on in that one; without a writer, write it here.
+ */
+static int hand_off(struct store_fetch *f)
+{
+    int rc;
+
+    if (!f->running && pthread_create(&f->writer, NULL, writer_main, f) == 0)
+        f->running = 1;
+    if (!f->running) {
+        rc = write_blocks(f, f->dbuf, DIRECT_BUF, f->flushed);
+        if (rc)
+            return rc;
+        f->flushed += (long long)DIRECT_BUF;
+        f->dlen = 0;
+        return STORE_OK;
+    }
+    pthread_mutex_lock(&f->mu);
+    while (f->job)
+        pthread_cond_wait(&f->cv, &f->mu);
+    rc = f->werr;
+    if (rc == STORE_OK) {
+        f->job = f->dbuf;
+        f->job_off = f->flushed;
+        pthread_cond_signal(&f->cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (rc)
+        return rc;
+    f->flushed += (long long)DIRECT_BUF;
+    f->dbuf = f->dbuf == f->buf[0] ? f->buf[1] : f->buf[0];
+    f->dlen = 0;
+    return STORE_OK;
+}
+
+/*
+ * Write what f->dbuf holds, the writer joined: its whole blocks with
+ * O_DIRECT, and, when last (or O_DIRECT fails), the rest buffered; to
+ * the disk after all.
  */
 static int direct_flush(struct store_fetch *f, int last)
 {
     size_t whole = f->dlen & ~(DIRECT_ALIGN - 1);
+    int rc;
 
-    if (whole && pwrite_all(f->fd, f->dbuf, whole, f->flushed)) {
-        if (errno != EINVAL)
-            return store_map_errno(errno, "write", f->path);
-        buffered(f); /* refused after all: the rest buffered */
-        if (pwrite_all(f->fd, f->dbuf, whole, f->flushed))
-            return store_map_errno(errno, "write", f->path);
+    if (whole) {
+        rc = write_blocks(f, f->dbuf, whole, f->flushed);
+        if (rc)
+            return rc;
     }
     f->flushed += (long long)whole;
     f->dlen -= whole;
@@ -212,9 +347,16 @@ int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
         f->fd = open(f->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT,
                      0644);
         if (f->fd >= 0 &&
-            posix_memalign((void **)&f->dbuf, DIRECT_ALIGN, DIRECT_BUF)) {
-            f->dbuf = NULL;
+            (posix_memalign((void **)&f->buf[0], DIRECT_ALIGN, DIRECT_BUF) ||
+             posix_memalign((void **)&f->buf[1], DIRECT_ALIGN, DIRECT_BUF))) {
+            free(f->buf[0]);
+            f->buf[0] = f->buf[1] = NULL;
             buffered(f);
+        }
+        f->dbuf = f->buf[0];
+        if (f->dbuf) {
+            pthread_mutex_init(&f->mu, NULL);
+            pthread_cond_init(&f->cv, NULL);
         }
         if (f->fd < 0 && errno == EINVAL)
             f->fd = open(f->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -222,6 +364,12 @@ int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
             rc = store_map_errno(errno, "create", f->path);
     }
     if (rc) {
+        if (f->dbuf) {
+            pthread_cond_destroy(&f->cv);
+            pthread_mutex_destroy(&f->mu);
+        }
+        free(f->buf[0]);
+        free(f->buf[1]);
         free(f);
         goto close_fd;
     }
@@ -251,6 +399,9 @@ int store_fetch_write(struct store_fetch *f, const void *data, size_t len)
 
     if (f->size >= 0 && f->got + (long long)len > f->size)
         return STORE_SIZE_MISMATCH;
+    rc = writer_error(f);
+    if (rc)
+        return rc;
     hasher_update(&f->h, data, len);
     while (f->dbuf && left) {
         n = DIRECT_BUF - f->dlen < left ? DIRECT_BUF - f->dlen : left;
@@ -259,7 +410,7 @@ int store_fetch_write(struct store_fetch *f, const void *data, size_t len)
         p += n;
         left -= n;
         if (f->dlen == DIRECT_BUF) {
-            rc = direct_flush(f, 0);
+            rc = hand_off(f);
             if (rc)
                 return rc;
         }
@@ -311,7 +462,9 @@ int store_fetch_verify(struct store_fetch *f)
     if (f->verified)
         return f->verified > 0 ? STORE_OK : f->verify_rc;
     hasher_final(&f->h, &got);
-    rc = f->dbuf ? direct_flush(f, 1) : STORE_OK;
+    rc = f->dbuf ? writer_join(f) : STORE_OK;
+    if (rc == STORE_OK && f->dbuf)
+        rc = direct_flush(f, 1);
     if (rc == STORE_OK && f->size >= 0 && f->got != f->size)
         rc = STORE_SIZE_MISMATCH;
     else if (rc == STORE_OK && !digest_equal(&got, &f->d))
@@ -369,12 +522,18 @@ void store_fetch_abort(struct store_fetch *f)
 {
     if (!f)
         return;
+    if (f->dbuf) {
+        writer_join(f);
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+    }
     /* gone when renamed into place; else what is left is nobody's */
     if (unlink(f->path) && errno != ENOENT)
         log_warn("cannot remove '%s': %s", f->path, strerror(errno));
     close(f->fd);
     close(f->lock_fd); /* drops the lock: the waiters look again */
-    free(f->dbuf);
+    free(f->buf[0]);
+    free(f->buf[1]);
     free(f);
 }
 

@@ -506,6 +506,13 @@ int store_tag_confirm(struct store *s, const char *repo, const char *tag,
  * written (STORE_DIGEST_MISMATCH) and only then makes it blob d of repo,
  * marked as the cache's, and always consumes the handle; nothing of a
  * wrong or short fetch is kept.
+ *
+ * A handle writes to the disk in a thread of its own while its caller
+ * goes on, so a write error (STORE_FULL, STORE_IO) may be the answer of
+ * the store_fetch_write() after the one that wrote, or of
+ * store_fetch_verify() or store_fetch_commit(); store_fetch_commit() and
+ * store_fetch_abort() end the thread. A handle is used by one thread at a
+ * time.
  */
 #define STORE_FETCH_PRESENT 1
 struct store_fetch;

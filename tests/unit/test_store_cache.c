@@ -197,6 +197,53 @@ static void test_fetch_aligned(void **state)
     free(data);
 }
 
+/*
+ * A blob of several 4 MiB buffers and an unaligned end, so that the
+ * writer thread writes some of it: read back whole after the check; and
+ * a fetch dropped while the writer has a buffer leaks nothing.
+ */
+static void test_fetch_big(void **state)
+{
+    struct fixture *f = *state;
+    size_t len = ((size_t)13 << 20) + 1000, off, n;
+    unsigned char *data = pattern(len, 5), *back = malloc(len);
+    struct store_blob *b = NULL;
+    struct store_fetch *h;
+    struct digest d;
+
+    assert_non_null(back);
+    digest_of(DIGEST_SHA256, data, len, &d);
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+    store_fetch_expect(h, (long long)len);
+    for (off = 0; off < ((size_t)9 << 20); off += 65536)
+        assert_int_equal(store_fetch_write(h, data + off, 65536), STORE_OK);
+    store_fetch_abort(h);
+    assert_false(has_blob(f, "hub/a", &d));
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+    store_fetch_expect(h, (long long)len);
+    for (off = 0; off < len; off += n) {
+        n = len - off < 65536 ? len - off : 65536;
+        assert_int_equal(store_fetch_write(h, data + off, n), STORE_OK);
+    }
+    assert_int_equal(store_fetch_verify(h), STORE_OK);
+    assert_int_equal(store_fetch_read(h, 0, back, 65536), 65536);
+    assert_memory_equal(back, data, 65536);
+    assert_int_equal(store_fetch_commit(h), STORE_OK);
+    assert_int_equal(store_blob_open(f->s, "hub/a", &d, 0, &b), STORE_OK);
+    for (off = 0; off < len; off += (size_t)n)
+        assert_true((n = (size_t)store_blob_read(b, (long long)off, back + off,
+                                                 len - off)) > 0);
+    assert_memory_equal(back, data, len);
+    store_blob_close(b);
+    /* too many bytes, once the writer runs: nothing is kept */
+    digest_of(DIGEST_SHA256, data, len - 1, &d);
+    assert_int_equal(fetch(f, "hub/a", data, len, &d, (long long)len - 1),
+                     STORE_SIZE_MISMATCH);
+    assert_false(has_blob(f, "hub/a", &d));
+    free(back);
+    free(data);
+}
+
 static void test_evict_order(void **state)
 {
     struct fixture *f = *state;
@@ -257,6 +304,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fetch_aligned, cache_setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_big, cache_setup, teardown),
         cmocka_unit_test_setup_teardown(test_evict_order, cache_setup,
                                         teardown),
     };
