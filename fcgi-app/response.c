@@ -171,6 +171,11 @@ enum oci_err resp_body(struct req *r, const void *data, size_t len)
     return send_body(r, data, len);
 }
 
+enum oci_err resp_flush(struct req *r)
+{
+    return FCGX_FFlush(r->fcgx->out) < 0 ? OCI_GONE : OCI_OK;
+}
+
 #define SEND_CHUNK (64 * 1024)
 
 /* Stream bytes [off, off + len) of b as the body. */

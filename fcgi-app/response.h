@@ -66,6 +66,14 @@ enum oci_err resp_body(struct req *r, const void *data, size_t len)
     __attribute__((warn_unused_result));
 
 /*
+ * Pass what has been written of the answer on to the web server now,
+ * rather than when the request ends: work a handler does after its
+ * answer (a pull's record for the webhooks) then does not hold the
+ * client back. OCI_GONE: the web server went away.
+ */
+enum oci_err resp_flush(struct req *r);
+
+/*
  * Render r->err and r->err_detail as the spec's error body,
  * {"errors":[{"code":..,"message":..,"detail":..}]}, with the error
  * header lines. Called by the router only. Return 0, or -1 if the answer
