@@ -17,9 +17,16 @@ enum oci_err h_blob_get(struct req *r)
 
     if (req_digest(r, r->ref, &d))
         return r->err;
-    /* a client that asks may be about to push a manifest that uses it */
-    rc = store_blob_open(r->store, r->name, &d, STORE_BLOB_TOUCH, &b);
-    if (rc == STORE_NOTFOUND && (up = mirror_of(r, remote))) {
+    /*
+     * A client that asks may be about to push a manifest that uses it; a
+     * GET of the cache's moves the blob in its eviction order.
+     */
+    up = mirror_of(r, remote);
+    rc = store_blob_open(r->store, r->name, &d,
+                         STORE_BLOB_TOUCH |
+                             (up && r->method == M_GET ? STORE_BLOB_PULL : 0),
+                         &b);
+    if (rc == STORE_NOTFOUND && up) {
         /* the cache's: fetched now, and streamed to a plain GET */
         int done;
 
@@ -34,9 +41,6 @@ enum oci_err h_blob_get(struct req *r)
         return req_fail(r, OCI_BLOB_UNKNOWN, "%s", r->ref);
     if (rc)
         return req_fail_store(r, rc);
-    /* the cache's eviction order; a failure only makes it less exact */
-    if (r->method == M_GET && mirror_of(r, NULL))
-        (void)store_blob_pulled(r->store, &d);
     size = len = store_blob_size(b);
     rk = range_parse(req_param(r, "HTTP_RANGE"), size, &start, &len);
     if (rk == RANGE_UNSATISFIABLE) {

@@ -260,7 +260,7 @@ int store_blob_open(struct store *s, const char *repo, const struct digest *d,
     struct store_blob *b = NULL;
     struct blob_rec rec;
     MDB_txn *txn;
-    int rc, stale = 0;
+    int rc, stale = 0, pulled = 0;
 
     rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
@@ -268,6 +268,9 @@ int store_blob_open(struct store *s, const char *repo, const struct digest *d,
     rc = store_linked_rec(s, txn, repo, d, &rec);
     if (rc == STORE_OK && (flags & STORE_BLOB_TOUCH) && !s->rdonly)
         rc = stale_ask(s, txn, repo, d, &stale);
+    if (rc == STORE_OK && (flags & STORE_BLOB_PULL) && !s->rdonly && s->pulls &&
+        (rec.flags & BLOB_CACHED))
+        pulled = store_pull_get(s, txn, d) <= store_now(s) - STORE_PULL_SLACK;
     if (rc == STORE_OK)
         rc = rec.flags & BLOB_INLINE ? open_inline(s, txn, d, &rec, &b)
                                      : open_file(s, d, &rec, &b);
@@ -283,6 +286,8 @@ int store_blob_open(struct store *s, const char *repo, const struct digest *d,
         if (rc == STORE_OK)
             rc = store_txn_end(s, txn, ask(s, txn, repo, d));
     }
+    if (rc == STORE_OK && pulled && store_txn_begin(s, 0, &txn) == STORE_OK)
+        (void)store_txn_end(s, txn, store_pull_put(s, txn, d));
     if (rc) {
         store_blob_close(b);
         return rc;

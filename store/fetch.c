@@ -568,26 +568,3 @@ long long store_pull_get(struct store *s, MDB_txn *txn, const struct digest *d)
     memcpy(&t, val.mv_data, sizeof(t));
     return t;
 }
-
-int store_blob_pulled(struct store *s, const struct digest *d)
-{
-    struct blob_rec rec;
-    long long last;
-    MDB_txn *txn;
-    int rc;
-
-    if (s->rdonly || !s->pulls)
-        return STORE_OK;
-    rc = store_txn_begin(s, MDB_RDONLY, &txn);
-    if (rc)
-        return rc;
-    rc = store_blob_rec(s, txn, d, &rec);
-    last = store_pull_get(s, txn, d);
-    mdb_txn_abort(txn);
-    /* a hot blob costs a read: its time moves every few minutes only */
-    if (rc || !(rec.flags & BLOB_CACHED) ||
-        last > store_now(s) - STORE_PULL_SLACK)
-        return rc == STORE_NOTFOUND ? STORE_OK : rc;
-    rc = store_txn_begin(s, 0, &txn);
-    return rc ? rc : store_txn_end(s, txn, store_pull_put(s, txn, d));
-}

@@ -239,6 +239,16 @@ struct store_blob; /* opaque: an open blob */
  * again (a write, when the last ask is more than a few seconds old).
  */
 #define STORE_BLOB_TOUCH 1u
+/*
+ * Flag of store_blob_open(): a client pulls the blob. When the cache
+ * fetched it (and nobody pushed it), its pull time, the eviction order
+ * of store_gc()'s cache_max, moves to now. It is written at most every
+ * STORE_PULL_SLACK seconds, so that a hot blob costs nothing beyond the
+ * open's read transaction; a write that fails only makes the order less
+ * exact, and the open still succeeds.
+ */
+#define STORE_BLOB_PULL  2u
+#define STORE_PULL_SLACK 300
 
 /*
  * Open blob d, linked into repo, for reading, in one read transaction.
@@ -246,7 +256,8 @@ struct store_blob; /* opaque: an open blob */
  * kept in the database (a copy of its bytes, which are small): a delete
  * that commits afterwards does not take it away, and no transaction
  * stays open. Close it with store_blob_close(), which accepts NULL.
- * flags: 0 or STORE_BLOB_TOUCH (ignored when the store is read-only).
+ * flags: 0, STORE_BLOB_TOUCH, STORE_BLOB_PULL, or both (ignored when the
+ * store is read-only).
  *
  * Returns STORE_NOTFOUND (repo does not link d, or its file is gone),
  * STORE_CORRUPT, STORE_IO, and with STORE_BLOB_TOUCH STORE_FULL.
@@ -516,16 +527,6 @@ int store_tag_confirm(struct store *s, const char *repo, const char *tag,
  */
 #define STORE_FETCH_PRESENT 1
 struct store_fetch;
-/*
- * A client pulled blob d: when the cache fetched it (and nobody pushed
- * it), its pull time, the eviction order of store_gc()'s cache_max,
- * moves to now; it is written at most every STORE_PULL_SLACK seconds, so
- * that a hot blob costs a read transaction, not a write. Returns
- * STORE_OK (also for a blob that is not the cache's, or not there),
- * STORE_CORRUPT, STORE_FULL, STORE_IO.
- */
-#define STORE_PULL_SLACK 300
-int store_blob_pulled(struct store *s, const struct digest *d);
 int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
                       long long wait_ms, struct store_fetch **out);
 void store_fetch_expect(struct store_fetch *f, long long size);
@@ -834,7 +835,7 @@ struct store_gc_options {
     /*
      * The pull-through cache's cap: while the blobs it fetched
      * (store_fetch_commit) and nobody pushed take more bytes than this,
-     * the least recently pulled (store_blob_pulled) go, from every
+     * the least recently pulled (STORE_BLOB_PULL) go, from every
      * repository that links them; the cached manifests that use them
      * stay and fetch them again when asked. 0: no cap.
      */

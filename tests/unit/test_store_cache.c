@@ -251,6 +251,7 @@ static void test_evict_order(void **state)
     struct store_gc_stats st;
     unsigned char *b[4];
     struct digest d[4];
+    struct store_blob *sb;
     size_t i;
 
     for (i = 0; i < 4; i++) {
@@ -266,7 +267,9 @@ static void test_evict_order(void **state)
     }
     /* 0 pulled again, long after: now 1 is the least recently pulled */
     fake_now += STORE_PULL_SLACK + 1;
-    assert_int_equal(store_blob_pulled(f->s, &d[0]), STORE_OK);
+    assert_int_equal(
+        store_blob_open(f->s, "hub/a", &d[0], STORE_BLOB_PULL, &sb), STORE_OK);
+    store_blob_close(sb);
     memset(&o, 0, sizeof(o));
     o.grace = 1000000; /* the ordinary sweep takes nothing */
     o.untagged_ttl = -1;
