@@ -854,6 +854,7 @@ static int cmp_digest(const void *a, const void *b)
 
 /* The links of the blobs chosen (sorted digests), to be evicted. */
 struct evict_scan {
+    const char *root; /* the store's, for a corrupt key's report */
     struct digest *chosen;
     size_t n;
     struct keys cand;
@@ -867,7 +868,7 @@ static int each_evict_link(void *ctx, const MDB_val *key, const MDB_val *val)
 
     (void)val;
     if (split_key(key->mv_data, key->mv_size, repo, &d))
-        return store_corrupt("link key in", repo);
+        return store_corrupt("link key in", es->root);
     if (bsearch(&d, es->chosen, es->n, sizeof(d), cmp_digest))
         keys_add(&es->cand, key->mv_data, key->mv_size);
     return STORE_OK;
@@ -905,7 +906,7 @@ static int evict_one(struct gc *g, MDB_txn *txn, size_t i, void *arg)
 static int evict_cache(struct gc *g)
 {
     struct cache_scan cs = {g, NULL, NULL, 0, 0, 0};
-    struct evict_scan es = {NULL, 0, {NULL, 0, 0}};
+    struct evict_scan es = {g->s->root, NULL, 0, {NULL, 0, 0}};
     long long over;
     size_t i;
     int rc;
