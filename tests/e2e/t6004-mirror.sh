@@ -51,16 +51,24 @@ until [ -f "$T/fake/port" ]; do
 done
 FAKE=127.0.0.1:$(cat "$T/fake/port")
 
-# a second berth, with its own store and lighttpd, as an upstream too
-# (its configs in b2/, its socket and logs in run2/)
+# a second berth, with its own store and front server, as an upstream too
+# (its configs in b2/, its socket and logs in run2/), behind lighttpd on
+# plain HTTP without login whatever this test's front server does (t6005
+# tests an upstream's TLS and login)
 REG_STORE=$T/store2 REG_RUN=$T/run2 REG_TMP=$T/b2
+_front="$FRONT $FRONT_OFFLOAD $FRONT_TLS $FRONT_AUTH"
+FRONT=lighttpd FRONT_OFFLOAD=x-sendfile FRONT_TLS=0 FRONT_AUTH=none
 mkdir -p "$REG_STORE" "$REG_RUN" "$REG_TMP"
 berth_conf
 start_front
 UP2=$(reg)
-REG_STORE=$T/store REG_RUN=$T/run REG_TMP=$T
 check "skopeo pushes the image to a second berth" sk copy $SK_DEST \
 	--preserve-digests "oci:$T/layout:random" "docker://$UP2/lib/random:1"
+REG_STORE=$T/store REG_RUN=$T/run REG_TMP=$T
+# shellcheck disable=SC2086 # four words
+set -- $_front
+FRONT=$1 FRONT_OFFLOAD=$2 FRONT_TLS=$3 FRONT_AUTH=$4
+front_options
 
 # a mirror file that does not read stops berth with a clear message
 echo "upstream hub http://$UP" >"$T/bad-mirror.conf"
@@ -106,7 +114,10 @@ if command -v podman >/dev/null 2>&1; then
 	is "with the upstream's digest" \
 		"$(pdm image inspect --format '{{.Digest}}' "$R/hub/lib/random:1" 2>/dev/null)" "$RND"
 fi
-if command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1; then
+# docker hands its mirrors the login of its default registry, not theirs:
+# behind a login, this test leaves docker out
+if [ "$FRONT_AUTH" = none ] && command -v dockerd >/dev/null 2>&1 &&
+	command -v docker >/dev/null 2>&1; then
 	# docker asks its mirror for library/random, the default upstream's
 	start_dockerd --registry-mirror "$BASE"
 	docker pull -q random:1 >"$T/docker.out" 2>&1

@@ -1,0 +1,1 @@
+../t4011-webhooks.sh
