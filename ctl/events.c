@@ -18,7 +18,8 @@
  * the dead letters, a line each (the id, the hook, when it last failed,
  * the event, and why). --retry ID | --retry-all: queue dead letters
  * again; the sender delivers them within a second or so, once each, and
- * those that fail again stay, not queued. --json: one document.
+ * those that fail again stay, not queued. --drop ID | --drop-all: forget
+ * dead letters (not those queued again). --json: one document.
  */
 
 struct events_run {
@@ -85,13 +86,15 @@ int cmd_events(struct ctl *c, int argc, char **argv)
         {"dead", no_argument, NULL, 'd'},
         {"retry", required_argument, NULL, 'r'},
         {"retry-all", no_argument, NULL, 'a'},
+        {"drop", required_argument, NULL, 'x'},
+        {"drop-all", no_argument, NULL, 'X'},
         {"hook", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     struct events_run r;
     const char *hook = NULL;
     long long id = 0, n = 0, hold = 0;
-    int opt, rc, status, dead = 0, retry = 0;
+    int opt, rc, status, dead = 0, retry = 0, drop = 0;
     char *end;
 
     memset(&r, 0, sizeof(r));
@@ -101,17 +104,21 @@ int cmd_events(struct ctl *c, int argc, char **argv)
             dead = 1;
             break;
         case 'r':
+        case 'x':
             errno = 0;
             id = (long long)strtoull(optarg, &end, 16);
             if (errno || end == optarg || *end || id <= 0)
                 return ctl_usage(c,
-                                 "--retry takes the id of a dead letter (16 "
+                                 "--%s takes the id of a dead letter (16 "
                                  "hex digits, as --dead shows), not '%s'",
-                                 optarg);
-            retry = 1;
+                                 opt == 'r' ? "retry" : "drop", optarg);
+            retry = opt == 'r';
+            drop = opt == 'x';
             break;
         case 'a':
-            retry = 1;
+        case 'X':
+            retry = opt == 'a';
+            drop = opt == 'X';
             id = 0;
             break;
         case 'k':
@@ -123,26 +130,29 @@ int cmd_events(struct ctl *c, int argc, char **argv)
     }
     if (optind != argc)
         return ctl_usage(c, "events takes no arguments");
-    if (retry && dead)
-        return ctl_usage(c, "--dead or --retry, not both");
-    status = ctl_open(c, retry);
+    if (dead + retry + drop > 1)
+        return ctl_usage(c, "one of --dead, --retry and --drop");
+    status = ctl_open(c, retry || drop);
     if (status)
         return status;
-    if (retry) {
-        rc = store_hook_dead_retry(c->s, hook, id, &n);
+    if (retry || drop) {
+        rc = retry ? store_hook_dead_retry(c->s, hook, id, &n)
+                   : store_hook_dead_drop(c->s, hook, id, &n);
         if (rc == STORE_NOTFOUND) {
-            ctl_error("no dead letter to retry");
+            ctl_error("no dead letter to %s", retry ? "retry" : "drop");
             return CTL_REFUSED;
         }
         if (rc)
-            return ctl_store_error(rc, "queue the dead letters of '%s'",
-                                   c->cfg.root);
+            return ctl_store_error(rc, "%s the dead letters of '%s'",
+                                   retry ? "queue" : "drop", c->cfg.root);
         if (c->json)
-            return out_json(json_pack("{s:I}", "queued", (json_int_t)n))
+            return out_json(json_pack("{s:I}", retry ? "queued" : "dropped",
+                                      (json_int_t)n))
                        ? CTL_UNUSABLE
                        : CTL_OK;
         if (!c->quiet)
-            printf("%lld dead letter%s queued again\n", n, n == 1 ? "" : "s");
+            printf("%lld dead letter%s %s\n", n, n == 1 ? "" : "s",
+                   retry ? "queued again" : "dropped");
         return fflush(stdout) ? CTL_UNUSABLE : CTL_OK;
     }
     if (c->json)

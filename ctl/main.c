@@ -26,7 +26,9 @@ static const struct command commands[] = {
      "collect garbage now: what nothing reachable uses", cmd_gc},
     {"log", "log [--user U] [--repo R] [--since T] [--limit N]",
      "the audit log: pushes, deletions, refused requests", cmd_log},
-    {"events", "events [--dead] [--retry ID|--retry-all] [--hook NAME]",
+    {"events",
+     "events [--dead] [--retry ID|--retry-all] [--drop ID|--drop-all] "
+     "[--hook NAME]",
      "the webhooks: each hook's progress, its dead letters", cmd_events},
     {"fsck", "fsck [--repair]", "check the store; repair what can be set right",
      cmd_fsck},

@@ -423,8 +423,12 @@ static int dead_parse(const MDB_val *key, const MDB_val *val,
     return 0;
 }
 
-int store_hook_dead_retry(struct store *s, const char *name, long long id,
-                          long long *n)
+/*
+ * The dead letters of hook name (NULL: of every hook) of id (0: all) that
+ * are not queued: queue them again, or drop them. *n how many.
+ */
+static int dead_each(struct store *s, const char *name, long long id, int drop,
+                     long long *n)
 {
     unsigned char kbuf[STORE_HOOK_NAME_MAX + 10];
     char nbuf[STORE_HOOK_NAME_MAX + 1];
@@ -460,19 +464,25 @@ int store_hook_dead_retry(struct store *s, const char *name, long long id,
             break;
         if ((id && d.e.time_us != id) || d.queued)
             continue;
-        /* a copy with queued set: val dies with the put */
-        copy = xmalloc(val.mv_size);
-        memcpy(copy, val.mv_data, val.mv_size);
-        copy[16] = 1;
-        val.mv_data = copy;
-        rc = mdb_cursor_put(cur, &key, &val, MDB_CURRENT);
-        free(copy);
+        if (drop) {
+            rc = mdb_cursor_del(cur, 0);
+        } else {
+            /* a copy with queued set: val dies with the put */
+            copy = xmalloc(val.mv_size);
+            memcpy(copy, val.mv_data, val.mv_size);
+            copy[16] = 1;
+            val.mv_data = copy;
+            rc = mdb_cursor_put(cur, &key, &val, MDB_CURRENT);
+            free(copy);
+        }
         if (rc)
             break;
         done++;
     }
-    rc = rc == 0 || rc == MDB_NOTFOUND ? STORE_OK
-                                       : store_map_mdb_rc(rc, "retry hooks");
+    rc = rc == 0 || rc == MDB_NOTFOUND
+             ? STORE_OK
+             : store_map_mdb_rc(rc, drop ? "drop dead letters"
+                                         : "retry dead letters");
     if (rc == STORE_OK && !done)
         rc = STORE_NOTFOUND;
 cursor_close:
@@ -481,6 +491,18 @@ cursor_close:
     if (rc == STORE_OK && n)
         *n = done;
     return rc;
+}
+
+int store_hook_dead_retry(struct store *s, const char *name, long long id,
+                          long long *n)
+{
+    return dead_each(s, name, id, 0, n);
+}
+
+int store_hook_dead_drop(struct store *s, const char *name, long long id,
+                         long long *n)
+{
+    return dead_each(s, name, id, 1, n);
 }
 
 /* Dead letters copied out of a transaction: key length, key, value

@@ -1081,6 +1081,14 @@ int store_hook_dead_retry(struct store *s, const char *name, long long id,
                           long long *n);
 
 /*
+ * Drop dead letters for good, chosen as store_hook_dead_retry() chooses
+ * them; one queued again is left to its delivery. *n how many. Returns
+ * STORE_NOTFOUND (none matched), STORE_FULL, STORE_IO, STORE_READONLY.
+ */
+int store_hook_dead_drop(struct store *s, const char *name, long long id,
+                         long long *n);
+
+/*
  * Call fn for each dead letter (of hook name; NULL: of every hook; only
  * the queued ones if queued), in order of hook name and id; its strings
  * die when fn returns, which runs outside any transaction. fn returns

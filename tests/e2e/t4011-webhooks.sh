@@ -8,7 +8,8 @@
 # CloudEvents (with pulls), and pushes while the receiver is down are as
 # quick as ever; a hook whose receiver is quick is not held up by the
 # slow ones. A hook whose receiver keeps failing makes dead letters,
-# which berthctl events --dead shows and --retry-all sends again. The
+# which berthctl events --dead shows, --drop forgets and --retry-all sends
+# again. The
 # sender reads the webhooks file again when it changes (a bad line is
 # logged, a new hook taken up); berth refuses a bad one at start. Last,
 # the sender and the workers are killed (kill -9) while events go out:
@@ -238,13 +239,18 @@ check "berthctl events --dead shows them, with why" \
 	grep -q "^[0-9a-f]\{16\} dead .* push repo=a/x ref=v1 attempts=2 why=\"." "$T/out"
 ctl events
 check "and berthctl events counts them" grep -q "^dead cursor=.* dead=4" "$T/out"
+ctl --json events --dead
+ctl events --drop "$(js 'd["dead"][0]["id"]')"
+is "berthctl events --drop ID forgets one" "$(out)" "1 dead letter dropped"
 touch "$T/ctl/dead-ok"
 ctl events --retry-all
-is "berthctl events --retry-all" "$(out)" "4 dead letters queued again"
+is "berthctl events --retry-all" "$(out)" "3 dead letters queued again"
 check "the sender delivers them" until_true 10 dead_count 0
-is "the receiver took each once" "$(answers /x/dead 200)" 4
+is "the receiver took each once, not the dropped one" "$(answers /x/dead 200)" 3
 ctl events --retry 00000000000000ff
 is "--retry of no dead letter" "$RC" 1
+ctl events --drop-all
+is "--drop-all with none left" "$RC" 1
 
 # --- the file changes: the sender reads it again ---
 cp "$T/webhooks.conf" "$T/webhooks.good"

@@ -653,7 +653,7 @@ static void dead(struct fixture *f, const char *name, int queued,
 }
 
 /* Dead letters keep a copy of their entry, move the cursor, are queued
- * again and removed */
+ * again, removed and dropped */
 static void test_hook_dead_letters(void **state)
 {
     static const char *const ab[] = {"a", "b"}, *const b[] = {"b"};
@@ -704,6 +704,19 @@ static void test_hook_dead_letters(void **state)
                      STORE_NOTFOUND);
     dead(f, "a", 0, &ds);
     assert_string_equal(ds.text, "a n0 10 0 HTTP 502\n");
+    /* dropped for good, but not one queued again (b's) */
+    assert_int_equal(store_hook_dead_add(f->s, "a", &c2.e, 4, "HTTP 404"),
+                     STORE_OK);
+    assert_int_equal(store_hook_dead_drop(f->s, "a", c1.e.time_us, &n),
+                     STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_hook_dead_drop(f->s, "a", c1.e.time_us, &n),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_hook_dead_drop(f->s, NULL, 0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    dead(f, NULL, 0, &ds);
+    assert_string_equal(ds.text, "b n1 1 1 refused\n");
+    assert_int_equal(store_hook_dead_drop(f->s, NULL, 0, &n), STORE_NOTFOUND);
     assert_int_equal(store_hooks_sync(f->s, b, 1), STORE_OK);
     dead(f, NULL, 0, &ds);
     assert_string_equal(ds.text, "b n1 1 1 refused\n");
