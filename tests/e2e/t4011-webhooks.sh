@@ -9,9 +9,9 @@
 # quick as ever; a hook whose receiver is quick is not held up by the
 # slow ones. A hook whose receiver keeps failing makes dead letters,
 # which berthctl events --dead shows, --drop forgets and --retry-all sends
-# again. The
-# sender reads the webhooks file again when it changes (a bad line is
-# logged, a new hook taken up); berth refuses a bad one at start. Last,
+# again. The sender reads the webhooks file again when it changes (a bad
+# line is logged, a new hook taken up); berth refuses a bad one at start.
+# Last,
 # the sender and the workers are killed (kill -9) while events go out:
 # every event still arrives (at least once), and none that is not in
 # the log.
