@@ -47,7 +47,10 @@
  * byte into the page cache, zeroing each new page first, which took most
  * of a worker's time in bench/mirror.sh. A file system that refuses
  * O_DIRECT gets buffered writes. Without a writer thread (pthread_create
- * failed), a fetch writes its full buffers itself.
+ * failed), a fetch writes its full buffers itself. Whoever writes a full
+ * buffer hashes it first, in order (one job at a time), so that the
+ * digest's work leaves the worker's thread, which receives and streams;
+ * the tail is hashed after the writer is joined.
  */
 #define DIRECT_BUF   ((size_t)4 << 20)
 #define DIRECT_ALIGN ((size_t)4096)
@@ -62,7 +65,7 @@ struct store_fetch {
     int verified;     /* store_fetch_verify(): 1 right, -1 wrong, 0 not yet */
     int verify_rc;
     int lock_fd, fd;
-    struct hasher h;
+    struct hasher h; /* the writer's while it runs (O_DIRECT) */
     /*
      * With O_DIRECT (fd opened so): what was fetched and is not written
      * yet, at file offset flushed, in dbuf, one of buf; NULL: buffered
@@ -196,6 +199,7 @@ static void *writer_main(void *arg)
         buf = f->job;
         off = f->job_off;
         pthread_mutex_unlock(&f->mu);
+        hasher_update(&f->h, buf, DIRECT_BUF);
         rc = write_blocks(f, buf, DIRECT_BUF, off);
         pthread_mutex_lock(&f->mu);
         if (rc && !f->werr)
@@ -245,6 +249,7 @@ static int hand_off(struct store_fetch *f)
     if (!f->running && pthread_create(&f->writer, NULL, writer_main, f) == 0)
         f->running = 1;
     if (!f->running) {
+        hasher_update(&f->h, f->dbuf, DIRECT_BUF);
         rc = write_blocks(f, f->dbuf, DIRECT_BUF, f->flushed);
         if (rc)
             return rc;
@@ -402,7 +407,8 @@ int store_fetch_write(struct store_fetch *f, const void *data, size_t len)
     rc = writer_error(f);
     if (rc)
         return rc;
-    hasher_update(&f->h, data, len);
+    if (!f->dbuf)
+        hasher_update(&f->h, data, len);
     while (f->dbuf && left) {
         n = DIRECT_BUF - f->dlen < left ? DIRECT_BUF - f->dlen : left;
         memcpy(f->dbuf + f->dlen, p, n);
@@ -461,8 +467,10 @@ int store_fetch_verify(struct store_fetch *f)
 
     if (f->verified)
         return f->verified > 0 ? STORE_OK : f->verify_rc;
-    hasher_final(&f->h, &got);
     rc = f->dbuf ? writer_join(f) : STORE_OK;
+    if (f->dbuf)
+        hasher_update(&f->h, f->dbuf, f->dlen);
+    hasher_final(&f->h, &got);
     if (rc == STORE_OK && f->dbuf)
         rc = direct_flush(f, 1);
     if (rc == STORE_OK && f->size >= 0 && f->got != f->size)
