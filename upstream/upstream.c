@@ -34,6 +34,7 @@ struct token {
 
 struct upstream {
     CURL *curl;
+    char curl_err[CURL_ERROR_SIZE];      /* libcurl's detail of a failure */
     char *prefix, *url, *cred_file, *ca; /* the rule's, copied */
     long long revalidate, timeout;
     char cred[CRED_MAX]; /* "user:password", or "" */
@@ -57,6 +58,8 @@ const char *upstream_strerror(int rc)
         return "the upstream's answer is malformed";
     case UPSTREAM_ABORTED:
         return "stopped";
+    case UPSTREAM_TLS:
+        return "cannot verify the upstream's TLS certificate";
     default:
         return "unknown upstream error";
     }
@@ -321,6 +324,8 @@ static void setup(struct upstream *c, struct xfer *x, const char *url)
     CURL *h = c->curl;
 
     curl_easy_reset(h);
+    c->curl_err[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -352,7 +357,12 @@ static int result(struct upstream *c, const char *url, struct xfer *x,
         return UPSTREAM_BAD;
     }
     if (cc != CURLE_OK) {
-        log_warn("cannot fetch '%s': %s", url, curl_easy_strerror(cc));
+        log_warn("cannot fetch '%s': %s", url,
+                 c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+        /* not the answer's fault: the client's message says so */
+        if (cc == CURLE_PEER_FAILED_VERIFICATION ||
+            cc == CURLE_SSL_CACERT_BADFILE)
+            return UPSTREAM_TLS;
         return cc == CURLE_PARTIAL_FILE || cc == CURLE_RECV_ERROR ||
                        cc == CURLE_OPERATION_TIMEDOUT ||
                        cc == CURLE_COULDNT_CONNECT ||
@@ -361,7 +371,6 @@ static int result(struct upstream *c, const char *url, struct xfer *x,
                    ? UPSTREAM_DOWN
                    : UPSTREAM_BAD;
     }
-    (void)c;
     switch (x->a.status) {
     case 200:
         /* a body shorter than its Content-Length: libcurl says so; a

@@ -32,6 +32,7 @@ struct upstream; /* opaque */
 #define UPSTREAM_DENIED   (-3) /* 401 or 403 after the login */
 #define UPSTREAM_BAD      (-4) /* a malformed, short or too long answer */
 #define UPSTREAM_ABORTED  (-5) /* the caller's callback stopped it */
+#define UPSTREAM_TLS      (-6) /* its certificate fails ca= or the system CAs */
 
 const char *upstream_strerror(int rc);
 
