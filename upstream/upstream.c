@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -38,6 +39,7 @@ struct upstream {
     char *prefix, *url, *cred_file, *ca; /* the rule's, copied */
     long long revalidate, timeout;
     char cred[CRED_MAX]; /* "user:password", or "" */
+    struct stat cred_st; /* of the credentials file when it was read */
     int basic;           /* the upstream asked for Basic */
     struct token tokens[TOKENS];
     unsigned next_token; /* the slot to take when all are used */
@@ -75,14 +77,17 @@ static char *dup_or_null(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-static int read_cred(const char *path, char *out, char *err, size_t errlen)
+static int read_cred(const char *path, char *out, struct stat *st, char *err,
+                     size_t errlen)
 {
     FILE *f = fopen(path, "r");
     size_t n;
 
-    if (!f) {
+    if (!f || fstat(fileno(f), st)) {
         snprintf(err, errlen, "cannot read credentials '%s': %s", path,
                  strerror(errno));
+        if (f)
+            fclose(f);
         return -1;
     }
     if (!fgets(out, CRED_MAX, f))
@@ -119,7 +124,8 @@ struct upstream *upstream_new(const struct mirror_upstream *u, char *err,
     c->ca = dup_or_null(u->ca);
     c->revalidate = u->revalidate;
     c->timeout = u->timeout;
-    if (c->cred_file && read_cred(c->cred_file, c->cred, err, errlen))
+    if (c->cred_file &&
+        read_cred(c->cred_file, c->cred, &c->cred_st, err, errlen))
         goto free_c;
     c->curl = curl_easy_init();
     if (!c->curl) {
@@ -159,6 +165,21 @@ int upstream_is(const struct upstream *c, const struct mirror_upstream *u)
     return same(c->prefix, u->prefix) && same(c->url, u->url) &&
            same(c->cred_file, u->credentials) && same(c->ca, u->ca) &&
            c->revalidate == u->revalidate && c->timeout == u->timeout;
+}
+
+int upstream_changed(const struct upstream *c)
+{
+    struct stat st;
+
+    if (!c->cred_file)
+        return 0;
+    if (stat(c->cred_file, &st))
+        return 1;
+    /* written in place (mtime, size) or replaced by a rename (inode) */
+    return st.st_ino != c->cred_st.st_ino || st.st_dev != c->cred_st.st_dev ||
+           st.st_size != c->cred_st.st_size ||
+           st.st_mtim.tv_sec != c->cred_st.st_mtim.tv_sec ||
+           st.st_mtim.tv_nsec != c->cred_st.st_mtim.tv_nsec;
 }
 
 /* One transfer: what the head said, and where the body goes. */

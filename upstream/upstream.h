@@ -48,6 +48,13 @@ void upstream_free(struct upstream *c);
 /* Whether c was made from an upstream rule equal to u (a reload). */
 int upstream_is(const struct upstream *c, const struct mirror_upstream *u);
 
+/*
+ * Whether c's credentials file is no longer the one c read (written
+ * since, replaced or gone): a client made again reads the new password,
+ * with no restart. 0 for a client without credentials.
+ */
+int upstream_changed(const struct upstream *c);
+
 /* What the upstream said of an answer's head. */
 struct upstream_answer {
     int status;                  /* HTTP status, 0: none */

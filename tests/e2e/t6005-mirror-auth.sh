@@ -109,6 +109,11 @@ req GET /v2/secnoca/lib/random/tags/list
 expect_error "neither" 404 NAME_UNKNOWN
 is "no blobs" "$(cached)" 0
 
+# the password put right in the file: the worker reads it again
+echo "tester:$TESTER_PW" >"$T/secbad.cred"
+req GET /v2/secbad/lib/random/manifests/1
+expect_status "a credentials file put right is read again" 200
+
 check "skopeo pulls sec/lib/random through berth" sk copy $SK_SRC \
 	--preserve-digests "docker://$R/sec/lib/random:1" "oci:$T/back:random"
 is "with the upstream's digest" "$(digest_of "$T/back" random)" "$RND"
