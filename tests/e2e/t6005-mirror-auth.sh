@@ -9,7 +9,10 @@
 # with the challenge's service and scope (with the credentials, or
 # anonymously without), uses it for every request while it lasts, gets a
 # new one when the upstream refuses it or when it expires, and fails
-# cleanly when the token service refuses the login.
+# cleanly when the token service refuses the login. px/ and pxtok/ name
+# the same upstreams as localhost, which the workers reach through the
+# proxy in their environment (tests/e2e/proxy.py; https_proxy, http_proxy,
+# and no_proxy for 127.0.0.1).
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
 . "${srcdir:-$(dirname "$0")}/lib.sh"
@@ -68,6 +71,19 @@ until [ -f "$T/tok/port" ]; do
 done
 TOK=127.0.0.1:$(cat "$T/tok/port")
 
+# a forward proxy, which berth's workers take from their environment for
+# the upstreams named localhost (no_proxy: not for 127.0.0.1)
+python3 "$srcdir/proxy.py" "$T/proxy.port" "$T/proxy.log" \
+	2>>"$REG_RUN/proxy.log" &
+track $!
+_i=0
+until [ -f "$T/proxy.port" ]; do
+	[ $_i -lt 100 ] || bail "proxy.py did not start"
+	sleep 0.1
+	_i=$((_i + 1))
+done
+PROXY=http://127.0.0.1:$(cat "$T/proxy.port")
+
 echo "tester:$TESTER_PW" >"$T/sec.cred"
 echo "tester:wrong-secret" >"$T/secbad.cred"
 echo "puller:pull-secret" >"$T/tok.cred"
@@ -79,11 +95,18 @@ upstream secnoca/ https://$UP2 credentials=$T/sec.cred timeout=5s
 upstream tok/     http://$TOK credentials=$T/tok.cred revalidate=1s timeout=5s
 upstream tokanon/ http://$TOK timeout=5s
 upstream tokbad/  http://$TOK credentials=$T/tokbad.cred timeout=5s
+upstream px/      https://localhost:${UP2#*:} credentials=$T/sec.cred ca=$CA timeout=5s
+upstream pxtok/   http://localhost:${TOK#*:} credentials=$T/tok.cred timeout=5s
 RULES
 berth_conf "mirror = $T/mirror.conf"
 # one worker: one client of each upstream, whose tokens the test counts
 BERTH_WORKERS=1
+# the front server starts the workers with its environment (lighttpd), or
+# the test does (berth --listen)
+https_proxy=$PROXY http_proxy=$PROXY no_proxy=127.0.0.1
+export https_proxy http_proxy no_proxy
 start_front
+unset https_proxy http_proxy no_proxy
 R=$(reg)
 
 # --- Basic and TLS ---
@@ -184,6 +207,19 @@ req GET /v2/tokanon/lib/other/manifests/1
 expect_status "without credentials: an anonymous token" 200
 is "asked for without a login" "$(toks | tail -n 1)" \
 	"- test repository:lib/other:pull 200"
+
+# --- proxies from the environment ---
+
+req GET /v2/px/lib/random/manifests/1
+expect_status "an https upstream through https_proxy" 200
+is "a tunnel to it through the proxy" \
+	"$(grep -c "^CONNECT localhost:${UP2#*:}$" "$T/proxy.log")" 1
+req GET /v2/pxtok/lib/other/manifests/1
+expect_status "an http upstream with a token through http_proxy" 200
+is "its requests went through the proxy (a 401, then with the token)" \
+	"$(grep -c "^GET http://localhost:${TOK#*:}/v2/lib/other/manifests/1$" "$T/proxy.log")" 2
+is "nothing for 127.0.0.1 (no_proxy), the token service's realm included" \
+	"$(grep -c 127.0.0.1 "$T/proxy.log")" 0
 
 stop_all
 ! grep -l -E 'Sanitizer|runtime error:' "$T"/run2/*.log
