@@ -496,7 +496,7 @@ static int request(struct upstream *c, const char *path, const char *scope,
     struct xfer keep = *x;
     struct token *t;
     CURLcode cc;
-    int rc = UPSTREAM_DENIED, attempt;
+    int rc = UPSTREAM_DENIED, attempt, fresh = 0;
 
     if (snprintf(url, sizeof(url), "%s/v2/%s", c->url, path) >=
         (int)sizeof(url))
@@ -515,8 +515,12 @@ static int request(struct upstream *c, const char *path, const char *scope,
             snprintf(auth, sizeof(auth), "Accept: %s", accept);
             hdrs = curl_slist_append(hdrs, auth);
         }
+        /*
+         * A token just got goes with the retry it was got for, even one
+         * whose margin is gone already (expires_in of a second or two)
+         */
         t = token_find(c, scope);
-        if (t && t->until > time(NULL)) {
+        if (t && (fresh || t->until > time(NULL))) {
             snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t->value);
             hdrs = curl_slist_append(hdrs, auth);
         } else if (c->basic && c->cred[0]) {
@@ -535,6 +539,7 @@ static int request(struct upstream *c, const char *path, const char *scope,
             rc = get_token(c, x->challenge + 7, scope);
             if (rc)
                 return rc;
+            fresh = 1;
         } else if (!strncasecmp(x->challenge, "Basic", 5) && c->cred[0] &&
                    !c->basic) {
             c->basic = 1;

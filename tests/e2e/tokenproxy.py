@@ -11,7 +11,8 @@ On 127.0.0.1 at a free port, which it writes to PORTFILE once it listens:
       otherwise), without one the client is anonymous (as Docker Hub
       lets anyone pull public images); the service must be "test" and the
       scope one repository's pull (400 otherwise). It answers a new token
-      for that scope, good for TTL seconds ({"token", "expires_in"}).
+      for that scope, good for TTL seconds ({"token", "expires_in"}), or
+      for the number of seconds in DIR/ttl while that file exists.
       Each request appends "<user or -> <service> <scope> <status>" to
       DIR/tokens.log.
   POST /revoke
@@ -112,10 +113,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if status != 200:
             return self.answer(status, b'{"details":"no"}',
                                [("Content-Type", "application/json")])
+        ttl = TTL
+        if os.path.exists(os.path.join(DIR, "ttl")):
+            with open(os.path.join(DIR, "ttl")) as f:
+                ttl = int(f.read())
         tok = secrets.token_hex(16)
         with LOCK:
-            TOKENS[tok] = (scope, time.time() + TTL)
-        body = json.dumps({"token": tok, "expires_in": TTL}).encode()
+            TOKENS[tok] = (scope, time.time() + ttl)
+        body = json.dumps({"token": tok, "expires_in": ttl}).encode()
         return self.answer(200, body, [("Content-Type", "application/json")])
 
     def forward(self, scope):
