@@ -22,7 +22,7 @@
 /*
  * The worker's clients of the upstreams, each with its connection and
  * tokens; made when first needed, and again when a reload changed the
- * rule.
+ * rule or its credentials file changed.
  */
 #define CLIENTS_MAX 16
 static struct upstream *clients[CLIENTS_MAX];
@@ -36,13 +36,17 @@ static struct upstream *client(const struct mirror_upstream *up)
 
     for (i = 0; i < CLIENTS_MAX; i++)
         if (clients[i] && upstream_is(clients[i], up))
-            return clients[i];
+            break;
+    if (i < CLIENTS_MAX && !upstream_changed(clients[i]))
+        return clients[i];
+    /* a client whose file cannot be read now stays, to be tried again */
     c = upstream_new(up, err, sizeof(err));
     if (!c) {
         log_err("upstream '%s': %s", up->url, err);
         return NULL;
     }
-    i = clients_next++ % CLIENTS_MAX;
+    if (i == CLIENTS_MAX)
+        i = clients_next++ % CLIENTS_MAX;
     upstream_free(clients[i]);
     clients[i] = c;
     return c;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -34,9 +35,11 @@ struct token {
 
 struct upstream {
     CURL *curl;
+    char curl_err[CURL_ERROR_SIZE];      /* libcurl's detail of a failure */
     char *prefix, *url, *cred_file, *ca; /* the rule's, copied */
     long long revalidate, timeout;
     char cred[CRED_MAX]; /* "user:password", or "" */
+    struct stat cred_st; /* of the credentials file when it was read */
     int basic;           /* the upstream asked for Basic */
     struct token tokens[TOKENS];
     unsigned next_token; /* the slot to take when all are used */
@@ -57,6 +60,8 @@ const char *upstream_strerror(int rc)
         return "the upstream's answer is malformed";
     case UPSTREAM_ABORTED:
         return "stopped";
+    case UPSTREAM_TLS:
+        return "cannot verify the upstream's TLS certificate";
     default:
         return "unknown upstream error";
     }
@@ -72,14 +77,17 @@ static char *dup_or_null(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-static int read_cred(const char *path, char *out, char *err, size_t errlen)
+static int read_cred(const char *path, char *out, struct stat *st, char *err,
+                     size_t errlen)
 {
     FILE *f = fopen(path, "r");
     size_t n;
 
-    if (!f) {
+    if (!f || fstat(fileno(f), st)) {
         snprintf(err, errlen, "cannot read credentials '%s': %s", path,
                  strerror(errno));
+        if (f)
+            fclose(f);
         return -1;
     }
     if (!fgets(out, CRED_MAX, f))
@@ -116,7 +124,8 @@ struct upstream *upstream_new(const struct mirror_upstream *u, char *err,
     c->ca = dup_or_null(u->ca);
     c->revalidate = u->revalidate;
     c->timeout = u->timeout;
-    if (c->cred_file && read_cred(c->cred_file, c->cred, err, errlen))
+    if (c->cred_file &&
+        read_cred(c->cred_file, c->cred, &c->cred_st, err, errlen))
         goto free_c;
     c->curl = curl_easy_init();
     if (!c->curl) {
@@ -156,6 +165,21 @@ int upstream_is(const struct upstream *c, const struct mirror_upstream *u)
     return same(c->prefix, u->prefix) && same(c->url, u->url) &&
            same(c->cred_file, u->credentials) && same(c->ca, u->ca) &&
            c->revalidate == u->revalidate && c->timeout == u->timeout;
+}
+
+int upstream_changed(const struct upstream *c)
+{
+    struct stat st;
+
+    if (!c->cred_file)
+        return 0;
+    if (stat(c->cred_file, &st))
+        return 1;
+    /* written in place (mtime, size) or replaced by a rename (inode) */
+    return st.st_ino != c->cred_st.st_ino || st.st_dev != c->cred_st.st_dev ||
+           st.st_size != c->cred_st.st_size ||
+           st.st_mtim.tv_sec != c->cred_st.st_mtim.tv_sec ||
+           st.st_mtim.tv_nsec != c->cred_st.st_mtim.tv_nsec;
 }
 
 /* One transfer: what the head said, and where the body goes. */
@@ -321,6 +345,8 @@ static void setup(struct upstream *c, struct xfer *x, const char *url)
     CURL *h = c->curl;
 
     curl_easy_reset(h);
+    c->curl_err[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -352,7 +378,12 @@ static int result(struct upstream *c, const char *url, struct xfer *x,
         return UPSTREAM_BAD;
     }
     if (cc != CURLE_OK) {
-        log_warn("cannot fetch '%s': %s", url, curl_easy_strerror(cc));
+        log_warn("cannot fetch '%s': %s", url,
+                 c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+        /* not the answer's fault: the client's message says so */
+        if (cc == CURLE_PEER_FAILED_VERIFICATION ||
+            cc == CURLE_SSL_CACERT_BADFILE)
+            return UPSTREAM_TLS;
         return cc == CURLE_PARTIAL_FILE || cc == CURLE_RECV_ERROR ||
                        cc == CURLE_OPERATION_TIMEDOUT ||
                        cc == CURLE_COULDNT_CONNECT ||
@@ -361,7 +392,6 @@ static int result(struct upstream *c, const char *url, struct xfer *x,
                    ? UPSTREAM_DOWN
                    : UPSTREAM_BAD;
     }
-    (void)c;
     switch (x->a.status) {
     case 200:
         /* a body shorter than its Content-Length: libcurl says so; a
@@ -466,7 +496,7 @@ static int request(struct upstream *c, const char *path, const char *scope,
     struct xfer keep = *x;
     struct token *t;
     CURLcode cc;
-    int rc = UPSTREAM_DENIED, attempt;
+    int rc = UPSTREAM_DENIED, attempt, fresh = 0;
 
     if (snprintf(url, sizeof(url), "%s/v2/%s", c->url, path) >=
         (int)sizeof(url))
@@ -485,8 +515,12 @@ static int request(struct upstream *c, const char *path, const char *scope,
             snprintf(auth, sizeof(auth), "Accept: %s", accept);
             hdrs = curl_slist_append(hdrs, auth);
         }
+        /*
+         * A token just got goes with the retry it was got for, even one
+         * whose margin is gone already (expires_in of a second or two)
+         */
         t = token_find(c, scope);
-        if (t && t->until > time(NULL)) {
+        if (t && (fresh || t->until > time(NULL))) {
             snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t->value);
             hdrs = curl_slist_append(hdrs, auth);
         } else if (c->basic && c->cred[0]) {
@@ -505,6 +539,7 @@ static int request(struct upstream *c, const char *path, const char *scope,
             rc = get_token(c, x->challenge + 7, scope);
             if (rc)
                 return rc;
+            fresh = 1;
         } else if (!strncasecmp(x->challenge, "Basic", 5) && c->cred[0] &&
                    !c->basic) {
             c->basic = 1;

@@ -32,6 +32,7 @@ struct upstream; /* opaque */
 #define UPSTREAM_DENIED   (-3) /* 401 or 403 after the login */
 #define UPSTREAM_BAD      (-4) /* a malformed, short or too long answer */
 #define UPSTREAM_ABORTED  (-5) /* the caller's callback stopped it */
+#define UPSTREAM_TLS      (-6) /* its certificate fails ca= or the system CAs */
 
 const char *upstream_strerror(int rc);
 
@@ -46,6 +47,13 @@ void upstream_free(struct upstream *c);
 
 /* Whether c was made from an upstream rule equal to u (a reload). */
 int upstream_is(const struct upstream *c, const struct mirror_upstream *u);
+
+/*
+ * Whether c's credentials file is no longer the one c read (written
+ * since, replaced or gone): a client made again reads the new password,
+ * with no restart. 0 for a client without credentials.
+ */
+int upstream_changed(const struct upstream *c);
 
 /* What the upstream said of an answer's head. */
 struct upstream_answer {
