@@ -300,8 +300,9 @@ start_apache() {
 	[ -f /usr/lib/apache2/modules/mod_xsendfile.so ] ||
 		skip_all "mod_xsendfile is not installed"
 	# Apache's workers run as www-data: let them reach the socket, the
-	# blob files and the password file
-	chmod 755 "$REG_TMP"
+	# blob files and the password file (also of a second registry's
+	# front server, below the test's directory)
+	chmod 755 "$REG_TOP" "$REG_TMP"
 	chmod 666 "$1"
 	apache_conf "$1"
 	apache2 -f "$REG_TMP/apache.conf" -DFOREGROUND \

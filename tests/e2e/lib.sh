@@ -31,6 +31,9 @@ export PATH
 # lowercase, so that podman can name images after paths below it
 REG_TMP=${TMPDIR:-/tmp}/berth-e2e.$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 mkdir -m 700 "$REG_TMP" || exit 99
+# the test's directory, when a test points REG_TMP below it for a second
+# registry
+REG_TOP=$REG_TMP
 REG_STORE=$REG_TMP/store
 REG_RUN=$REG_TMP/run
 mkdir -p "$REG_STORE" "$REG_RUN/empty"

@@ -58,9 +58,9 @@ check "and another" sk copy $SK_DEST --preserve-digests "oci:$T/layout:other" \
 CA=$T/b2/ca/ca.crt
 REG_STORE=$T/store REG_RUN=$T/run REG_TMP=$T FRONT_TLS=$TLS0 FRONT_AUTH=$AUTH0
 
-# the token service in front of it, tokens good for 10 s
+# the token service in front of it, tokens good for 16 s
 mkdir "$T/tok"
-python3 "$srcdir/tokenproxy.py" "$T/tok/port" "$T/tok" 10 puller:pull-secret \
+python3 "$srcdir/tokenproxy.py" "$T/tok/port" "$T/tok" 16 puller:pull-secret \
 	"https://$UP2" "$CA" "tester:$TESTER_PW" 2>>"$REG_RUN/tokenproxy.log" &
 track $!
 _i=0
@@ -194,8 +194,9 @@ is "after the upstream refused the token berth sent" \
 HEAD 200 bearer"
 is "with a new token" "$(toks | wc -l)" 2
 
-# berth keeps a 10 s token for 5 s, then asks for another
-sleep 5.2
+# berth keeps a 16 s token for 8 s, then asks for another (8 s leave
+# room for a slow skopeo pull and the revoked token's test above)
+sleep 8.2
 req GET /v2/tok/lib/other/manifests/1
 expect_status "an expired token: berth logs in again" 200
 is "without sending the expired one" \

@@ -1,0 +1,1 @@
+../t6005-mirror-auth.sh
