@@ -33,6 +33,7 @@ REG_TMP=${TMPDIR:-/tmp}/berth-e2e.$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 mkdir -m 700 "$REG_TMP" || exit 99
 # the test's directory, when a test points REG_TMP below it for a second
 # registry
+# shellcheck disable=SC2034 # lib-front.sh reads it
 REG_TOP=$REG_TMP
 REG_STORE=$REG_TMP/store
 REG_RUN=$REG_TMP/run
