@@ -40,6 +40,7 @@ struct upstream {
     long long revalidate, timeout;
     char cred[CRED_MAX]; /* "user:password", or "" */
     struct stat cred_st; /* of the credentials file when it was read */
+    struct stat ca_st;   /* of the ca file when the client began */
     int basic;           /* the upstream asked for Basic */
     struct token tokens[TOKENS];
     unsigned next_token; /* the slot to take when all are used */
@@ -127,6 +128,10 @@ struct upstream *upstream_new(const struct mirror_upstream *u, char *err,
     if (c->cred_file &&
         read_cred(c->cred_file, c->cred, &c->cred_st, err, errlen))
         goto free_c;
+    /* libcurl reads the file at the first TLS connection; one missing
+     * now counts as changed when it comes */
+    if (c->ca && stat(c->ca, &c->ca_st))
+        memset(&c->ca_st, 0, sizeof(c->ca_st));
     c->curl = curl_easy_init();
     if (!c->curl) {
         snprintf(err, errlen, "cannot start libcurl");
@@ -167,19 +172,25 @@ int upstream_is(const struct upstream *c, const struct mirror_upstream *u)
            c->revalidate == u->revalidate && c->timeout == u->timeout;
 }
 
-int upstream_changed(const struct upstream *c)
+/* Whether the file at path is not the one was describes: written in
+ * place (mtime, size), replaced by a rename (inode), or gone. */
+static int file_changed(const char *path, const struct stat *was)
 {
     struct stat st;
 
-    if (!c->cred_file)
-        return 0;
-    if (stat(c->cred_file, &st))
+    if (stat(path, &st))
         return 1;
-    /* written in place (mtime, size) or replaced by a rename (inode) */
-    return st.st_ino != c->cred_st.st_ino || st.st_dev != c->cred_st.st_dev ||
-           st.st_size != c->cred_st.st_size ||
-           st.st_mtim.tv_sec != c->cred_st.st_mtim.tv_sec ||
-           st.st_mtim.tv_nsec != c->cred_st.st_mtim.tv_nsec;
+    return st.st_ino != was->st_ino || st.st_dev != was->st_dev ||
+           st.st_size != was->st_size ||
+           st.st_mtim.tv_sec != was->st_mtim.tv_sec ||
+           st.st_mtim.tv_nsec != was->st_mtim.tv_nsec;
+}
+
+int upstream_changed(const struct upstream *c)
+{
+    /* a new client: libcurl keeps the CA file it read for a day */
+    return (c->cred_file && file_changed(c->cred_file, &c->cred_st)) ||
+           (c->ca && file_changed(c->ca, &c->ca_st));
 }
 
 /* One transfer: what the head said, and where the body goes. */

@@ -49,9 +49,10 @@ void upstream_free(struct upstream *c);
 int upstream_is(const struct upstream *c, const struct mirror_upstream *u);
 
 /*
- * Whether c's credentials file is no longer the one c read (written
- * since, replaced or gone): a client made again reads the new password,
- * with no restart. 0 for a client without credentials.
+ * Whether c's credentials file or ca file is no longer the one c began
+ * with (written since, replaced or gone): a client made again reads the
+ * new password or certificates, with no restart. 0 for a client with
+ * neither.
  */
 int upstream_changed(const struct upstream *c);
 

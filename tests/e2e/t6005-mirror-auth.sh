@@ -84,6 +84,12 @@ until [ -f "$T/proxy.port" ]; do
 done
 PROXY=http://127.0.0.1:$(cat "$T/proxy.port")
 
+# secca/'s CA file starts as another CA's certificate
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/other-ca.key" -out "$T/other-ca.crt" -days 1 \
+	-subj /CN=another-ca >"$T/openssl.out" 2>&1 ||
+	bail "cannot make another CA"
+cp "$T/other-ca.crt" "$T/secca.crt"
 echo "tester:$TESTER_PW" >"$T/sec.cred"
 echo "tester:wrong-secret" >"$T/secbad.cred"
 echo "puller:pull-secret" >"$T/tok.cred"
@@ -92,6 +98,7 @@ cat >"$T/mirror.conf" <<RULES
 upstream sec/     https://$UP2 credentials=$T/sec.cred ca=$CA timeout=5s
 upstream secbad/  https://$UP2 credentials=$T/secbad.cred ca=$CA timeout=5s
 upstream secnoca/ https://$UP2 credentials=$T/sec.cred timeout=5s
+upstream secca/   https://$UP2 credentials=$T/sec.cred ca=$T/secca.crt timeout=5s
 upstream tok/     http://$TOK credentials=$T/tok.cred revalidate=1s timeout=5s
 upstream tokanon/ http://$TOK timeout=5s
 upstream tokbad/  http://$TOK credentials=$T/tokbad.cred timeout=5s
@@ -132,10 +139,22 @@ req GET /v2/secnoca/lib/random/tags/list
 expect_error "neither" 404 NAME_UNKNOWN
 is "no blobs" "$(cached)" 0
 
+req GET /v2/secca/lib/random/manifests/1
+expect_error "a ca= file of another CA: unavailable" 503 UNAVAILABLE
 # the password put right in the file: the worker reads it again
 echo "tester:$TESTER_PW" >"$T/secbad.cred"
 req GET /v2/secbad/lib/random/manifests/1
 expect_status "a credentials file put right is read again" 200
+# and the right CA's certificate in the ca= file (libcurl would keep the
+# first for a day)
+cp "$CA" "$T/secca.crt"
+req GET /v2/secca/lib/random/manifests/1
+expect_status "a ca= file put right is read again" 200
+# and back: a new client, not the connection verified with the old file
+# (lib/other: not cached yet)
+cp "$T/other-ca.crt" "$T/secca.crt"
+req GET /v2/secca/lib/other/manifests/1
+expect_error "a ca= file changed again is read again" 503 UNAVAILABLE
 
 check "skopeo pulls sec/lib/random through berth" sk copy $SK_SRC \
 	--preserve-digests "docker://$R/sec/lib/random:1" "oci:$T/back:random"
