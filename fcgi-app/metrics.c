@@ -60,7 +60,7 @@ static const char *const bounds_le[] = {".005", ".01", ".025", ".05", ".1",
 #define NBUCKETS (sizeof(bounds_us) / sizeof(bounds_us[0]) + 1)
 
 #define LAYOUT_MAGIC   0x62657274686d6574ULL /* "berthmet" */
-#define LAYOUT_VERSION 1
+#define LAYOUT_VERSION 2
 
 /*
  * The file: a header, then counters in native byte order (the file is
@@ -77,6 +77,9 @@ struct layout {
     _Atomic uint64_t buckets[NROUTES][NMETHODS][NBUCKETS];
     _Atomic uint64_t duration_us[NROUTES][NMETHODS];
     _Atomic uint64_t gc_runs, gc_bytes;
+    _Atomic uint64_t hook[METRICS_HOOK_N];
+    _Atomic uint64_t mirror[METRICS_MIRROR_N];
+    _Atomic uint64_t mirror_bytes;
 };
 
 static struct layout *shm;
@@ -212,6 +215,20 @@ void metrics_gc(long long bytes)
     add(&shm->gc_bytes, bytes > 0 ? (uint64_t)bytes : 0);
 }
 
+void metrics_hook(enum metrics_hook what)
+{
+    if (shm && what < METRICS_HOOK_N)
+        add(&shm->hook[what], 1);
+}
+
+void metrics_mirror(enum metrics_mirror what, long long bytes)
+{
+    if (!shm || what >= METRICS_MIRROR_N)
+        return;
+    add(&shm->mirror[what], 1);
+    add(&shm->mirror_bytes, bytes > 0 ? (uint64_t)bytes : 0);
+}
+
 static int addf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -329,6 +346,63 @@ static int histogram(struct buf *b)
     return 0;
 }
 
+/*
+ * A counter whose label has the values names[0..n), of c[0..n): every
+ * value, zeros too, so that rates work from the start.
+ */
+static int labelled(struct buf *b, const char *name, const char *help,
+                    const char *label, const char *const *names,
+                    _Atomic uint64_t *c, size_t n)
+{
+    size_t i;
+
+    if (header(b, name, "counter", help))
+        return -1;
+    for (i = 0; i < n; i++)
+        if (addf(b, "%s{%s=\"%s\"} %llu\n", name, label, names[i],
+                 (unsigned long long)get(&c[i])))
+            return -1;
+    return 0;
+}
+
+/* The webhooks' posts and the pull-through cache's work. */
+static int hooks_mirror(struct buf *b)
+{
+    static const char *const hook[] = {
+        [METRICS_HOOK_DELIVERED] = "delivered",
+        [METRICS_HOOK_FAILED] = "failed",
+        [METRICS_HOOK_DEAD] = "dead",
+    };
+    static const char *const blob[] = {"stored", "failed"};
+    static const char *const manifest[] = {"new", "same", "stale"};
+
+    _Static_assert(METRICS_MIRROR_BLOB_FAILED == 1 &&
+                       METRICS_MIRROR_MANIFEST_NEW == 2 &&
+                       METRICS_MIRROR_N == 5,
+                   "the labels below follow enum metrics_mirror");
+    return labelled(b, "berth_webhook_posts_total",
+                    "Webhook posts: delivered (2xx), failed (to be tried "
+                    "again), dead (a dead letter).",
+                    "result", hook, shm->hook, METRICS_HOOK_N) ||
+                   labelled(b, "berth_mirror_blob_fetches_total",
+                            "Blobs the pull-through cache fetched: stored "
+                            "(the digest checked), failed (nothing kept).",
+                            "result", blob, shm->mirror, 2) ||
+                   header(b, "berth_mirror_fetched_bytes_total", "counter",
+                          "Bytes of the blobs the cache fetched and kept.") ||
+                   addf(b, "berth_mirror_fetched_bytes_total %llu\n",
+                        (unsigned long long)get(&shm->mirror_bytes)) ||
+                   labelled(b, "berth_mirror_manifest_fetches_total",
+                            "Manifests the cache asked its upstream for: new "
+                            "(fetched), same (a tag checked, unchanged), "
+                            "stale (the upstream failed: the cached copy "
+                            "went out).",
+                            "result", manifest,
+                            shm->mirror + METRICS_MIRROR_MANIFEST_NEW, 3)
+               ? -1
+               : 0;
+}
+
 static int gauge(struct buf *b, const char *name, const char *help, long long v)
 {
     return header(b, name, "gauge", help) || addf(b, "%s %lld\n", name, v) ? -1
@@ -376,7 +450,8 @@ int metrics_render(struct buf *b, const struct store_stats *st)
         header(b, "berth_gc_freed_bytes_total", "counter",
                "Bytes the garbage collections freed on disk.") ||
         addf(b, "berth_gc_freed_bytes_total %llu\n",
-             (unsigned long long)get(&shm->gc_bytes)))
+             (unsigned long long)get(&shm->gc_bytes)) ||
+        hooks_mirror(b))
         return -1;
     if (!st)
         return 0;

@@ -41,6 +41,31 @@ void metrics_count(int route, unsigned method, int status, long long bytes_in,
 /* Count a garbage collection that freed bytes. A no-op, as above. */
 void metrics_gc(long long bytes);
 
+/* What became of a webhook's post (fcgi-app/sender.c). */
+enum metrics_hook {
+    METRICS_HOOK_DELIVERED, /* the receiver answered 2xx */
+    METRICS_HOOK_FAILED,    /* it did not; the post is tried again */
+    METRICS_HOOK_DEAD,      /* the last try failed: a dead letter */
+    METRICS_HOOK_N
+};
+
+/* Count a webhook's post. A no-op, as above. */
+void metrics_hook(enum metrics_hook what);
+
+/* What the pull-through cache did (fcgi-app/mirror.c). */
+enum metrics_mirror {
+    METRICS_MIRROR_BLOB_STORED,    /* a blob fetched, checked and kept */
+    METRICS_MIRROR_BLOB_FAILED,    /* a fetch that kept nothing */
+    METRICS_MIRROR_MANIFEST_NEW,   /* a manifest fetched: new, or changed */
+    METRICS_MIRROR_MANIFEST_SAME,  /* a tag checked and unchanged */
+    METRICS_MIRROR_MANIFEST_STALE, /* the upstream failed: the cached copy */
+    METRICS_MIRROR_N
+};
+
+/* Count what the cache did; bytes those of a blob kept. A no-op, as
+ * above. */
+void metrics_mirror(enum metrics_mirror what, long long bytes);
+
 /*
  * Append the exposition of every counter, and of st (NULL: left out), to
  * b. Returns 0, or -1 when b's cap was reached or nothing is open.

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "fcgi-app/hooks.h"
+#include "fcgi-app/metrics.h"
 #include "hooks/hooks.h"
 #include "util/digest.h"
 #include "util/log.h"
@@ -378,6 +379,7 @@ static void finish(struct sender *sd, struct hook_state *hs, CURLcode cc)
     curl_multi_remove_handle(sd->multi, hs->curl);
     hs->in_flight = 0;
     if (post_end(hs->curl, &hs->post, cc, why, sizeof(why)) == 0) {
+        metrics_hook(METRICS_HOOK_DELIVERED);
         hs->passed = hs->ev.e.time_us;
         save(sd, hs, 0);
         hs->have = 0;
@@ -385,6 +387,7 @@ static void finish(struct sender *sd, struct hook_state *hs, CURLcode cc)
         return;
     }
     if (hs->attempts <= hs->h->retries) {
+        metrics_hook(METRICS_HOOK_FAILED);
         hs->next_try = now_ms() + hook_backoff_ms(hs->h, hs->attempts);
         log_debug("webhooks: '%s' failed (%s), try %lld of %lld", hs->h->name,
                   why, hs->attempts, hs->h->retries + 1);
@@ -394,6 +397,7 @@ static void finish(struct sender *sd, struct hook_state *hs, CURLcode cc)
              "tries: %s",
              (unsigned long long)hs->ev.e.time_us, hs->h->name, hs->attempts,
              why);
+    metrics_hook(METRICS_HOOK_DEAD);
     /* the letter and the cursor past it in one transaction */
     rc = store_hook_dead_add(sd->s, hs->h->name, &hs->ev.e, hs->attempts, why);
     if (rc) {
@@ -441,8 +445,10 @@ static int retry_one(void *ctx, const struct store_hook_dead *d)
     if (deliver_now(sd, sd->st[i].h, &d->e, why, sizeof(why)) == 0) {
         log_info("webhooks: dead letter %016llx delivered to '%s'",
                  (unsigned long long)d->e.time_us, d->hook);
+        metrics_hook(METRICS_HOOK_DELIVERED);
         store_hook_dead_del(sd->s, d->hook, d->e.time_us);
     } else {
+        metrics_hook(METRICS_HOOK_DEAD);
         store_hook_dead_add(sd->s, d->hook, &d->e, d->attempts + 1, why);
     }
     return STORE_OK;
@@ -545,6 +551,8 @@ int sender_run(const struct config *cfg)
      */
     load(sd);
     store_set_actor(sd->s, "webhooks", "local");
+    if (cfg->metrics)
+        metrics_open(cfg->root); /* one that fails is logged; no counts */
     /*
      * Below the workers: on a busy machine the pushes go first and the
      * events wait in the log, which holds them (a push never waits for
@@ -576,6 +584,7 @@ int sender_run(const struct config *cfg)
     save_all(sd);
     log_debug("webhooks: no worker left, the sender ends");
 free_sender:
+    metrics_close();
     drop_states(sd);
     curl_multi_cleanup(sd->multi);
     store_close(sd->s);

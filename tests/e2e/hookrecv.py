@@ -4,7 +4,7 @@
   hookrecv.py PORT KEYFILE LOG CTLDIR
 
 Answers each POST as CTLDIR/mode says (read per request): "ok" 200,
-"500" 500, "slow" 200 after 3 s (longer than the hooks' timeout), "lag"
+"500" 500, "slow" 200 after 5 s (longer than the hooks' timeout), "lag"
 200 after 0.2 s. A path ending in /dead answers 500 unless CTLDIR/dead-ok
 exists; one ending in /fast answers 200 at once, whatever the mode. Appends a JSON line per request to LOG: path, the answer (or
 "slow": the sender gave up before it), X-Berth-Event-Id, whether
@@ -55,7 +55,7 @@ class Handler(BaseHTTPRequestHandler):
         elif m == "500":
             status = 500
         elif m == "slow":
-            time.sleep(3)
+            time.sleep(5)
             slept = True
         elif m == "lag":
             time.sleep(0.2)
