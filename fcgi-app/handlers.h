@@ -97,6 +97,17 @@ enum oci_err mirror_manifest_get(struct req *r,
 enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
                                const char *remote, const struct digest *d,
                                int stream, int *done);
+/*
+ * HEAD of blob d of a cached repository that the store has not: the
+ * upstream's HEAD says its size, *size, and nothing is fetched or kept,
+ * as distribution's proxy does. OCI_OK with *size -1: the upstream said
+ * no length (or another digest, or refused the HEAD), and the caller
+ * fetches the blob as for a GET. Another result is an error recorded with
+ * req_fail() (BLOB_UNKNOWN when the upstream has no such blob).
+ */
+enum oci_err mirror_blob_head(struct req *r, const struct mirror_upstream *up,
+                              const char *remote, const struct digest *d,
+                              long long *size);
 /* Free the worker's upstream clients (at its end). */
 void mirror_clients_free(void);
 

@@ -218,6 +218,34 @@ out:
     return err;
 }
 
+enum oci_err mirror_blob_head(struct req *r, const struct mirror_upstream *up,
+                              const char *remote, const struct digest *d,
+                              long long *size)
+{
+    struct upstream_answer a;
+    struct upstream *c;
+    struct digest said;
+    int urc;
+
+    *size = -1;
+    c = client(up);
+    if (!c)
+        return req_fail(r, OCI_UNAVAILABLE, "upstream '%s' cannot be used",
+                        up->url);
+    urc = upstream_blob_head(c, remote, d, &a);
+    if (urc == UPSTREAM_NOTFOUND || urc == UPSTREAM_DOWN)
+        return upstream_fail(r, urc, OCI_BLOB_UNKNOWN, up);
+    /*
+     * No length, another digest, or a refusal (a redirect signed for GETs
+     * only): the fetch a GET makes decides, and checks what it gets.
+     */
+    if (urc == UPSTREAM_OK && a.length >= 0 &&
+        (!a.digest[0] || (!digest_parse(&said, a.digest, strlen(a.digest)) &&
+                          digest_equal(&said, d))))
+        *size = a.length;
+    return OCI_OK;
+}
+
 /* A blob's fetch while a client waits for it. */
 struct pull {
     struct req *r;

@@ -8,7 +8,8 @@
 # answers a wrong blob, a short one, a stalled one or a too long one
 # (tests/e2e/upstream.py under bad/) gets nothing into the store, and the
 # client an error; 16 clients that want the same uncached 256 MiB blob at
-# once make one fetch. Beyond cache_max, berthctl gc evicts the least
+# once make one fetch; a HEAD of an uncached blob asks the upstream with a
+# HEAD and keeps nothing. Beyond cache_max, berthctl gc evicts the least
 # recently pulled blobs, which come again from the upstream when pulled.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
@@ -152,6 +153,8 @@ check "with the upstream stopped, skopeo pulls from the cache" sk copy \
 is "the same image" "$(digest_of "$T/back" random)" "$RND"
 req GET /v2/hub/lib/other/manifests/1
 expect_error "what was never cached is unavailable" 503 UNAVAILABLE
+req HEAD "/v2/hub/lib/random/blobs/$(sha256 "$T/local")"
+expect_status "and a HEAD of an uncached blob too" 503
 
 # a bad upstream: nothing of a wrong answer is kept or served whole
 mkblob "$T/b" 3000000
@@ -172,6 +175,20 @@ check "a good answer is kept" c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
 check "and is the blob" cmp -s "$T/got" "$T/b"
 c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
 is "the upstream was asked once for it" "$(grep -c "^good $D" "$T/fake/gets.log")" 1
+
+# a HEAD of an uncached blob is the upstream's HEAD: nothing fetched or kept
+mkblob "$T/h" 123456
+DH=$(sha256 "$T/h")
+cp "$T/h" "$T/fake/${DH#sha256:}"
+req HEAD "/v2/bad/good/h/blobs/$DH"
+expect_status "a HEAD of an uncached blob" 200
+is "has the upstream's length" "$(hdr Content-Length)" 123456
+is "and the digest" "$(hdr Docker-Content-Digest)" "$DH"
+is "the upstream got a HEAD" "$(grep -c "^good $DH" "$T/fake/heads.log")" 1
+is "and no GET" "$(grep -c "^good $DH" "$T/fake/gets.log")" 0
+check "nothing in the store" test ! -e "$(blob_file "$DH")"
+req HEAD "/v2/bad/good/h/blobs/$(sha256 "$T/local")"
+expect_status "a HEAD of a blob the upstream has not: 404" 404
 
 # single flight: 16 clients at once, one fetch of 256 MiB
 head -c 268435456 /dev/urandom >"$T/fake/big"

@@ -13,8 +13,9 @@ which it writes to PORTFILE once it listens. <kind> says how it answers:
   slow   half of the blob, then nothing for a minute
   long   the blob and more bytes, without a Content-Length
 
-Each GET of a blob appends "<kind> <digest>" to DIR/gets.log, so that the
-test counts how often the upstream was asked.
+Each GET of a blob appends "<kind> <digest>" to DIR/gets.log, and each
+HEAD to DIR/heads.log, so that the test counts how often the upstream was
+asked, and how.
 """
 import http.server
 import os
@@ -57,9 +58,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not os.path.exists(path):
             return self.answer(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         size = os.path.getsize(path)
-        if self.command == "GET":
-            with LOCK, open(os.path.join(DIR, "gets.log"), "a") as log:
-                log.write("%s %s\n" % (kind, digest))
+        log = "gets.log" if self.command == "GET" else "heads.log"
+        with LOCK, open(os.path.join(DIR, log), "a") as f:
+            f.write("%s %s\n" % (kind, digest))
         self.send_response(200)
         self.send_header("Docker-Content-Digest", digest)
         self.send_header("Content-Type", "application/octet-stream")
