@@ -79,7 +79,9 @@ const struct mirror_upstream *mirror_of(struct req *r, char *remote);
  * GET/HEAD of manifest tag (or digest d) of a cached repository: from the
  * store, checked again with a HEAD to the upstream when a tag's copy is
  * older than the rule's revalidate, fetched when missing; a cached copy
- * is served when the upstream fails. Answers as a handler does.
+ * is served when the upstream fails, but a tag the upstream answers 404
+ * for is dropped (store_tag_forget) and MANIFEST_UNKNOWN. Answers as a
+ * handler does.
  */
 enum oci_err mirror_manifest_get(struct req *r,
                                  const struct mirror_upstream *up,

@@ -78,9 +78,34 @@ static enum oci_err send_manifest(struct req *r, const struct digest *d,
 }
 
 /*
+ * The upstream answered 404 for tag, which the cache names manifest info:
+ * deleted there, so gone here too, and unknown to the client. A tag the
+ * tag guard holds (immutable) stays, and is served.
+ */
+static enum oci_err tag_gone(struct req *r, const char *tag,
+                             const struct store_manifest_info *info,
+                             const struct buf *body)
+{
+    int rc = store_tag_forget(r->store, r->name, tag, &info->digest);
+
+    if (rc == STORE_TAG_FIXED) {
+        log_info("serving the cached '%s:%s': gone at the upstream, "
+                 "immutable here",
+                 r->name, tag);
+        return send_manifest(r, &info->digest, info->media_type, body);
+    }
+    if (rc && rc != STORE_NOTFOUND)
+        log_warn("cannot drop '%s:%s', gone at the upstream: %s", r->name, tag,
+                 store_strerror(rc));
+    return req_fail(r, OCI_MANIFEST_UNKNOWN,
+                    "'%s' in '%s': no longer at the upstream", tag, r->name);
+}
+
+/*
  * Fetch manifest ref (tag, or digest d) from the upstream, check it, keep
  * it, and answer with it. *stale, when not NULL, is the cached copy to
- * serve instead should the upstream fail.
+ * serve instead should the upstream fail (and to drop, should it have no
+ * such tag now).
  */
 static enum oci_err fetch_manifest(struct req *r,
                                    const struct mirror_upstream *up,
@@ -105,6 +130,8 @@ static enum oci_err fetch_manifest(struct req *r,
     rc = upstream_manifest(c, remote, tag ? tag : ref, &body, &a);
     if (rc) {
         buf_release(&body);
+        if (stale && rc == UPSTREAM_NOTFOUND)
+            return tag_gone(r, tag, stale, stale_body);
         if (stale) {
             log_info("serving the cached '%s:%s': %s", r->name, tag,
                      upstream_strerror(rc));
@@ -205,8 +232,10 @@ enum oci_err mirror_manifest_get(struct req *r,
             log_warn("cannot note the check of '%s:%s': %s", r->name, tag,
                      store_strerror(rc));
         err = send_manifest(r, &info.digest, info.media_type, &body);
+    } else if (urc == UPSTREAM_NOTFOUND) {
+        err = tag_gone(r, tag, &info, &body);
     } else if (urc != UPSTREAM_OK) {
-        /* down, slow, or gone there: the cached copy is what there is */
+        /* down, slow, refused: the cached copy is what there is */
         log_info("serving the cached '%s:%s': %s", r->name, tag,
                  upstream_strerror(urc));
         err = send_manifest(r, &info.digest, info.media_type, &body);

@@ -499,6 +499,16 @@ int store_tag_confirm(struct store *s, const char *repo, const char *tag,
                       const struct digest *d);
 
 /*
+ * The upstream no longer has tag of repo: the tag goes if it still names
+ * manifest d, as store_tag_delete() drops it (audited); the manifest
+ * stays, for GC. STORE_NOTFOUND when tag is gone or names another
+ * manifest now; STORE_TAG_FIXED (the tag guard holds it), STORE_CORRUPT,
+ * STORE_FULL, STORE_IO, STORE_READONLY.
+ */
+int store_tag_forget(struct store *s, const char *repo, const char *tag,
+                     const struct digest *d);
+
+/*
  * Fetching a blob for the pull-through cache. store_fetch_begin() takes
  * blob d's fetch lock, waiting up to wait_ms for another worker that holds
  * it, and then:

@@ -9,7 +9,8 @@
 # (tests/e2e/upstream.py under bad/) gets nothing into the store, and the
 # client an error; 16 clients that want the same uncached 256 MiB blob at
 # once make one fetch; a HEAD of an uncached blob asks the upstream with a
-# HEAD and keeps nothing. Beyond cache_max, berthctl gc evicts the least
+# HEAD and keeps nothing; a tag the upstream deleted goes (a 404 to its
+# HEAD), where an upstream that is down leaves it served. Beyond cache_max, berthctl gc evicts the least
 # recently pulled blobs, which come again from the upstream when pulled.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
@@ -76,7 +77,7 @@ cat >"$T/mirror.conf" <<RULES
 # names under no prefix (docker's registry-mirrors), local names under team/
 upstream hub/ http://$UP revalidate=1s timeout=5s
 upstream bad/ http://$FAKE timeout=2s
-upstream b2/ http://$UP2
+upstream b2/ http://$UP2 revalidate=1s
 upstream * http://$UP
 local    team/
 RULES
@@ -144,9 +145,21 @@ mkblob "$T/local" 1000
 push_blob team/x "$T/local"
 expect_status "a push to a local prefix works" 201
 
+# a tag deleted at the upstream goes from the cache once checked again
+req HEAD /v2/b2/lib/random/manifests/1
+B2M=$(hdr Docker-Content-Digest)
+is "the second berth deletes its tag" \
+	"$(c -o /dev/null -w '%{http_code}' -X DELETE "http://$UP2/v2/lib/random/manifests/1")" 202
+
 # the upstream goes away: what was pulled is still there
 kill "$REF_PID"
 sleep 1.2 # past revalidate: the tag is checked again, and cannot be
+req GET /v2/b2/lib/random/manifests/1
+expect_error "the tag deleted at the upstream is unknown" 404 MANIFEST_UNKNOWN
+req GET /v2/b2/lib/random/tags/list
+is "and no longer cached" "$(body)" '{"name":"b2/lib/random","tags":[]}'
+req GET "/v2/b2/lib/random/manifests/$B2M"
+expect_status "the manifest stays, by digest" 200
 rm -rf "$T/back"
 check "with the upstream stopped, skopeo pulls from the cache" sk copy \
 	$SK_SRC --preserve-digests "docker://$R/hub/lib/random:1" "oci:$T/back:random"

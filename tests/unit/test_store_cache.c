@@ -117,6 +117,17 @@ static void test_cached_manifest(void **state)
     assert_int_equal(fetch(f, "hub/a", cfg, 3000, &dcfg, 3000), STORE_OK);
     assert_true(has_blob(f, "hub/a", &dcfg));
     assert_int_equal(fsck_problems(f), 0);
+    /* gone at the upstream: the tag goes if it still names t.d */
+    assert_int_equal(store_tag_forget(f->s, "hub/a", "1", &dcfg),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_tag_forget(f->s, "hub/a", "1", &t.d), STORE_OK);
+    assert_int_equal(store_manifest_get(f->s, "hub/a", "1", NULL, NULL, &info),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_manifest_get(f->s, "hub/a", NULL, &t.d, NULL, &info),
+                     STORE_OK);
+    assert_int_equal(store_tag_forget(f->s, "hub/a", "1", &t.d),
+                     STORE_NOTFOUND);
+    assert_int_equal(fsck_problems(f), 0);
     tm_release(&t);
     free(cfg);
 }
