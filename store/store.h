@@ -887,7 +887,9 @@ struct store_gc_stats {
  * Files that a crash left in blobs/ without a record go after grace too,
  * with the blobs/ directories they leave empty, and so do the files a
  * crash left in trash/ (one whose record is still there goes back). Then
- * upload sessions older than upload_ttl go (store_upload_purge).
+ * upload sessions older than upload_ttl go (store_upload_purge), and what
+ * a crashed fetch of the cache left in fetch/ (its .part and lock file;
+ * a fetch at work keeps its own).
  *
  * One GC runs at a time: it holds an flock() of <root>/gc.lock. On
  * STORE_OK *out (if not NULL) says what went; a GC that fails part way

@@ -183,7 +183,7 @@ for kind in wrong short slow long; do
 	check "$kind blob: nothing in the store" test ! -e "$REG_STORE/blobs/sha256/$(echo "$HEX" | cut -c1-2)/$HEX"
 	rm -f "$T/got"
 done
-is "nothing left in fetch/" "$(find "$REG_STORE/fetch" -name '*.part' | wc -l)" 0
+is "nothing left in fetch/, no lock file either" "$(find "$REG_STORE/fetch" -type f | wc -l)" 0
 check "a good answer is kept" c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
 check "and is the blob" cmp -s "$T/got" "$T/b"
 c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
