@@ -80,8 +80,9 @@ const struct mirror_upstream *mirror_of(struct req *r, char *remote);
  * store, checked again with a HEAD to the upstream when a tag's copy is
  * older than the rule's revalidate, fetched when missing; a cached copy
  * is served when the upstream fails, but a tag the upstream answers 404
- * for is dropped (store_tag_forget) and MANIFEST_UNKNOWN. Answers as a
- * handler does.
+ * for is dropped (store_tag_forget) and MANIFEST_UNKNOWN. In maintenance
+ * mode what is fetched is served and not kept, and no tag moves or goes.
+ * Answers as a handler does.
  */
 enum oci_err mirror_manifest_get(struct req *r,
                                  const struct mirror_upstream *up,
@@ -94,7 +95,9 @@ enum oci_err mirror_manifest_get(struct req *r,
  * the digest is checked: then *done is 1 and the result is the handler's
  * (OCI_GONE when the fetch failed and the answer was cut short). Else
  * OCI_OK means the store has the blob now, to be served as usual, and
- * another result is an error recorded with req_fail().
+ * another result is an error recorded with req_fail(). In maintenance
+ * mode nothing is kept: a GET gets the blob streamed from the upstream
+ * (200, the whole blob, *done 1), the last byte once its digest is right.
  */
 enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
                                const char *remote, const struct digest *d,

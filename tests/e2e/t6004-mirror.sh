@@ -10,7 +10,8 @@
 # client an error; 16 clients that want the same uncached 256 MiB blob at
 # once make one fetch; a HEAD of an uncached blob asks the upstream with a
 # HEAD and keeps nothing; a tag the upstream deleted goes (a 404 to its
-# HEAD), where an upstream that is down leaves it served. Beyond cache_max, berthctl gc evicts the least
+# HEAD), where an upstream that is down leaves it served; in maintenance
+# mode (berthctl readonly on) what is fetched is served, not kept. Beyond cache_max, berthctl gc evicts the least
 # recently pulled blobs, which come again from the upstream when pulled.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
@@ -144,6 +145,23 @@ expect_error "no deletion" 405 UNSUPPORTED
 mkblob "$T/local" 1000
 push_blob team/x "$T/local"
 expect_status "a push to a local prefix works" 201
+
+# maintenance mode: what the cache fetches is served, and kept nowhere
+ctl readonly on
+req GET /v2/late/lib/multi/manifests/1
+expect_status "read-only: an uncached manifest is served" 200
+req GET /v2/late/lib/multi/tags/list
+expect_error "and not kept" 404 NAME_UNKNOWN
+mkblob "$T/m" 2000000
+DM=$(sha256 "$T/m")
+cp "$T/m" "$T/fake/${DM#sha256:}"
+check "an uncached blob is served" c -f -o "$T/got" "$BASE/v2/bad/good/m/blobs/$DM"
+check "whole" cmp -s "$T/got" "$T/m"
+check "and not kept" test ! -e "$(blob_file "$DM")"
+is "nothing in fetch/" "$(find "$REG_STORE/fetch" -type f | wc -l)" 0
+c -o /dev/null "$BASE/v2/bad/wrong/m/blobs/$DM"
+check "a wrong one is cut short" test $? != 0
+ctl readonly off
 
 # a tag deleted at the upstream goes from the cache once checked again
 req HEAD /v2/b2/lib/random/manifests/1
