@@ -927,7 +927,9 @@ void store_set_actor(struct store *s, const char *user, const char *addr);
  *                    by digest); old: the manifest the tag named before
  *                    when the push moved it (a tag move), else ""
  *   tag-delete       a tag removed: by itself, with its manifest, by
- *                    the retention rules of a GC, with its repository
+ *                    the retention rules of a GC, with its repository,
+ *                    by the cache when the upstream has it no longer
+ *                    (store_tag_forget)
  *   manifest-delete  a manifest removed (by a client, a GC, berthctl)
  *   blob-delete      a repository's link to a blob removed (the blob
  *                    itself goes with its last link)
