@@ -77,7 +77,7 @@ cat >"$T/mirror.conf" <<RULES
 # the test's upstreams under hub/ and bad/, the reference registry for
 # names under no prefix (docker's registry-mirrors), local names under team/
 upstream hub/ http://$UP revalidate=1s timeout=5s
-upstream bad/ http://$FAKE timeout=2s
+upstream bad/ http://$FAKE timeout=2s revalidate=1s
 upstream b2/ http://$UP2 revalidate=1s
 upstream * http://$UP
 local    team/
@@ -169,9 +169,25 @@ B2M=$(hdr Docker-Content-Digest)
 is "the second berth deletes its tag" \
 	"$(c -o /dev/null -w '%{http_code}' -X DELETE "http://$UP2/v2/lib/random/manifests/1")" 202
 
+# a tag whose upstream answers 500 or 401 when checked again is served
+mkdir "$T/fake/manifests"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":2000000},"layers":[]}' \
+	"$DM" >"$T/fake/manifests/t"
+req GET /v2/bad/good/mf/manifests/t
+expect_status "a manifest of the fake upstream is cached" 200
+echo 500 >"$T/fake/mode"
+
 # the upstream goes away: what was pulled is still there
 kill "$REF_PID"
 sleep 1.2 # past revalidate: the tag is checked again, and cannot be
+req GET /v2/bad/good/mf/manifests/t
+expect_status "a tag checked while its upstream answers 500 is served" 200
+echo 401 >"$T/fake/mode"
+req GET /v2/bad/good/mf/manifests/t
+expect_status "and while it answers 401" 200
+rm "$T/fake/mode"
+is "both after asking the upstream" \
+	"$(cat "$REG_RUN"/*.log | grep -c "serving the cached 'bad/good/mf:t'")" 2
 req GET /v2/b2/lib/random/manifests/1
 expect_error "the tag deleted at the upstream is unknown" 404 MANIFEST_UNKNOWN
 req GET /v2/b2/lib/random/tags/list
