@@ -517,7 +517,8 @@ int store_tag_forget(struct store *s, const char *repo, const char *tag,
  *   STORE_OK             the caller fetches it: *out, a handle that it
  *                        feeds with store_fetch_write() and ends with
  *                        store_fetch_commit() or store_fetch_abort(),
- *                        which release the lock;
+ *                        which release the lock and leave no file of the
+ *                        fetch in <root>/fetch/;
  *   STORE_LOCKED         another worker still fetches it after wait_ms;
  * or STORE_READONLY, STORE_FULL, STORE_IO, STORE_CORRUPT.
  *
