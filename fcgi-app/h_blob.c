@@ -9,8 +9,8 @@ enum oci_err h_blob_get(struct req *r)
 {
     char dstr[DIGEST_STR_MAX], remote[NAME_MAX_LEN + 1];
     const struct mirror_upstream *up;
-    long long size, start = 0, len;
-    struct store_blob *b;
+    long long size = -1, start = 0, len;
+    struct store_blob *b = NULL;
     struct digest d;
     enum oci_err err;
     int rc, rk;
@@ -26,7 +26,13 @@ enum oci_err h_blob_get(struct req *r)
                          STORE_BLOB_TOUCH |
                              (up && r->method == M_GET ? STORE_BLOB_PULL : 0),
                          &b);
-    if (rc == STORE_NOTFOUND && up) {
+    /* the cache's, asked with a HEAD: the upstream's size, nothing kept */
+    if (rc == STORE_NOTFOUND && up && r->method == M_HEAD) {
+        err = mirror_blob_head(r, up, remote, &d, &size);
+        if (err)
+            return err;
+    }
+    if (rc == STORE_NOTFOUND && up && size < 0) {
         /* the cache's: fetched now, and streamed to a plain GET */
         int done;
 
@@ -37,11 +43,13 @@ enum oci_err h_blob_get(struct req *r)
             return err;
         rc = store_blob_open(r->store, r->name, &d, 0, &b);
     }
-    if (rc == STORE_NOTFOUND)
+    if (rc == STORE_NOTFOUND && size < 0)
         return req_fail(r, OCI_BLOB_UNKNOWN, "%s", r->ref);
-    if (rc)
+    if (rc && rc != STORE_NOTFOUND)
         return req_fail_store(r, rc);
-    size = len = store_blob_size(b);
+    if (b)
+        size = store_blob_size(b);
+    len = size;
     rk = range_parse(req_param(r, "HTTP_RANGE"), size, &start, &len);
     if (rk == RANGE_UNSATISFIABLE) {
         resp_error_header(r, "Content-Range: bytes */%lld", size);
@@ -54,7 +62,15 @@ enum oci_err h_blob_get(struct req *r)
     resp_header(r, "Accept-Ranges: bytes");
     /* blobs never change: let clients and proxies cache them */
     resp_header(r, "Cache-Control: max-age=31536000");
-    err = resp_blob(r, b, rk == RANGE_OK, start, len);
+    if (b) {
+        err = resp_blob(r, b, rk == RANGE_OK, start, len);
+        goto close;
+    }
+    if (rk == RANGE_OK)
+        resp_header(r, "Content-Range: bytes %lld-%lld/%lld", start,
+                    start + len - 1, size);
+    err = resp_send(r, rk == RANGE_OK ? 206 : 200, "application/octet-stream",
+                    NULL, len);
 close:
     store_blob_close(b);
     return err;

@@ -79,7 +79,10 @@ const struct mirror_upstream *mirror_of(struct req *r, char *remote);
  * GET/HEAD of manifest tag (or digest d) of a cached repository: from the
  * store, checked again with a HEAD to the upstream when a tag's copy is
  * older than the rule's revalidate, fetched when missing; a cached copy
- * is served when the upstream fails. Answers as a handler does.
+ * is served when the upstream fails, but a tag the upstream answers 404
+ * for is dropped (store_tag_forget) and MANIFEST_UNKNOWN. In maintenance
+ * mode what is fetched is served and not kept, and no tag moves or goes.
+ * Answers as a handler does.
  */
 enum oci_err mirror_manifest_get(struct req *r,
                                  const struct mirror_upstream *up,
@@ -92,11 +95,24 @@ enum oci_err mirror_manifest_get(struct req *r,
  * the digest is checked: then *done is 1 and the result is the handler's
  * (OCI_GONE when the fetch failed and the answer was cut short). Else
  * OCI_OK means the store has the blob now, to be served as usual, and
- * another result is an error recorded with req_fail().
+ * another result is an error recorded with req_fail(). In maintenance
+ * mode nothing is kept: a GET gets the blob streamed from the upstream
+ * (200, the whole blob, *done 1), the last byte once its digest is right.
  */
 enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
                                const char *remote, const struct digest *d,
                                int stream, int *done);
+/*
+ * HEAD of blob d of a cached repository that the store has not: the
+ * upstream's HEAD says its size, *size, and nothing is fetched or kept,
+ * as distribution's proxy does. OCI_OK with *size -1: the upstream said
+ * no length (or another digest, or refused the HEAD), and the caller
+ * fetches the blob as for a GET. Another result is an error recorded with
+ * req_fail() (BLOB_UNKNOWN when the upstream has no such blob).
+ */
+enum oci_err mirror_blob_head(struct req *r, const struct mirror_upstream *up,
+                              const char *remote, const struct digest *d,
+                              long long *size);
 /* Free the worker's upstream clients (at its end). */
 void mirror_clients_free(void);
 

@@ -70,6 +70,18 @@ static enum oci_err upstream_fail(struct req *r, int rc, enum oci_err notfound,
                     r->name, upstream_strerror(rc), up->url);
 }
 
+/*
+ * Maintenance mode (berthctl readonly on): the store takes no writes, and
+ * the cache's neither. Reads go on: what the cache fetches then goes to
+ * the client and is kept nowhere.
+ */
+static int maintenance(struct req *r)
+{
+    int on = 0;
+
+    return store_maintenance(r->store, &on) == STORE_OK && on;
+}
+
 static enum oci_err send_manifest(struct req *r, const struct digest *d,
                                   const char *ctype, const struct buf *body)
 {
@@ -82,9 +94,37 @@ static enum oci_err send_manifest(struct req *r, const struct digest *d,
 }
 
 /*
+ * The upstream answered 404 for tag, which the cache names manifest info:
+ * deleted there, so gone here too, and unknown to the client. A tag the
+ * tag guard holds (immutable) stays, and is served.
+ */
+static enum oci_err tag_gone(struct req *r, const char *tag,
+                             const struct store_manifest_info *info,
+                             const struct buf *body)
+{
+    /* in maintenance it stays, and is checked again after */
+    int rc = maintenance(r)
+                 ? STORE_OK
+                 : store_tag_forget(r->store, r->name, tag, &info->digest);
+
+    if (rc == STORE_TAG_FIXED) {
+        log_info("serving the cached '%s:%s': gone at the upstream, "
+                 "immutable here",
+                 r->name, tag);
+        return send_manifest(r, &info->digest, info->media_type, body);
+    }
+    if (rc && rc != STORE_NOTFOUND)
+        log_warn("cannot drop '%s:%s', gone at the upstream: %s", r->name, tag,
+                 store_strerror(rc));
+    return req_fail(r, OCI_MANIFEST_UNKNOWN,
+                    "'%s' in '%s': no longer at the upstream", tag, r->name);
+}
+
+/*
  * Fetch manifest ref (tag, or digest d) from the upstream, check it, keep
  * it, and answer with it. *stale, when not NULL, is the cached copy to
- * serve instead should the upstream fail.
+ * serve instead should the upstream fail (and to drop, should it have no
+ * such tag now).
  */
 static enum oci_err fetch_manifest(struct req *r,
                                    const struct mirror_upstream *up,
@@ -109,6 +149,8 @@ static enum oci_err fetch_manifest(struct req *r,
     rc = upstream_manifest(c, remote, tag ? tag : ref, &body, &a);
     if (rc) {
         buf_release(&body);
+        if (stale && rc == UPSTREAM_NOTFOUND)
+            return tag_gone(r, tag, stale, stale_body);
         if (stale) {
             log_info("serving the cached '%s:%s': %s", r->name, tag,
                      upstream_strerror(rc));
@@ -146,7 +188,9 @@ static enum oci_err fetch_manifest(struct req *r,
     mf.len = body.len;
     mf.m = &m;
     mf.referrer = referrer;
-    rc = store_manifest_put_cached(r->store, r->name, tag, &mf);
+    rc = maintenance(r)
+             ? STORE_OK
+             : store_manifest_put_cached(r->store, r->name, tag, &mf);
     if (rc) {
         err = req_fail_store(r, rc);
         goto release;
@@ -204,13 +248,17 @@ enum oci_err mirror_manifest_get(struct req *r,
     if (urc == UPSTREAM_OK && a.digest[0] &&
         !digest_parse(&said, a.digest, strlen(a.digest)) &&
         digest_equal(&said, &info.digest)) {
-        rc = store_tag_confirm(r->store, r->name, tag, &info.digest);
+        rc = maintenance(r)
+                 ? STORE_OK
+                 : store_tag_confirm(r->store, r->name, tag, &info.digest);
         if (rc && rc != STORE_NOTFOUND)
             log_warn("cannot note the check of '%s:%s': %s", r->name, tag,
                      store_strerror(rc));
         err = send_manifest(r, &info.digest, info.media_type, &body);
+    } else if (urc == UPSTREAM_NOTFOUND) {
+        err = tag_gone(r, tag, &info, &body);
     } else if (urc != UPSTREAM_OK) {
-        /* down, slow, or gone there: the cached copy is what there is */
+        /* down, slow, refused: the cached copy is what there is */
         log_info("serving the cached '%s:%s': %s", r->name, tag,
                  upstream_strerror(urc));
         err = send_manifest(r, &info.digest, info.media_type, &body);
@@ -220,6 +268,34 @@ enum oci_err mirror_manifest_get(struct req *r,
 out:
     buf_release(&body);
     return err;
+}
+
+enum oci_err mirror_blob_head(struct req *r, const struct mirror_upstream *up,
+                              const char *remote, const struct digest *d,
+                              long long *size)
+{
+    struct upstream_answer a;
+    struct upstream *c;
+    struct digest said;
+    int urc;
+
+    *size = -1;
+    c = client(up);
+    if (!c)
+        return req_fail(r, OCI_UNAVAILABLE, "upstream '%s' cannot be used",
+                        up->url);
+    urc = upstream_blob_head(c, remote, d, &a);
+    if (urc == UPSTREAM_NOTFOUND || urc == UPSTREAM_DOWN)
+        return upstream_fail(r, urc, OCI_BLOB_UNKNOWN, up);
+    /*
+     * No length, another digest, or a refusal (a redirect signed for GETs
+     * only): the fetch a GET makes decides, and checks what it gets.
+     */
+    if (urc == UPSTREAM_OK && a.length >= 0 &&
+        (!a.digest[0] || (!digest_parse(&said, a.digest, strlen(a.digest)) &&
+                          digest_equal(&said, d))))
+        *size = a.length;
+    return OCI_OK;
 }
 
 /* A blob's fetch while a client waits for it. */
@@ -299,6 +375,126 @@ static enum oci_err send_rest(struct pull *p)
     return err;
 }
 
+/* A blob passed from the upstream to the client and kept nowhere. */
+struct pass {
+    struct req *r;
+    const struct digest *d;
+    struct hasher h;
+    long long length, got;
+    int started;      /* the answer's head went out */
+    int client_gone;  /* the client's end failed */
+    enum oci_err err; /* the head could not go out (recorded) */
+    char last;        /* the blob's last byte, held back */
+};
+
+static int pass_start(void *ctx, const struct upstream_answer *a)
+{
+    struct pass *p = ctx;
+    char dstr[DIGEST_STR_MAX];
+    enum oci_err err;
+
+    p->length = a->length;
+    if (a->length < 0)
+        return 1; /* no length: nothing to stream with */
+    if (a->length == 0)
+        return 0; /* answered once checked */
+    digest_format(p->d, dstr);
+    resp_header(p->r, "Docker-Content-Digest: %s", dstr);
+    resp_header(p->r, "ETag: \"%s\"", dstr);
+    err = resp_begin(p->r, 200, "application/octet-stream", a->length);
+    if (err == OCI_INTERNAL) {
+        p->err = err;
+        return 1;
+    }
+    p->started = 1;
+    p->client_gone = err != OCI_OK;
+    return p->client_gone;
+}
+
+static int pass_data(void *ctx, const char *data, size_t len)
+{
+    struct pass *p = ctx;
+    size_t n = len;
+
+    if (p->length < 0 || p->got + (long long)len > p->length)
+        return 1;
+    hasher_update(&p->h, data, len);
+    p->got += (long long)len;
+    if (!p->started)
+        return 0;
+    /* the last byte waits for the digest, as in pull_data() */
+    if (len && p->got == p->length) {
+        p->last = data[len - 1];
+        n--;
+    }
+    if (n && resp_body(p->r, data, n) != OCI_OK) {
+        p->client_gone = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Blob d, in maintenance mode: streamed from the upstream to the client,
+ * its last byte once its digest is right, and kept nowhere. *done as
+ * mirror_blob_fetch()'s.
+ */
+static enum oci_err pass_blob(struct req *r, const struct mirror_upstream *up,
+                              const char *remote, const struct digest *d,
+                              int *done)
+{
+    char dstr[DIGEST_STR_MAX];
+    struct upstream *c;
+    struct digest got;
+    struct pass p;
+    int urc, right;
+
+    digest_format(d, dstr);
+    /* a HEAD the upstream's HEAD could not answer (mirror_blob_head) */
+    if (r->method == M_HEAD)
+        return req_fail(r, OCI_UNAVAILABLE,
+                        "'%s' is not cached, and the registry is read-only "
+                        "for maintenance",
+                        dstr);
+    c = client(up);
+    if (!c)
+        return req_fail(r, OCI_UNAVAILABLE, "upstream '%s' cannot be used",
+                        up->url);
+    memset(&p, 0, sizeof(p));
+    p.r = r;
+    p.d = d;
+    p.length = -1;
+    p.err = OCI_OK;
+    hasher_init(&p.h, d->alg);
+    urc = upstream_blob(c, remote, d, pass_start, pass_data, &p);
+    hasher_final(&p.h, &got);
+    right = urc == UPSTREAM_OK && p.got == p.length && digest_equal(&got, d);
+    *done = p.started;
+    if (p.started && (!right || p.client_gone)) {
+        if (!p.client_gone)
+            log_warn("passing '%s' from '%s' on failed: %s", dstr, up->url,
+                     urc ? upstream_strerror(urc) : "another digest or size");
+        return OCI_GONE; /* cut short: the client sees it failed */
+    }
+    if (p.started)
+        return resp_body(r, &p.last, 1);
+    if (p.err)
+        return p.err;
+    if (right) { /* empty */
+        *done = 1;
+        resp_header(r, "Docker-Content-Digest: %s", dstr);
+        resp_header(r, "ETag: \"%s\"", dstr);
+        return resp_send(r, 200, "application/octet-stream", NULL, 0);
+    }
+    if (urc == UPSTREAM_OK || urc == UPSTREAM_ABORTED)
+        return req_fail(r, OCI_UNAVAILABLE,
+                        "the upstream's blob '%s' has no length or is not "
+                        "what it should be, and the registry is read-only "
+                        "for maintenance",
+                        dstr);
+    return upstream_fail(r, urc, OCI_BLOB_UNKNOWN, up);
+}
+
 /* How long a worker waits for another's fetch of the same blob. */
 #define FETCH_WAIT_MS (30LL * 60 * 1000)
 
@@ -313,6 +509,8 @@ enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
     int rc, urc;
 
     *done = 0;
+    if (maintenance(r))
+        return pass_blob(r, up, remote, d, done);
     rc = store_fetch_begin(r->store, r->name, d, FETCH_WAIT_MS, &p.f);
     if (rc == STORE_FETCH_PRESENT)
         return OCI_OK; /* another worker fetched it: served as stored */

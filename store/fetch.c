@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,12 +23,17 @@
  * file (fetch/<alg>-<hex>.lock, flock) writes fetch/<alg>-<hex>.part and
  * hashes it as it comes; only a file of the right digest (and size) is
  * adopted into blobs/, in one write transaction, as a finished upload
- * is. The others wait for the lock and then find the blob there. Whoever
- * takes a lock looks for the blob before it fetches, so the lock file of
- * a blob that is there can go (store_fetch_commit); the lock file of a
- * failed fetch stays, and the next fetch of the blob takes it and
- * truncates its .part. A crash leaves a .part that the next fetch of the
- * blob truncates, and a lock that died with its process.
+ * is. The others wait for the lock and then find the blob there.
+ *
+ * A lock file is unlinked only by whoever holds its lock: the fetcher when
+ * it ends (commit or abort, after its .part), one that finds the blob
+ * there, and store_fetch_sweep(). So a fetcher that waited on a lock file
+ * and then took it checks that the path still names the file it locked
+ * (lock_path), and else opens the path anew: two fetchers never hold
+ * different files of one path, and never share a .part. Whoever takes a
+ * lock looks for the blob before it fetches. A crash leaves a .part and
+ * a lock file whose lock died with its process: the next fetch of the
+ * blob truncates the .part, and the GC's sweep removes both.
  *
  * The disk writes of a fetch overlap its receiving, hashing and
  * streaming: a full buffer goes to the fetch's writer thread, started at
@@ -151,6 +157,52 @@ static int take_lock(int fd, long long wait_ms)
             return STORE_LOCKED;
         nanosleep(&pause, NULL);
         waited += 20;
+    }
+}
+
+/*
+ * Open lock file path (made, with its directory, if need be) and take its
+ * lock, waiting up to wait_ms: *out, the lock of the file the path names
+ * (see the top).
+ */
+static int lock_path(char *path, long long wait_ms, int *out)
+{
+    struct stat held, now;
+    char *slash;
+    int fd, rc;
+
+    for (;;) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == ENOENT) {
+            slash = strrchr(path, '/');
+            *slash = '\0';
+            rc = mkdir_p(path, 0755);
+            if (rc)
+                rc = store_map_errno(errno, "create directory", path);
+            *slash = '/';
+            if (rc)
+                return rc;
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        }
+        if (fd < 0)
+            return store_map_errno(errno, "open", path);
+        rc = take_lock(fd, wait_ms);
+        if (rc == STORE_IO)
+            rc = store_map_errno(errno, "lock", path);
+        if (rc == STORE_OK && fstat(fd, &held))
+            rc = store_map_errno(errno, "stat", path);
+        if (rc == STORE_OK && stat(path, &now) == 0) {
+            if (now.st_ino == held.st_ino && now.st_dev == held.st_dev) {
+                *out = fd;
+                return STORE_OK;
+            }
+        } else if (rc == STORE_OK && errno != ENOENT) {
+            rc = store_map_errno(errno, "stat", path);
+        }
+        close(fd); /* drops the lock */
+        if (rc)
+            return rc;
+        /* unlinked by its holder while this one waited: again */
     }
 }
 
@@ -318,27 +370,15 @@ int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
     rc = fetch_path(s, d, "lock", lock, sizeof(lock));
     if (rc)
         return rc;
-    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == ENOENT) {
-        char *slash = strrchr(lock, '/');
-
-        *slash = '\0';
-        if (mkdir_p(lock, 0755))
-            return store_map_errno(errno, "create directory", lock);
-        *slash = '/';
-        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    }
-    if (fd < 0)
-        return store_map_errno(errno, "open", lock);
-    rc = take_lock(fd, wait_ms);
-    if (rc == STORE_IO)
-        rc = store_map_errno(errno, "lock", lock);
+    rc = lock_path(lock, wait_ms, &fd);
     if (rc)
-        goto close_fd;
+        return rc;
     /* another worker may have fetched it while this one waited */
     rc = present(s, repo, d);
-    if (rc == STORE_OK)
+    if (rc == STORE_OK) {
+        unlink(lock); /* held: nobody else's */
         rc = STORE_FETCH_PRESENT;
+    }
     if (rc != STORE_NOTFOUND)
         goto close_fd;
     f = xcalloc(1, sizeof(*f));
@@ -502,7 +542,6 @@ long store_fetch_read(struct store_fetch *f, long long off, void *buf,
 
 int store_fetch_commit(struct store_fetch *f)
 {
-    char lock[PATH_MAX];
     MDB_txn *txn = NULL;
     int rc;
 
@@ -514,20 +553,14 @@ int store_fetch_commit(struct store_fetch *f)
         rc = store_txn_begin(f->s, 0, &txn);
     if (rc == STORE_OK)
         rc = store_txn_end(f->s, txn, adopt(f, txn));
-    /*
-     * The blob is there: its lock file can go. Whoever waits on it, or
-     * opens a new one, looks first and finds the blob; one that failed
-     * stays, so that two fetchers never share a .part.
-     */
-    if (rc == STORE_OK &&
-        fetch_path(f->s, &f->d, "lock", lock, sizeof(lock)) == STORE_OK)
-        unlink(lock);
-    store_fetch_abort(f);
+    store_fetch_abort(f); /* and the lock file, which abort removes */
     return rc;
 }
 
 void store_fetch_abort(struct store_fetch *f)
 {
+    char lock[PATH_MAX];
+
     if (!f)
         return;
     if (f->dbuf) {
@@ -538,11 +571,110 @@ void store_fetch_abort(struct store_fetch *f)
     /* gone when renamed into place; else what is left is nobody's */
     if (unlink(f->path) && errno != ENOENT)
         log_warn("cannot remove '%s': %s", f->path, strerror(errno));
+    /* held, so the path's (see the top): a waiter opens a new one */
+    if (fetch_path(f->s, &f->d, "lock", lock, sizeof(lock)) == STORE_OK &&
+        unlink(lock) && errno != ENOENT)
+        log_warn("cannot remove '%s': %s", lock, strerror(errno));
     close(f->fd);
     close(f->lock_fd); /* drops the lock: the waiters look again */
     free(f->buf[0]);
     free(f->buf[1]);
     free(f);
+}
+
+/* A name in fetch/: the length of its base, before ".lock" or ".part"; 0. */
+static size_t fetch_base(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n > 5 &&
+        (!strcmp(name + n - 5, ".lock") || !strcmp(name + n - 5, ".part")))
+        return n - 5;
+    return 0;
+}
+
+/* What the fetch of base left, removed if nobody fetches it; counted. */
+static int sweep_one(struct store *s, const char *base, long long *removed)
+{
+    char lock[PATH_MAX], part[PATH_MAX];
+    struct stat held, now;
+    int fd, made = 0, rc = STORE_OK;
+
+    if (snprintf(lock, sizeof(lock), "%s/fetch/%s.lock", s->root, base) >=
+            (int)sizeof(lock) ||
+        snprintf(part, sizeof(part), "%s/fetch/%s.part", s->root, base) >=
+            (int)sizeof(part))
+        return STORE_OK; /* no fetch makes such names */
+    fd = open(lock, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        /* a .part alone: its lock, as a fetch would take it */
+        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        made = 1;
+    }
+    if (fd < 0)
+        return errno == ENOENT ? STORE_OK
+                               : store_map_errno(errno, "open", lock);
+    /* held: a fetch at work; changed: unlinked meanwhile, its holder's */
+    if (flock(fd, LOCK_EX | LOCK_NB) || fstat(fd, &held) || stat(lock, &now) ||
+        now.st_ino != held.st_ino || now.st_dev != held.st_dev)
+        goto close_fd;
+    if (unlink(part) == 0)
+        (*removed)++;
+    else if (errno != ENOENT)
+        rc = store_map_errno(errno, "remove", part);
+    if (rc == STORE_OK && unlink(lock) == 0)
+        *removed += !made;
+    else if (rc == STORE_OK)
+        rc = store_map_errno(errno, "remove", lock);
+close_fd:
+    close(fd); /* drops the lock */
+    return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_fetch_sweep(struct store *s, long long *removed)
+{
+    char path[PATH_MAX], **names = NULL;
+    size_t n = 0, cap = 0, i, len;
+    long long count = 0;
+    struct dirent *de;
+    int rc = STORE_OK;
+    DIR *dir;
+
+    snprintf(path, sizeof(path), "%s/fetch", s->root);
+    dir = opendir(path);
+    if (!dir && errno != ENOENT)
+        return store_map_errno(errno, "open directory", path);
+    /* the names first: what the sweep unlinks is not read again */
+    while (dir && (de = readdir(dir))) {
+        len = fetch_base(de->d_name);
+        if (!len)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            names = xrealloc(names, cap * sizeof(*names));
+        }
+        names[n] = xmalloc(len + 1);
+        memcpy(names[n], de->d_name, len);
+        names[n++][len] = '\0';
+    }
+    if (dir)
+        closedir(dir);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_name);
+    for (i = 0; rc == STORE_OK && i < n; i++)
+        if (!i || strcmp(names[i], names[i - 1]))
+            rc = sweep_one(s, names[i], &count);
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (rc == STORE_OK)
+        *removed = count;
+    return rc;
 }
 
 int store_pull_put(struct store *s, MDB_txn *txn, const struct digest *d)

@@ -34,6 +34,7 @@
  *      blobs that the pull-through cache fetched, with all their links
  *   5. files in blobs/ without a record, and empty blobs/ directories
  *   6. upload sessions past their time to live
+ *   7. what fetches of the cache left in fetch/ (store_fetch_sweep)
  */
 
 /*
@@ -1132,6 +1133,20 @@ static int sessions(struct gc *g)
     return rc;
 }
 
+/* What fetches left in fetch/ (a crash's .part, a failure's lock). */
+static int fetch_leftovers(struct gc *g)
+{
+    long long n = 0;
+    int rc;
+
+    if (g->o->dry_run)
+        return STORE_OK;
+    rc = store_fetch_sweep(g->s, &n);
+    if (rc == STORE_OK && n)
+        log_info("removed %lld files that fetches left in fetch/", n);
+    return rc;
+}
+
 static int record_end(struct gc *g)
 {
     MDB_txn *txn;
@@ -1211,6 +1226,8 @@ int store_gc(struct store *s, const struct store_gc_options *o,
         rc = sweep_orphans(&g);
     if (rc == STORE_OK)
         rc = sessions(&g);
+    if (rc == STORE_OK)
+        rc = fetch_leftovers(&g);
     if (rc == STORE_OK)
         rc = record_end(&g);
     if (rc == STORE_OK)

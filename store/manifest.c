@@ -304,6 +304,30 @@ int store_tag_confirm(struct store *s, const char *repo, const char *tag,
     return rc ? rc : store_txn_end(s, txn, tag_confirm(s, txn, repo, tag, d));
 }
 
+/* store_tag_forget() within txn. */
+static int tag_forget(struct store *s, MDB_txn *txn, const char *repo,
+                      const char *tag, const struct digest *d)
+{
+    struct digest now;
+    int rc;
+
+    rc = store_tag_get(s, txn, repo, tag, &now, NULL);
+    if (rc)
+        return rc;
+    if (!digest_equal(&now, d))
+        return STORE_NOTFOUND; /* fetched again meanwhile: that one counts */
+    return store_tag_drop(s, txn, repo, tag);
+}
+
+int store_tag_forget(struct store *s, const char *repo, const char *tag,
+                     const struct digest *d)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, 0, &txn);
+
+    return rc ? rc : store_txn_end(s, txn, tag_forget(s, txn, repo, tag, d));
+}
+
 int store_manifest_get(struct store *s, const char *repo, const char *tag,
                        const struct digest *d, struct buf *body,
                        struct store_manifest_info *info)

@@ -499,6 +499,16 @@ int store_tag_confirm(struct store *s, const char *repo, const char *tag,
                       const struct digest *d);
 
 /*
+ * The upstream no longer has tag of repo: the tag goes if it still names
+ * manifest d, as store_tag_delete() drops it (audited); the manifest
+ * stays, for GC. STORE_NOTFOUND when tag is gone or names another
+ * manifest now; STORE_TAG_FIXED (the tag guard holds it), STORE_CORRUPT,
+ * STORE_FULL, STORE_IO, STORE_READONLY.
+ */
+int store_tag_forget(struct store *s, const char *repo, const char *tag,
+                     const struct digest *d);
+
+/*
  * Fetching a blob for the pull-through cache. store_fetch_begin() takes
  * blob d's fetch lock, waiting up to wait_ms for another worker that holds
  * it, and then:
@@ -507,7 +517,8 @@ int store_tag_confirm(struct store *s, const char *repo, const char *tag,
  *   STORE_OK             the caller fetches it: *out, a handle that it
  *                        feeds with store_fetch_write() and ends with
  *                        store_fetch_commit() or store_fetch_abort(),
- *                        which release the lock;
+ *                        which release the lock and leave no file of the
+ *                        fetch in <root>/fetch/;
  *   STORE_LOCKED         another worker still fetches it after wait_ms;
  * or STORE_READONLY, STORE_FULL, STORE_IO, STORE_CORRUPT.
  *
@@ -877,7 +888,9 @@ struct store_gc_stats {
  * Files that a crash left in blobs/ without a record go after grace too,
  * with the blobs/ directories they leave empty, and so do the files a
  * crash left in trash/ (one whose record is still there goes back). Then
- * upload sessions older than upload_ttl go (store_upload_purge).
+ * upload sessions older than upload_ttl go (store_upload_purge), and what
+ * a crashed fetch of the cache left in fetch/ (its .part and lock file;
+ * a fetch at work keeps its own).
  *
  * One GC runs at a time: it holds an flock() of <root>/gc.lock. On
  * STORE_OK *out (if not NULL) says what went; a GC that fails part way
@@ -915,7 +928,9 @@ void store_set_actor(struct store *s, const char *user, const char *addr);
  *                    by digest); old: the manifest the tag named before
  *                    when the push moved it (a tag move), else ""
  *   tag-delete       a tag removed: by itself, with its manifest, by
- *                    the retention rules of a GC, with its repository
+ *                    the retention rules of a GC, with its repository,
+ *                    by the cache when the upstream has it no longer
+ *                    (store_tag_forget)
  *   manifest-delete  a manifest removed (by a client, a GC, berthctl)
  *   blob-delete      a repository's link to a blob removed (the blob
  *                    itself goes with its last link)

@@ -313,6 +313,15 @@ int store_blob_evict(struct store *s, MDB_txn *txn, const char *repo,
                      const struct digest *d, long long *freed);
 
 /*
+ * Remove what fetches left in fetch/ that nobody fetches now: the .part
+ * and lock file of a crashed fetch, a lock file an error left. Each goes
+ * under its lock, taken without waiting (store/fetch.c's top), so the
+ * files of a fetch at work stay. *removed: how many files went. Returns
+ * STORE_IO.
+ */
+int store_fetch_sweep(struct store *s, long long *removed);
+
+/*
  * Write now as the pull time of cached blob d within txn (the "pulls"
  * database; nothing when the store has none).
  */

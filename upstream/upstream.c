@@ -585,19 +585,41 @@ int upstream_manifest(struct upstream *c, const char *remote, const char *ref,
     return rc;
 }
 
-int upstream_blob(struct upstream *c, const char *remote,
-                  const struct digest *d, upstream_start_fn *start,
-                  upstream_data_fn *data, void *ctx)
+/* GET (callbacks in x) or HEAD blob d of repository remote. */
+static int blob_request(struct upstream *c, const char *remote,
+                        const struct digest *d, int head, struct xfer *x)
 {
     char path[NAME_MAX_LEN + 512], scope[SCOPE_MAX], dstr[DIGEST_STR_MAX];
-    struct xfer x;
 
     digest_format(d, dstr);
     snprintf(path, sizeof(path), "%s/blobs/%s", remote, dstr);
     snprintf(scope, sizeof(scope), "repository:%s:pull", remote);
+    /* a HEAD has no body to wait for: the manifests' total time */
+    return request(c, path, scope, head, NULL, head ? (long)c->timeout : 0, x);
+}
+
+int upstream_blob(struct upstream *c, const char *remote,
+                  const struct digest *d, upstream_start_fn *start,
+                  upstream_data_fn *data, void *ctx)
+{
+    struct xfer x;
+
     memset(&x, 0, sizeof(x));
     x.start = start;
     x.data = data;
     x.ctx = ctx;
-    return request(c, path, scope, 0, NULL, 0, &x);
+    return blob_request(c, remote, d, 0, &x);
+}
+
+int upstream_blob_head(struct upstream *c, const char *remote,
+                       const struct digest *d, struct upstream_answer *a)
+{
+    struct xfer x;
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    rc = blob_request(c, remote, d, 1, &x);
+    if (rc == UPSTREAM_OK)
+        *a = x.a;
+    return rc;
 }

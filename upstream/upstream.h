@@ -90,4 +90,11 @@ int upstream_blob(struct upstream *c, const char *remote,
                   const struct digest *d, upstream_start_fn *start,
                   upstream_data_fn *data, void *ctx);
 
+/*
+ * HEAD blob d of repository remote: on UPSTREAM_OK *a has the head of the
+ * 200 (its length -1 when the upstream gave none). Nothing is fetched.
+ */
+int upstream_blob_head(struct upstream *c, const char *remote,
+                       const struct digest *d, struct upstream_answer *a);
+
 #endif

@@ -8,7 +8,10 @@
 # answers a wrong blob, a short one, a stalled one or a too long one
 # (tests/e2e/upstream.py under bad/) gets nothing into the store, and the
 # client an error; 16 clients that want the same uncached 256 MiB blob at
-# once make one fetch. Beyond cache_max, berthctl gc evicts the least
+# once make one fetch; a HEAD of an uncached blob asks the upstream with a
+# HEAD and keeps nothing; a tag the upstream deleted goes (a 404 to its
+# HEAD), where an upstream that is down leaves it served; in maintenance
+# mode (berthctl readonly on) what is fetched is served, not kept. Beyond cache_max, berthctl gc evicts the least
 # recently pulled blobs, which come again from the upstream when pulled.
 # shellcheck disable=SC2086 # $SK_* are lists of options
 # shellcheck source=tests/e2e/lib.sh
@@ -82,8 +85,8 @@ cat >"$T/mirror.conf" <<RULES
 # the test's upstreams under hub/ and bad/, the reference registry for
 # names under no prefix (docker's registry-mirrors), local names under team/
 upstream hub/ http://$UP revalidate=1s timeout=5s
-upstream bad/ http://$FAKE timeout=2s
-upstream b2/ http://$UP2
+upstream bad/ http://$FAKE timeout=2s revalidate=1s
+upstream b2/ http://$UP2 revalidate=1s
 upstream * http://$UP
 local    team/
 RULES
@@ -154,15 +157,62 @@ mkblob "$T/local" 1000
 push_blob team/x "$T/local"
 expect_status "a push to a local prefix works" 201
 
+# maintenance mode: what the cache fetches is served, and kept nowhere
+ctl readonly on
+req GET /v2/late/lib/multi/manifests/1
+expect_status "read-only: an uncached manifest is served" 200
+req GET /v2/late/lib/multi/tags/list
+expect_error "and not kept" 404 NAME_UNKNOWN
+mkblob "$T/m" 2000000
+DM=$(sha256 "$T/m")
+cp "$T/m" "$T/fake/${DM#sha256:}"
+check "an uncached blob is served" c -f -o "$T/got" "$BASE/v2/bad/good/m/blobs/$DM"
+check "whole" cmp -s "$T/got" "$T/m"
+check "and not kept" test ! -e "$(blob_file "$DM")"
+is "nothing in fetch/" "$(find "$REG_STORE/fetch" -type f | wc -l)" 0
+c -o /dev/null "$BASE/v2/bad/wrong/m/blobs/$DM"
+check "a wrong one is cut short" test $? != 0
+ctl readonly off
+
+# a tag deleted at the upstream goes from the cache once checked again
+req HEAD /v2/b2/lib/random/manifests/1
+B2M=$(hdr Docker-Content-Digest)
+is "the second berth deletes its tag" \
+	"$(c -o /dev/null -w '%{http_code}' -X DELETE "http://$UP2/v2/lib/random/manifests/1")" 202
+
+# a tag whose upstream answers 500 or 401 when checked again is served
+mkdir "$T/fake/manifests"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":2000000},"layers":[]}' \
+	"$DM" >"$T/fake/manifests/t"
+req GET /v2/bad/good/mf/manifests/t
+expect_status "a manifest of the fake upstream is cached" 200
+echo 500 >"$T/fake/mode"
+
 # the upstream goes away: what was pulled is still there
 kill "$REF_PID"
 sleep 1.2 # past revalidate: the tag is checked again, and cannot be
+req GET /v2/bad/good/mf/manifests/t
+expect_status "a tag checked while its upstream answers 500 is served" 200
+echo 401 >"$T/fake/mode"
+req GET /v2/bad/good/mf/manifests/t
+expect_status "and while it answers 401" 200
+rm "$T/fake/mode"
+is "both after asking the upstream" \
+	"$(cat "$REG_RUN"/*.log | grep -c "serving the cached 'bad/good/mf:t'")" 2
+req GET /v2/b2/lib/random/manifests/1
+expect_error "the tag deleted at the upstream is unknown" 404 MANIFEST_UNKNOWN
+req GET /v2/b2/lib/random/tags/list
+is "and no longer cached" "$(body)" '{"name":"b2/lib/random","tags":[]}'
+req GET "/v2/b2/lib/random/manifests/$B2M"
+expect_status "the manifest stays, by digest" 200
 rm -rf "$T/back"
 check "with the upstream stopped, skopeo pulls from the cache" sk copy \
 	$SK_SRC --preserve-digests "docker://$R/hub/lib/random:1" "oci:$T/back:random"
 is "the same image" "$(digest_of "$T/back" random)" "$RND"
 req GET /v2/hub/lib/other/manifests/1
 expect_error "what was never cached is unavailable" 503 UNAVAILABLE
+req HEAD "/v2/hub/lib/random/blobs/$(sha256 "$T/local")"
+expect_status "and a HEAD of an uncached blob too" 503
 
 # a bad upstream: nothing of a wrong answer is kept or served whole
 mkblob "$T/b" 3000000
@@ -178,11 +228,25 @@ for kind in wrong short slow long; do
 	check "$kind blob: nothing in the store" test ! -e "$REG_STORE/blobs/sha256/$(echo "$HEX" | cut -c1-2)/$HEX"
 	rm -f "$T/got"
 done
-is "nothing left in fetch/" "$(find "$REG_STORE/fetch" -name '*.part' | wc -l)" 0
+is "nothing left in fetch/, no lock file either" "$(find "$REG_STORE/fetch" -type f | wc -l)" 0
 check "a good answer is kept" c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
 check "and is the blob" cmp -s "$T/got" "$T/b"
 c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
 is "the upstream was asked once for it" "$(grep -c "^good $D" "$T/fake/gets.log")" 1
+
+# a HEAD of an uncached blob is the upstream's HEAD: nothing fetched or kept
+mkblob "$T/h" 123456
+DH=$(sha256 "$T/h")
+cp "$T/h" "$T/fake/${DH#sha256:}"
+req HEAD "/v2/bad/good/h/blobs/$DH"
+expect_status "a HEAD of an uncached blob" 200
+is "has the upstream's length" "$(hdr Content-Length)" 123456
+is "and the digest" "$(hdr Docker-Content-Digest)" "$DH"
+is "the upstream got a HEAD" "$(grep -c "^good $DH" "$T/fake/heads.log")" 1
+is "and no GET" "$(grep -c "^good $DH" "$T/fake/gets.log")" 0
+check "nothing in the store" test ! -e "$(blob_file "$DH")"
+req HEAD "/v2/bad/good/h/blobs/$(sha256 "$T/local")"
+expect_status "a HEAD of a blob the upstream has not: 404" 404
 
 # single flight: 16 clients at once, one fetch of 256 MiB
 head -c 268435456 /dev/urandom >"$T/fake/big"

@@ -13,9 +13,15 @@ which it writes to PORTFILE once it listens. <kind> says how it answers:
   slow   half of the blob, then nothing for a minute
   long   the blob and more bytes, without a Content-Length
 
-Each GET of a blob appends "<kind> <digest>" to DIR/gets.log, so that the
-test counts how often the upstream was asked.
+and GET/HEAD /v2/<kind>/<name>/manifests/<ref> for the OCI image manifest
+in DIR/manifests/<ref> (any kind), unless DIR/mode holds a status (500,
+401, 404) to answer instead.
+
+Each GET of a blob appends "<kind> <digest>" to DIR/gets.log, and each
+HEAD to DIR/heads.log, so that the test counts how often the upstream was
+asked, and how.
 """
+import hashlib
 import http.server
 import os
 import socketserver
@@ -49,6 +55,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = self.path.split("/")
         if self.path in ("/v2/", "/v2"):
             return self.answer(200, b"{}")
+        if len(parts) == 6 and parts[4] == "manifests":
+            return self.manifest(parts[5])
         # /v2/<kind>/<name>/blobs/<digest>
         if len(parts) != 6 or parts[4] != "blobs":
             return self.answer(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
@@ -57,9 +65,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not os.path.exists(path):
             return self.answer(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         size = os.path.getsize(path)
-        if self.command == "GET":
-            with LOCK, open(os.path.join(DIR, "gets.log"), "a") as log:
-                log.write("%s %s\n" % (kind, digest))
+        log = "gets.log" if self.command == "GET" else "heads.log"
+        with LOCK, open(os.path.join(DIR, log), "a") as f:
+            f.write("%s %s\n" % (kind, digest))
         self.send_response(200)
         self.send_header("Docker-Content-Digest", digest)
         self.send_header("Content-Type", "application/octet-stream")
@@ -74,6 +82,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_body(kind, path, size)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    def manifest(self, ref):
+        try:
+            with open(os.path.join(DIR, "mode")) as f:
+                mode = int(f.read())
+        except (OSError, ValueError):
+            mode = 200
+        path = os.path.join(DIR, "manifests", os.path.basename(ref))
+        if mode == 200 and not os.path.exists(path):
+            mode = 404
+        if mode != 200:
+            return self.answer(mode, b'{"errors":[{"code":"UNKNOWN"}]}')
+        with open(path, "rb") as f:
+            body = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type",
+                         "application/vnd.oci.image.manifest.v1+json")
+        self.send_header("Docker-Content-Digest",
+                         "sha256:" + hashlib.sha256(body).hexdigest())
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def send_body(self, kind, path, size):
         if kind == "wrong":

@@ -3,10 +3,14 @@
  * cache. A cached manifest is kept before its blobs (and fsck finds
  * nothing wrong with that); a fetched blob is kept only when its digest
  * and size are right, one fetcher at a time; the GC's cache_max evicts
- * the least recently pulled cached blobs and never a pushed one.
+ * the least recently pulled cached blobs and never a pushed one; what a
+ * crashed fetch left in fetch/ is swept, what a fetch at work holds is
+ * not.
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -116,6 +123,17 @@ static void test_cached_manifest(void **state)
     /* its blob, fetched later, is linked and used */
     assert_int_equal(fetch(f, "hub/a", cfg, 3000, &dcfg, 3000), STORE_OK);
     assert_true(has_blob(f, "hub/a", &dcfg));
+    assert_int_equal(fsck_problems(f), 0);
+    /* gone at the upstream: the tag goes if it still names t.d */
+    assert_int_equal(store_tag_forget(f->s, "hub/a", "1", &dcfg),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_tag_forget(f->s, "hub/a", "1", &t.d), STORE_OK);
+    assert_int_equal(store_manifest_get(f->s, "hub/a", "1", NULL, NULL, &info),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_manifest_get(f->s, "hub/a", NULL, &t.d, NULL, &info),
+                     STORE_OK);
+    assert_int_equal(store_tag_forget(f->s, "hub/a", "1", &t.d),
+                     STORE_NOTFOUND);
     assert_int_equal(fsck_problems(f), 0);
     tm_release(&t);
     free(cfg);
@@ -298,6 +316,158 @@ static void test_evict_order(void **state)
         free(b[i]);
 }
 
+/* Make file path with content text. */
+static void put_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0;
+}
+
+static void fetch_file(struct fixture *f, const struct digest *d,
+                       const char *ext, char *out)
+{
+    snprintf(out, PATH_MAX, "%s/fetch/sha256-%s.%s", f->root, d->hex, ext);
+}
+
+/*
+ * fetch/: what a crash left goes (store_fetch_sweep, and the GC), the
+ * files of a fetch at work stay, and an ended fetch leaves nothing.
+ */
+static void test_fetch_sweep(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *data = pattern(50000, 5);
+    char lock[PATH_MAX], part[PATH_MAX], dlock[PATH_MAX], dpart[PATH_MAX],
+        alone[PATH_MAX], other[PATH_MAX];
+    struct store_gc_options o;
+    struct store_gc_stats st;
+    struct digest d, dead, dead2;
+    struct store_fetch *h;
+    long long n = -1;
+
+    digest_of(DIGEST_SHA256, data, 50000, &d);
+    digest_of(DIGEST_SHA256, data, 1000, &dead);
+    digest_of(DIGEST_SHA256, data, 2000, &dead2);
+    assert_int_equal(store_fetch_sweep(f->s, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    /* a fetch at work, a crash's .part and lock file, a .part alone */
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+    assert_int_equal(store_fetch_write(h, data, 20000), STORE_OK);
+    fetch_file(f, &d, "lock", lock);
+    fetch_file(f, &d, "part", part);
+    fetch_file(f, &dead, "lock", dlock);
+    fetch_file(f, &dead, "part", dpart);
+    fetch_file(f, &dead2, "part", alone);
+    snprintf(other, sizeof(other), "%s/fetch/notes", f->root);
+    put_file(dlock, "");
+    put_file(dpart, "half a blob");
+    put_file(alone, "half another");
+    put_file(other, "not a fetch's");
+    assert_int_equal(store_fetch_sweep(f->s, &n), STORE_OK);
+    assert_int_equal(n, 3);
+    assert_false(exists(dlock));
+    assert_false(exists(dpart));
+    assert_false(exists(alone));
+    assert_true(exists(other));
+    assert_true(exists(lock));
+    assert_true(exists(part));
+    /* the fetch goes on, and leaves nothing when it ends */
+    assert_int_equal(store_fetch_write(h, data + 20000, 30000), STORE_OK);
+    assert_int_equal(store_fetch_commit(h), STORE_OK);
+    assert_true(has_blob(f, "hub/a", &d));
+    assert_false(exists(lock));
+    assert_false(exists(part));
+    assert_int_equal(fetch(f, "hub/a", data, 1000, &dead2, 1000),
+                     STORE_DIGEST_MISMATCH);
+    fetch_file(f, &dead2, "lock", lock);
+    assert_false(exists(lock));
+    assert_false(exists(alone));
+    /* the GC sweeps */
+    put_file(dlock, "");
+    put_file(dpart, "half a blob");
+    memset(&o, 0, sizeof(o));
+    o.grace = 1000000;
+    o.untagged_ttl = -1;
+    o.upload_ttl = 1000000;
+    assert_int_equal(store_gc(f->s, &o, &st), STORE_OK);
+    assert_false(exists(dlock));
+    assert_false(exists(dpart));
+    assert_true(has_blob(f, "hub/a", &d));
+    free(data);
+}
+
+/*
+ * A process that takes the lock of a fetch's lock file, says so on fd
+ * ready, and unlinks the file while it holds it, as a sweep does; its
+ * exit drops the lock.
+ */
+static void unlink_held(const char *lock, int ready)
+{
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+
+    if (fd < 0 || flock(fd, LOCK_EX) || write(ready, "x", 1) != 1)
+        _exit(1);
+    poll(NULL, 0, 200); /* the fetcher opens it, and waits */
+    _exit(unlink(lock) ? 1 : 0);
+}
+
+/*
+ * A fetcher that waited on a lock file its holder unlinked opens the path
+ * anew: it holds the lock of the file the path names, which a sweep
+ * leaves alone, and no other fetcher can hold one of the same path.
+ */
+static void test_fetch_lock_unlinked(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *data = pattern(30000, 6);
+    char lock[PATH_MAX], part[PATH_MAX];
+    struct store_fetch *h;
+    struct digest d;
+    int fd, pfd[2], status;
+    long long n = -1;
+    pid_t pid;
+    char c;
+
+    digest_of(DIGEST_SHA256, data, 30000, &d);
+    fetch_file(f, &d, "lock", lock);
+    fetch_file(f, &d, "part", part);
+    /* fetch/ made by a fetch that failed */
+    assert_int_equal(fetch(f, "hub/a", data, 100, &d, -1),
+                     STORE_DIGEST_MISMATCH);
+    assert_int_equal(pipe(pfd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        unlink_held(lock, pfd[1]);
+    assert_int_equal(read(pfd[0], &c, 1), 1);
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 5000, &h), STORE_OK);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(pfd[0]);
+    close(pfd[1]);
+    fd = open(lock, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+    close(fd);
+    assert_int_equal(store_fetch_sweep(f->s, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_true(exists(part));
+    assert_int_equal(store_fetch_write(h, data, 30000), STORE_OK);
+    assert_int_equal(store_fetch_commit(h), STORE_OK);
+    assert_true(has_blob(f, "hub/a", &d));
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +479,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fetch_big, cache_setup, teardown),
         cmocka_unit_test_setup_teardown(test_evict_order, cache_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_sweep, cache_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_lock_unlinked, cache_setup,
                                         teardown),
     };
 
