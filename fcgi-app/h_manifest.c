@@ -82,17 +82,18 @@ enum oci_err h_manifest_get(struct req *r)
     resp_header(r, "ETag: \"%s\"", dstr);
     err = resp_send(r, 200, info.media_type, body.ptr, info.size);
     buf_release(&body);
-    /*
-     * A pull for the webhooks (hooks/hooks.h), after the answer, which
-     * goes out first: the client does not wait for its commit. One that
-     * fails is logged by the store (STORE_FULL, STORE_IO) and costs the
-     * client nothing.
-     */
-    if (err == OCI_OK && r->cfg->webhooks[0] && r->cfg->webhooks_pulls &&
+    if (err == OCI_OK)
+        manifest_pulled(r, dstr);
+    return err;
+}
+
+void manifest_pulled(struct req *r, const char *dstr)
+{
+    /* a pull for the webhooks (hooks/hooks.h) */
+    if (r->cfg->webhooks[0] && r->cfg->webhooks_pulls &&
         resp_flush(r) == OCI_OK &&
         store_audit_pull(r->store, r->name, r->ref, dstr))
         log_debug("pull of '%s' in '%s' not recorded", r->ref, r->name);
-    return err;
 }
 
 /* The digest of body in the algorithm of want (sha256 for a tag). */

@@ -76,6 +76,14 @@ enum oci_err quota_check(struct req *r, const struct digest *d, long long need);
  */
 const struct mirror_upstream *mirror_of(struct req *r, char *remote);
 /*
+ * Manifest dstr of r->name went out to the client (a GET or a HEAD, tag
+ * or digest, local or cached): with webhooks_pulls, a pull for the
+ * webhooks, recorded after the answer is flushed, so that the client does
+ * not wait for its commit. One that fails is logged by the store and
+ * costs the client nothing.
+ */
+void manifest_pulled(struct req *r, const char *dstr);
+/*
  * GET/HEAD of manifest tag (or digest d) of a cached repository: from the
  * store, checked again with a HEAD to the upstream when a tag's copy is
  * older than the rule's revalidate, fetched when missing; a cached copy

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "fcgi-app/handlers.h"
+#include "fcgi-app/metrics.h"
 #include "fcgi-app/response.h"
 #include "upstream/upstream.h"
 #include "util/log.h"
@@ -86,11 +87,27 @@ static enum oci_err send_manifest(struct req *r, const struct digest *d,
                                   const char *ctype, const struct buf *body)
 {
     char dstr[DIGEST_STR_MAX];
+    enum oci_err err;
 
     digest_format(d, dstr);
     resp_header(r, "Docker-Content-Digest: %s", dstr);
     resp_header(r, "ETag: \"%s\"", dstr);
-    return resp_send(r, 200, ctype, body->ptr, (long long)body->len);
+    err = resp_send(r, 200, ctype, body->ptr, (long long)body->len);
+    if (err == OCI_OK)
+        manifest_pulled(r, dstr);
+    return err;
+}
+
+/* The cached copy, because the upstream failed (rc, logged) or cannot be
+ * used (rc 0). */
+static enum oci_err send_stale(struct req *r, const char *tag,
+                               const struct store_manifest_info *info,
+                               const struct buf *body, int rc)
+{
+    log_info("serving the cached '%s:%s': %s", r->name, tag,
+             rc ? upstream_strerror(rc) : "the upstream cannot be used");
+    metrics_mirror(METRICS_MIRROR_MANIFEST_STALE, 0);
+    return send_manifest(r, &info->digest, info->media_type, body);
 }
 
 /*
@@ -151,12 +168,8 @@ static enum oci_err fetch_manifest(struct req *r,
         buf_release(&body);
         if (stale && rc == UPSTREAM_NOTFOUND)
             return tag_gone(r, tag, stale, stale_body);
-        if (stale) {
-            log_info("serving the cached '%s:%s': %s", r->name, tag,
-                     upstream_strerror(rc));
-            return send_manifest(r, &stale->digest, stale->media_type,
-                                 stale_body);
-        }
+        if (stale)
+            return send_stale(r, tag, stale, stale_body, rc);
         return upstream_fail(r, rc, OCI_MANIFEST_UNKNOWN, up);
     }
     hasher_init(&hs, d ? d->alg : DIGEST_SHA256);
@@ -195,6 +208,7 @@ static enum oci_err fetch_manifest(struct req *r,
         err = req_fail_store(r, rc);
         goto release;
     }
+    metrics_mirror(METRICS_MIRROR_MANIFEST_NEW, 0);
     err = send_manifest(r, &got, m.media_type, &body);
 release:
     free(referrer);
@@ -231,7 +245,7 @@ enum oci_err mirror_manifest_get(struct req *r,
     }
     c = client(up);
     if (!c && rc == STORE_OK) {
-        err = send_manifest(r, &info.digest, info.media_type, &body);
+        err = send_stale(r, tag, &info, &body, 0);
         goto out;
     }
     if (!c) {
@@ -254,14 +268,13 @@ enum oci_err mirror_manifest_get(struct req *r,
         if (rc && rc != STORE_NOTFOUND)
             log_warn("cannot note the check of '%s:%s': %s", r->name, tag,
                      store_strerror(rc));
+        metrics_mirror(METRICS_MIRROR_MANIFEST_SAME, 0);
         err = send_manifest(r, &info.digest, info.media_type, &body);
     } else if (urc == UPSTREAM_NOTFOUND) {
         err = tag_gone(r, tag, &info, &body);
     } else if (urc != UPSTREAM_OK) {
         /* down, slow, refused: the cached copy is what there is */
-        log_info("serving the cached '%s:%s': %s", r->name, tag,
-                 upstream_strerror(urc));
-        err = send_manifest(r, &info.digest, info.media_type, &body);
+        err = send_stale(r, tag, &info, &body, urc);
     } else {
         err = fetch_manifest(r, up, c, remote, tag, NULL, &info, &body);
     }
@@ -506,6 +519,7 @@ enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
     enum oci_err err = OCI_OK;
     struct upstream *c;
     struct pull p;
+    long long got;
     int rc, urc;
 
     *done = 0;
@@ -535,6 +549,7 @@ enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
     urc = upstream_blob(c, remote, d, pull_start, pull_data, &p);
     digest_format(d, dstr);
     if (urc) {
+        metrics_mirror(METRICS_MIRROR_BLOB_FAILED, 0);
         store_fetch_abort(p.f);
         if (urc == UPSTREAM_ABORTED)
             log_warn("fetch of '%s' from '%s' stopped: %s", dstr, up->url,
@@ -553,7 +568,10 @@ enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
     rc = store_fetch_verify(p.f);
     if (rc == STORE_OK && p.streaming && !p.client_gone)
         err = send_rest(&p);
+    got = store_fetch_got(p.f);
     rc = store_fetch_commit(p.f); /* a wrong one: says why, and drops it */
+    metrics_mirror(rc ? METRICS_MIRROR_BLOB_FAILED : METRICS_MIRROR_BLOB_STORED,
+                   rc ? 0 : got);
     if (rc) {
         log_warn("fetched '%s' of '%s' from '%s' is not kept: %s", dstr, remote,
                  up->url, store_strerror(rc));

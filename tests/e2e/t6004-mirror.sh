@@ -90,7 +90,11 @@ upstream b2/ http://$UP2 revalidate=1s
 upstream * http://$UP
 local    team/
 RULES
-berth_conf "mirror = $T/mirror.conf"
+# pulls for the webhooks, to a receiver that is not there: the audit log
+# keeps them, for berthctl log
+echo "hook nowhere http://127.0.0.1:9/ events=pull retries=0" >"$T/hooks.conf"
+berth_conf "mirror = $T/mirror.conf" "metrics = on" \
+	"webhooks = $T/hooks.conf" "webhooks_pulls = on"
 BERTH_WORKERS=6
 start_front
 R=$(reg)
@@ -288,6 +292,25 @@ check "whole" cmp -s "$T/got" "$T/e1"
 is "from the upstream" "$(grep -c "^good $e1" "$T/fake/gets.log")" 2
 ctl fsck
 is "berthctl fsck finds the cache consistent" "$RC" 0
+ctl --json log --repo hub/lib/random
+is "the cache's pulls are pulls for the webhooks too" \
+	"$(js 'any(e["event"] == "pull" and e["reference"] == "1" for e in d["entries"])')" True
+# mirror_total NAME RESULT: a counter of the cache in /metrics
+mirror_total() {
+	sed -n "s/^berth_mirror_$1_total{result=\"$2\"} //p" "$T/metrics"
+}
+req GET /metrics
+cp "$T/body" "$T/metrics"
+is "/metrics counts the blobs fetched and kept" \
+	"$(mirror_total blob_fetches stored | awk '{ print ($1 >= 5) }')" 1
+is "the fetches that kept nothing (wrong, short, stalled, too long...)" \
+	"$(mirror_total blob_fetches failed | awk '{ print ($1 >= 4) }')" 1
+is "the manifests fetched" \
+	"$(mirror_total manifest_fetches new | awk '{ print ($1 >= 3) }')" 1
+is "and those served stale, the upstream failing" \
+	"$(mirror_total manifest_fetches stale | awk '{ print ($1 >= 2) }')" 1
+is "with the bytes kept" "$(sed -n 's/^berth_mirror_fetched_bytes_total //p' \
+	"$T/metrics" | awk '{ print ($1 > 1000000) }')" 1
 stop_all
 ! grep -l -E 'Sanitizer|runtime error:' "$T"/run2/*.log
 check "no sanitizer reports from the second berth" test $? = 0
