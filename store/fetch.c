@@ -363,7 +363,7 @@ int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
 {
     char lock[PATH_MAX];
     struct store_fetch *f;
-    int rc, fd;
+    int rc, fd = -1; /* set by lock_path() when it succeeds */
 
     if (s->rdonly)
         return STORE_READONLY;
