@@ -587,6 +587,45 @@ static void test_fetch_follow(void **state)
     assert_false(has_blob(f, "hub/a", &d));
     assert_int_equal(store_fetch_follow(f->s, "hub/a", &d, &fl),
                      STORE_NOTFOUND);
+
+    /*
+     * What a crashed fetch left, a .part and a note naming it: a new
+     * fetch makes its own file, and its followers read that one.
+     */
+    digest_of(DIGEST_SHA256, data, len - 3, &d);
+    {
+        char part[PATH_MAX], lock[PATH_MAX], text[128];
+        struct stat old, now;
+        int fd;
+
+        fetch_file(f, &d, "part", part);
+        fetch_file(f, &d, "lock", lock);
+        put_file(part, "junk, junk, junk");
+        fd = open(part, O_RDONLY); /* its inode stays in use */
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &old), 0);
+        snprintf(text, sizeof(text), "%20llu %20lld %20lld\n",
+                 (unsigned long long)old.st_ino, (long long)len - 3, 16LL);
+        put_file(lock, text);
+        assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+        assert_int_equal(stat(part, &now), 0);
+        assert_true(now.st_ino != old.st_ino);
+        assert_int_equal(store_fetch_follow(f->s, "hub/a", &d, &fl), STORE_OK);
+        assert_int_equal(store_follow_read(fl, 0, back, len, &st), 0);
+        assert_int_equal(store_follow_length(fl), -1);
+        store_fetch_expect(h, (long long)len - 3);
+        for (off = 0; off < ((size_t)5 << 20); off += 65536)
+            assert_int_equal(store_fetch_write(h, data + off, 65536), STORE_OK);
+        got = follow_poll(fl, 0, back, len, 4 << 20, &st);
+        assert_int_equal(st, STORE_FOLLOW_RUNNING);
+        assert_true(got >= (4 << 20));
+        assert_memory_equal(back, data, (size_t)got);
+        store_fetch_abort(h);
+        assert_int_equal(store_follow_read(fl, got, back, len, &st), 0);
+        assert_int_equal(st, STORE_FOLLOW_FAILED);
+        store_follow_close(fl);
+        close(fd);
+    }
     free(back);
     free(other);
     free(data);
