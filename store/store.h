@@ -603,8 +603,8 @@ void store_fetch_abort(struct store_fetch *f);
  *                        file: nothing more is read; what was read may
  *                        not be the blob's. The store may have the blob
  *                        still: store_fetch_begin() says.
- * It returns -1 on a read error (logged). A handle is used by one thread
- * at a time.
+ * With len 0 (buf may be NULL) it only sets *state. It returns -1 on a
+ * read error (logged). A handle is used by one thread at a time.
  */
 #define STORE_FOLLOW_RUNNING 0
 #define STORE_FOLLOW_DONE    1
