@@ -100,8 +100,10 @@ enum oci_err mirror_manifest_get(struct req *r,
  * Blob d of a cached repository is not in the store: fetch it (or wait
  * for the worker that fetches it). With stream, the answer (200, the
  * whole blob) goes out while it is fetched, all but its last byte before
- * the digest is checked: then *done is 1 and the result is the handler's
- * (OCI_GONE when the fetch failed and the answer was cut short). Else
+ * the digest is checked, whether this worker fetches it or follows
+ * another's fetch (store_fetch_follow): then *done is 1 and the result
+ * is the handler's (OCI_GONE when the fetch failed or stalled and the
+ * answer was cut short). Else
  * OCI_OK means the store has the blob now, to be served as usual, and
  * another result is an error recorded with req_fail(). In maintenance
  * mode nothing is kept: a GET gets the blob streamed from the upstream

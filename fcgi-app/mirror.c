@@ -511,6 +511,133 @@ static enum oci_err pass_blob(struct req *r, const struct mirror_upstream *up,
 /* How long a worker waits for another's fetch of the same blob. */
 #define FETCH_WAIT_MS (30LL * 60 * 1000)
 
+/*
+ * How long a follower of another worker's fetch (follow()) goes on while
+ * that fetch makes no progress: the longest stall the fetcher's upstream
+ * may have (the rule's timeout), and a margin for its commit.
+ */
+static long long stall_ms(const struct mirror_upstream *up)
+{
+    long long ms = (up->timeout + 60) * 1000;
+
+    return ms < FETCH_WAIT_MS ? ms : FETCH_WAIT_MS;
+}
+
+static long long now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec t = {0, ms * 1000000L};
+
+    nanosleep(&t, NULL);
+}
+
+/* What follow() found, when it did not answer. */
+enum follow_end {
+    FOLLOW_ANSWERED, /* the answer is the result (*done) */
+    FOLLOW_STORED,   /* the store has the blob now: served as stored */
+    FOLLOW_WAIT,     /* wait for the lock, as a HEAD does */
+};
+
+/*
+ * Blob d, which another worker fetches (its lock is held): followed, its
+ * bytes sent as that worker writes them (store_fetch_follow), so that the
+ * client gets its answer at once rather than after the whole fetch (and
+ * the web server does not give up on a long one). The head goes out once
+ * the fetcher knows the length; the last byte once the fetch made the
+ * blob of the very file read; a fetch that fails or stalls cuts the
+ * answer short. A blob without a length, or kept in LMDB, or a fetch that
+ * ended before the head, is not followed: FOLLOW_WAIT or FOLLOW_STORED.
+ */
+static enum follow_end follow(struct req *r, const struct mirror_upstream *up,
+                              const struct digest *d, enum oci_err *err)
+{
+    const size_t chunk = (size_t)256 << 10;
+    char dstr[DIGEST_STR_MAX];
+    long long length, sent = 0, seen = 0, moved, got, now;
+    struct store_follow *f = NULL;
+    unsigned char *buf;
+    int rc, state, unflushed = 0;
+    long n;
+
+    rc = store_fetch_follow(r->store, r->name, d, &f);
+    if (rc == STORE_FETCH_PRESENT)
+        return FOLLOW_STORED;
+    if (rc == STORE_NOTFOUND)
+        return FOLLOW_WAIT; /* it ended: the lock says what to do */
+    if (rc) {
+        *err = req_fail_store(r, rc);
+        return FOLLOW_ANSWERED;
+    }
+    /* the length, once the upstream answered the fetcher */
+    moved = now_ms();
+    for (;;) {
+        store_follow_read(f, 0, NULL, 0, &state);
+        length = store_follow_length(f);
+        if (state != STORE_FOLLOW_RUNNING || length >= 0 ||
+            now_ms() - moved > stall_ms(up))
+            break;
+        pause_ms(20);
+    }
+    if (state == STORE_FOLLOW_DONE || state == STORE_FOLLOW_FAILED ||
+        length <= 0 || store_blob_inlined(r->store, length)) {
+        store_follow_close(f);
+        return state == STORE_FOLLOW_DONE ? FOLLOW_STORED : FOLLOW_WAIT;
+    }
+    digest_format(d, dstr);
+    resp_header(r, "Docker-Content-Digest: %s", dstr);
+    resp_header(r, "ETag: \"%s\"", dstr);
+    resp_header(r, "Accept-Ranges: bytes");
+    *err = resp_begin(r, 200, "application/octet-stream", length);
+    buf = *err == OCI_OK ? xmalloc(chunk) : NULL;
+    moved = now_ms();
+    while (*err == OCI_OK && sent < length) {
+        n = store_follow_read(f, sent, buf, chunk, &state);
+        if (n < 0) {
+            *err = OCI_GONE;
+        } else if (n > 0) {
+            *err = resp_body(r, buf, (size_t)n);
+            sent += n;
+            moved = now_ms();
+            unflushed = 1;
+        } else if (state == STORE_FOLLOW_FAILED) {
+            log_warn("the fetch of '%s' that '%s' followed failed", dstr,
+                     r->name);
+            *err = OCI_GONE;
+        } else if (state == STORE_FOLLOW_DONE) {
+            log_err("the fetch of '%s' ended short of its length", dstr);
+            *err = OCI_GONE;
+        } else {
+            /* what came goes out while the next bytes are awaited */
+            if (unflushed)
+                *err = resp_flush(r);
+            unflushed = 0;
+            now = now_ms();
+            got = store_follow_got(f);
+            if (got > seen) {
+                seen = got;
+                moved = now;
+            }
+            if (*err == OCI_OK && now - moved > stall_ms(up)) {
+                log_warn("the fetch of '%s' that '%s' followed stalled", dstr,
+                         r->name);
+                *err = OCI_GONE;
+            }
+            if (*err == OCI_OK)
+                pause_ms(20);
+        }
+    }
+    free(buf);
+    store_follow_close(f);
+    return FOLLOW_ANSWERED;
+}
+
 enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
                                const char *remote, const struct digest *d,
                                int stream, int *done)
@@ -525,7 +652,21 @@ enum oci_err mirror_blob_fetch(struct req *r, const struct mirror_upstream *up,
     *done = 0;
     if (maintenance(r))
         return pass_blob(r, up, remote, d, done);
-    rc = store_fetch_begin(r->store, r->name, d, FETCH_WAIT_MS, &p.f);
+    /* a streamed answer follows another worker's fetch (follow()) */
+    rc = store_fetch_begin(r->store, r->name, d, stream ? 0 : FETCH_WAIT_MS,
+                           &p.f);
+    if (rc == STORE_LOCKED && stream) {
+        switch (follow(r, up, d, &err)) {
+        case FOLLOW_ANSWERED:
+            *done = 1;
+            return err;
+        case FOLLOW_STORED:
+            return OCI_OK;
+        case FOLLOW_WAIT:
+            break;
+        }
+        rc = store_fetch_begin(r->store, r->name, d, FETCH_WAIT_MS, &p.f);
+    }
     if (rc == STORE_FETCH_PRESENT)
         return OCI_OK; /* another worker fetched it: served as stored */
     if (rc == STORE_LOCKED)

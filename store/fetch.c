@@ -23,7 +23,9 @@
  * file (fetch/<alg>-<hex>.lock, flock) writes fetch/<alg>-<hex>.part and
  * hashes it as it comes; only a file of the right digest (and size) is
  * adopted into blobs/, in one write transaction, as a finished upload
- * is. The others wait for the lock and then find the blob there.
+ * is. The others follow it (store_fetch_follow: they read the .part as
+ * it grows, and its end once it is the blob), or wait for the lock and
+ * then find the blob there.
  *
  * A lock file is unlinked only by whoever holds its lock: the fetcher when
  * it ends (commit or abort, after its .part), one that finds the blob
@@ -68,7 +70,10 @@ struct store_fetch {
     long long size; /* expected, -1: unknown */
     long long got;
     long long synced; /* sent on its way to the disk up to here */
-    int verified;     /* store_fetch_verify(): 1 right, -1 wrong, 0 not yet */
+    long long noted;  /* got as the lock file last said it (note()) */
+    struct timespec noted_at;
+    ino_t ino;    /* the .part's */
+    int verified; /* store_fetch_verify(): 1 right, -1 wrong, 0 not yet */
     int verify_rc;
     int lock_fd, fd;
     struct hasher h; /* the writer's while it runs (O_DIRECT) */
@@ -108,9 +113,11 @@ static int fetch_path(struct store *s, const struct digest *d, const char *ext,
 
 /*
  * Whether the store has blob d whole (its record, and its file unless it
- * is kept in LMDB); if so, link repo to it (when it is not yet).
+ * is kept in LMDB); if so, link repo to it (when it is not yet). *ino,
+ * when not NULL: the file's inode (0 if kept in LMDB).
  */
-static int present(struct store *s, const char *repo, const struct digest *d)
+static int present_ino(struct store *s, const char *repo,
+                       const struct digest *d, ino_t *ino)
 {
     char path[PATH_MAX];
     struct blob_rec rec;
@@ -134,12 +141,61 @@ static int present(struct store *s, const char *repo, const struct digest *d)
         /* a file lost in a crash is fetched again, and adopted */
         if (stat(path, &st) || (long long)st.st_size != (long long)rec.size)
             return STORE_NOTFOUND;
+        if (ino)
+            *ino = st.st_ino;
+    } else if (ino) {
+        *ino = 0;
     }
     if (linked)
         return STORE_OK;
     rc = store_txn_begin(s, 0, &txn);
     return rc ? rc
               : store_txn_end(s, txn, store_link_add_cached(s, txn, repo, d));
+}
+
+static int present(struct store *s, const char *repo, const struct digest *d)
+{
+    return present_ino(s, repo, d, NULL);
+}
+
+/*
+ * The note a fetcher keeps at the start of its lock file for the
+ * followers (store_fetch_follow): its .part's inode, the expected size
+ * (-1: unknown) and the bytes received so far, in fixed-width decimal,
+ * rewritten in place. A lock file just taken is emptied first: one that
+ * a crashed fetch left says nothing of this one.
+ */
+#define NOTE_LEN 63
+
+static void note(struct store_fetch *f)
+{
+    char buf[NOTE_LEN + 1];
+
+    snprintf(buf, sizeof(buf), "%20llu %20lld %20lld",
+             (unsigned long long)f->ino, f->size, f->got);
+    buf[NOTE_LEN - 1] = '\n';
+    if (pwrite_all(f->lock_fd, buf, NOTE_LEN, 0))
+        log_warn("cannot write the note of '%s': %s", f->path, strerror(errno));
+    f->noted = f->got;
+    clock_gettime(CLOCK_MONOTONIC, &f->noted_at);
+}
+
+/* Read the note of lock file fd; STORE_NOTFOUND: none (yet), or torn. */
+static int read_note(int fd, unsigned long long *ino, long long *size,
+                     long long *got)
+{
+    char a[NOTE_LEN + 1], b[NOTE_LEN + 1];
+    ssize_t n;
+
+    /* read twice: a note being rewritten is not taken as it reads */
+    n = pread(fd, a, NOTE_LEN, 0);
+    if (n != NOTE_LEN || pread(fd, b, NOTE_LEN, 0) != NOTE_LEN ||
+        memcmp(a, b, NOTE_LEN))
+        return STORE_NOTFOUND;
+    a[NOTE_LEN] = '\0';
+    if (sscanf(a, "%llu %lld %lld", ino, size, got) != 3 || !*ino)
+        return STORE_NOTFOUND;
+    return STORE_OK;
 }
 
 /* Take the lock of fd, waiting up to wait_ms. */
@@ -363,6 +419,7 @@ int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
 {
     char lock[PATH_MAX];
     struct store_fetch *f;
+    struct stat st;
     int rc, fd = -1; /* set by lock_path() when it succeeds */
 
     if (s->rdonly)
@@ -388,6 +445,15 @@ int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
     f->lock_fd = fd;
     snprintf(f->repo, sizeof(f->repo), "%s", repo);
     rc = fetch_path(s, d, "part", f->path, sizeof(f->path));
+    /*
+     * A new .part, never the one a crashed fetch left (which a follower
+     * may hold): a follower's bytes are this fetch's only when its file
+     * is this fetch's (store_follow_read); the note goes, until remade.
+     */
+    if (rc == STORE_OK && ftruncate(fd, 0))
+        rc = store_map_errno(errno, "truncate", lock);
+    if (rc == STORE_OK && unlink(f->path) && errno != ENOENT)
+        rc = store_map_errno(errno, "remove", f->path);
     if (rc == STORE_OK) {
         f->fd = open(f->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT,
                      0644);
@@ -419,6 +485,9 @@ int store_fetch_begin(struct store *s, const char *repo, const struct digest *d,
         goto close_fd;
     }
     hasher_init(&f->h, d->alg);
+    if (fstat(f->fd, &st) == 0)
+        f->ino = st.st_ino;
+    note(f);
     *out = f;
     return STORE_OK;
 close_fd:
@@ -429,6 +498,23 @@ close_fd:
 void store_fetch_expect(struct store_fetch *f, long long size)
 {
     f->size = size;
+    note(f);
+}
+
+/* Note the bytes received each MiB or second, for the followers. */
+static void note_got(struct store_fetch *f)
+{
+    struct timespec now;
+
+    if (f->got - f->noted >= ((long long)1 << 20)) {
+        note(f);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > f->noted_at.tv_sec + 1 ||
+        (now.tv_sec == f->noted_at.tv_sec + 1 &&
+         now.tv_nsec >= f->noted_at.tv_nsec))
+        note(f);
 }
 
 long long store_fetch_got(const struct store_fetch *f)
@@ -463,6 +549,7 @@ int store_fetch_write(struct store_fetch *f, const void *data, size_t len)
     }
     if (f->dbuf) {
         f->got += (long long)len;
+        note_got(f);
         return STORE_OK;
     }
     if (pwrite_all(f->fd, data, len, f->got))
@@ -478,6 +565,7 @@ int store_fetch_write(struct store_fetch *f, const void *data, size_t len)
                         SYNC_FILE_RANGE_WRITE);
         f->synced = f->got;
     }
+    note_got(f);
     return STORE_OK;
 }
 
@@ -579,6 +667,176 @@ void store_fetch_abort(struct store_fetch *f)
     close(f->lock_fd); /* drops the lock: the waiters look again */
     free(f->buf[0]);
     free(f->buf[1]);
+    free(f);
+}
+
+/*
+ * A follower of another worker's fetch (store_fetch_follow): the lock
+ * file it found held, and, once the fetcher's note names it, the .part
+ * that note names, both opened read-only; state, once the fetch ended.
+ */
+struct store_follow {
+    struct store *s;
+    struct digest d;
+    char repo[NAME_MAX_LEN + 1];
+    int lock_fd, fd;        /* fd: -1 until the note names the .part */
+    unsigned long long ino; /* of the note, 0: none read yet */
+    long long size, got;    /* of the note: expected (-1), received */
+    int state;              /* STORE_FOLLOW_* */
+    char path[PATH_MAX];    /* the .part */
+};
+
+/* Whether the lock of fd is free: nobody fetches (with that file) now. */
+static int lock_free(int fd)
+{
+    if (flock(fd, LOCK_SH | LOCK_NB))
+        return 0;
+    flock(fd, LOCK_UN);
+    return 1;
+}
+
+int store_fetch_follow(struct store *s, const char *repo,
+                       const struct digest *d, struct store_follow **out)
+{
+    char lock[PATH_MAX];
+    struct store_follow *f;
+    int rc, fd;
+
+    rc = fetch_path(s, d, "lock", lock, sizeof(lock));
+    if (rc)
+        return rc;
+    fd = open(lock, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT)
+        return store_map_errno(errno, "open", lock);
+    if (fd < 0 || lock_free(fd)) {
+        if (fd >= 0)
+            close(fd);
+        rc = s->rdonly ? STORE_NOTFOUND : present(s, repo, d);
+        return rc == STORE_OK ? STORE_FETCH_PRESENT : rc;
+    }
+    f = xcalloc(1, sizeof(*f));
+    f->s = s;
+    f->d = *d;
+    snprintf(f->repo, sizeof(f->repo), "%s", repo);
+    f->lock_fd = fd;
+    f->fd = -1;
+    f->size = -1;
+    f->state = STORE_FOLLOW_RUNNING;
+    rc = fetch_path(s, d, "part", f->path, sizeof(f->path));
+    if (rc) {
+        store_follow_close(f);
+        return rc;
+    }
+    *out = f;
+    return STORE_OK;
+}
+
+/*
+ * Read the fetcher's note again, and open the .part it names if not yet:
+ * the state FAILED when the note names another file than the one open.
+ */
+static void follow_note(struct store_follow *f)
+{
+    unsigned long long ino;
+    long long size, got;
+    struct stat st;
+    int fd;
+
+    if (read_note(f->lock_fd, &ino, &size, &got))
+        return;
+    if (f->ino && ino != f->ino) {
+        f->state = STORE_FOLLOW_FAILED;
+        return;
+    }
+    f->size = size;
+    f->got = got;
+    if (f->fd >= 0)
+        return;
+    fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* not yet, or gone: the lock says */
+    if (fstat(fd, &st) || (unsigned long long)st.st_ino != ino) {
+        close(fd); /* a file of another fetch: this one's comes */
+        return;
+    }
+    f->fd = fd;
+    f->ino = ino;
+}
+
+/*
+ * Once the lock is free, whether the fetch followed made the blob: the
+ * stored blob's file is the very file read (a rename keeps its inode).
+ */
+static void follow_end(struct store_follow *f)
+{
+    ino_t ino = 0;
+
+    f->state = STORE_FOLLOW_FAILED;
+    if (f->fd >= 0 && present_ino(f->s, f->repo, &f->d, &ino) == STORE_OK &&
+        ino && (unsigned long long)ino == f->ino)
+        f->state = STORE_FOLLOW_DONE;
+}
+
+long long store_follow_length(const struct store_follow *f)
+{
+    return f->size;
+}
+
+long long store_follow_got(const struct store_follow *f)
+{
+    return f->got;
+}
+
+long store_follow_read(struct store_follow *f, long long off, void *buf,
+                       size_t len, int *state)
+{
+    struct stat st;
+    long long end;
+    ssize_t n;
+
+    if (f->state == STORE_FOLLOW_RUNNING) {
+        /* free first: then the note and the file are final */
+        int ended = lock_free(f->lock_fd);
+
+        follow_note(f);
+        if (ended && f->state == STORE_FOLLOW_RUNNING)
+            follow_end(f);
+    }
+    *state = f->state;
+    /* without the size, no byte is known not to be the last */
+    if (f->state == STORE_FOLLOW_FAILED || f->fd < 0 || !len ||
+        (f->state != STORE_FOLLOW_DONE && f->size < 0))
+        return 0;
+    if (fstat(f->fd, &st)) {
+        log_err("cannot stat '%s': %s", f->path, strerror(errno));
+        return -1;
+    }
+    end = (long long)st.st_size;
+    /* the last byte only once the blob is made of it */
+    if (f->state != STORE_FOLLOW_DONE && f->size >= 0 && end >= f->size)
+        end = f->size - 1;
+    if (off >= end)
+        return 0;
+    if ((long long)len > end - off)
+        len = (size_t)(end - off);
+    do
+        n = pread(f->fd, buf, len, (off_t)off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        log_err("cannot read '%s' at offset %lld: %s", f->path, off,
+                strerror(errno));
+        return -1;
+    }
+    return (long)n;
+}
+
+void store_follow_close(struct store_follow *f)
+{
+    if (!f)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    close(f->lock_fd);
     free(f);
 }
 

@@ -559,6 +559,71 @@ int store_fetch_commit(struct store_fetch *f);
 /* Drop what was fetched and the lock; f may be NULL. */
 void store_fetch_abort(struct store_fetch *f);
 
+/*
+ * Following another worker's fetch of blob d: its bytes as it writes
+ * them, so that a client that asks for the blob meanwhile gets it as it
+ * comes rather than after the whole fetch. The fetcher keeps a note in
+ * its lock file (its .part's inode, the size store_fetch_expect() set,
+ * the bytes it received), which a follower reads; the .part grows
+ * sequentially, so every byte below its size is written.
+ *
+ * store_fetch_follow() returns:
+ *   STORE_OK             a fetch runs: *out, a handle to read it with
+ *                        store_follow_read() and free with
+ *                        store_follow_close(); it holds the lock file
+ *                        and, once the note names it, the .part, both
+ *                        read-only (it takes no lock, writes nothing);
+ *   STORE_FETCH_PRESENT  no fetch runs and the store has the blob: repo
+ *                        links it now (as store_fetch_begin() does), open
+ *                        it as usual;
+ *   STORE_NOTFOUND       no fetch runs, and the store has not the blob:
+ *                        fetch it with store_fetch_begin();
+ * or STORE_FULL, STORE_IO, STORE_CORRUPT.
+ *
+ * store_follow_length(): the size the fetcher expects, -1 while unknown
+ * (store_fetch_expect() not called yet, or never: no Content-Length).
+ * store_follow_got(): the bytes the fetcher said it received (noted each
+ * MiB or second; its file may hold fewer, by up to two of its buffers),
+ * to tell a slow fetch from a stalled one.
+ *
+ * store_follow_read() never blocks for long: it reads up to len bytes at
+ * off of what is written now (0 when none yet: poll again a little
+ * later) and sets *state:
+ *   STORE_FOLLOW_RUNNING  the fetch goes on; what is read is all but the
+ *                        last byte of the expected size, and nothing
+ *                        while that size is unknown;
+ *   STORE_FOLLOW_DONE     the fetch ended and the store has the blob in
+ *                        the very file read (its lock is free, repo links
+ *                        the blob, and the stored file is the .part's
+ *                        inode): the rest, the last byte too, reads from
+ *                        it, and what was read is the blob;
+ *   STORE_FOLLOW_FAILED  the fetch ended otherwise (wrong or short, or
+ *                        stored by another fetch, or kept in LMDB, or
+ *                        its file never read), or its note names another
+ *                        file: nothing more is read; what was read may
+ *                        not be the blob's. The store may have the blob
+ *                        still: store_fetch_begin() says.
+ * With len 0 (buf may be NULL) it only sets *state. It returns -1 on a
+ * read error (logged). A handle is used by one thread at a time.
+ */
+#define STORE_FOLLOW_RUNNING 0
+#define STORE_FOLLOW_DONE    1
+#define STORE_FOLLOW_FAILED  2
+struct store_follow;
+int store_fetch_follow(struct store *s, const char *repo,
+                       const struct digest *d, struct store_follow **out);
+long long store_follow_length(const struct store_follow *f);
+long long store_follow_got(const struct store_follow *f);
+long store_follow_read(struct store_follow *f, long long off, void *buf,
+                       size_t len, int *state);
+/* Close f's files and free it; f may be NULL. */
+void store_follow_close(struct store_follow *f);
+/*
+ * Whether a blob of size bytes is kept in LMDB rather than as a file
+ * (store_options.inline_max): such a blob's fetch cannot be followed.
+ */
+int store_blob_inlined(const struct store *s, long long size);
+
 struct store_manifest_info {
     struct digest digest;
     long long size;

@@ -568,9 +568,6 @@ void store_map_find(struct store *s);
 void store_trim_init(struct store *s);
 void store_trim_release(struct store *s);
 
-/* Whether a blob of size bytes is kept in LMDB (store_options.inline_max). */
-int store_blob_inlined(const struct store *s, long long size);
-
 /*
  * Make blob d of repo from the verified file at path, inside the caller's
  * write transaction. A blob to be kept in LMDB is copied from the file

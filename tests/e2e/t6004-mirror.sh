@@ -8,8 +8,9 @@
 # answers a wrong blob, a short one, a stalled one or a too long one
 # (tests/e2e/upstream.py under bad/) gets nothing into the store, and the
 # client an error; 16 clients that want the same uncached 256 MiB blob at
-# once make one fetch; a HEAD of an uncached blob asks the upstream with a
-# HEAD and keeps nothing; a tag the upstream deleted goes (a 404 to its
+# once make one fetch, and a client that asks while a slow fetch runs
+# gets the blob as it comes (a wrong one cut short); a HEAD of an
+# uncached blob asks the upstream with a HEAD and keeps nothing; a tag the upstream deleted goes (a 404 to its
 # HEAD), where an upstream that is down leaves it served; in maintenance
 # mode (berthctl readonly on) what is fetched is served, not kept. Beyond cache_max, berthctl gc evicts the least
 # recently pulled blobs, which come again from the upstream when pulled.
@@ -237,6 +238,58 @@ check "a good answer is kept" c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
 check "and is the blob" cmp -s "$T/got" "$T/b"
 c -f -o "$T/got" "$BASE/v2/bad/good/x/blobs/$D"
 is "the upstream was asked once for it" "$(grep -c "^good $D" "$T/fake/gets.log")" 1
+
+# a slow fetch is followed: a second client gets its answer's head and
+# first bytes while it runs, and the whole blob once it is kept; a wrong
+# one followed cuts both answers short
+mkblob "$T/s" 12000000
+DS=$(sha256 "$T/s")
+cp "$T/s" "$T/fake/${DS#sha256:}"
+for w in 1 2; do
+	(
+		c -f -o "$T/s.$w" "$BASE/v2/bad/trickle/s/blobs/$DS"
+		echo $? >"$T/s.$w.rc"
+	) &
+	sleep 1
+done
+c --max-time 2 -o "$T/s.early" "$BASE/v2/bad/trickle/s/blobs/$DS"
+is "a client that asks while the blob is fetched times out (curl)" $? 28
+check "the fetch goes on" test ! -e "$(blob_file "$DS")"
+check "and got bytes of it by then" test -s "$T/s.early"
+check "the first bytes of the blob" cmp -s -n "$(wc -c <"$T/s.early")" "$T/s.early" "$T/s"
+wait_for() {
+	_i=0
+	while [ ! -s "$1" ] && [ $_i -lt 300 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+wait_for "$T/s.1.rc"
+wait_for "$T/s.2.rc"
+is "the fetcher's and the follower's GETs succeed" "$(cat "$T/s.1.rc" "$T/s.2.rc")" "0
+0"
+check "the fetcher's client got the blob" cmp -s "$T/s.1" "$T/s"
+check "the follower's client too" cmp -s "$T/s.2" "$T/s"
+is "the upstream was asked once" "$(grep -c "^trickle $DS" "$T/fake/gets.log")" 1
+mkblob "$T/w" 12000000
+DW=$(sha256 "$T/w")
+cp "$T/w" "$T/fake/${DW#sha256:}"
+for w in 1 2; do
+	rm -f "$T/s.$w" "$T/s.$w.rc"
+	(
+		c -o "$T/s.$w" "$BASE/v2/bad/wrongtrickle/w/blobs/$DW"
+		echo $? >"$T/s.$w.rc"
+	) &
+	sleep 1
+done
+wait_for "$T/s.1.rc"
+wait_for "$T/s.2.rc"
+check "a wrong blob: the fetcher's client fails (curl $(cat "$T/s.1.rc"))" test "$(cat "$T/s.1.rc")" != 0
+check "and the follower's (curl $(cat "$T/s.2.rc"))" test "$(cat "$T/s.2.rc")" != 0
+check "which got some of it" test -s "$T/s.2"
+check "not all" test "$(wc -c <"$T/s.2")" -lt 12000000
+check "nothing kept" test ! -e "$(blob_file "$DW")"
+is "nothing left in fetch/" "$(find "$REG_STORE/fetch" -type f | wc -l)" 0
 
 # a HEAD of an uncached blob is the upstream's HEAD: nothing fetched or kept
 mkblob "$T/h" 123456

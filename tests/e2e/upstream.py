@@ -12,6 +12,9 @@ which it writes to PORTFILE once it listens. <kind> says how it answers:
   short  a Content-Length of the blob's, half of it, then the end
   slow   half of the blob, then nothing for a minute
   long   the blob and more bytes, without a Content-Length
+  trickle      half of the blob, then the rest in ten pieces 0.7 s
+               apart (a slow fetch, never stalled)
+  wrongtrickle other bytes, as trickle sends them
 
 and GET/HEAD /v2/<kind>/<name>/manifests/<ref> for the OCI image manifest
 in DIR/manifests/<ref> (any kind), unless DIR/mode holds a status (500,
@@ -109,6 +112,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send_body(self, kind, path, size):
         if kind == "wrong":
             self.wfile.write(b"x" * size)
+            return
+        if kind in ("trickle", "wrongtrickle"):
+            with open(path, "rb") as f:
+                data = f.read() if kind == "trickle" else b"x" * size
+            half = size // 2
+            self.wfile.write(data[:half])
+            self.wfile.flush()
+            for i in range(10):
+                time.sleep(0.7)
+                self.wfile.write(data[half + (size - half) * i // 10:
+                                      half + (size - half) * (i + 1) // 10])
+                self.wfile.flush()
             return
         with open(path, "rb") as f:
             if kind in ("short", "slow"):

@@ -5,7 +5,8 @@
  * and size are right, one fetcher at a time; the GC's cache_max evicts
  * the least recently pulled cached blobs and never a pushed one; what a
  * crashed fetch left in fetch/ is swept, what a fetch at work holds is
- * not.
+ * not; a fetch at work is followed as it is written, and only a fetch
+ * that stores the blob in the very file followed completes a follower.
  */
 #include "config.h"
 
@@ -468,6 +469,168 @@ static void test_fetch_lock_unlinked(void **state)
     free(data);
 }
 
+/*
+ * Read what follower fl has at off into buf (up to len), polling up to 5
+ * s for at least want bytes or another state than RUNNING; the bytes.
+ */
+static long follow_poll(struct store_follow *fl, long long off,
+                        unsigned char *buf, size_t len, long want, int *state)
+{
+    long n, got = 0;
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        n = store_follow_read(fl, off + got, buf + got, len - (size_t)got,
+                              state);
+        assert_true(n >= 0);
+        got += n;
+        if (got >= want || *state != STORE_FOLLOW_RUNNING)
+            break;
+        if (!n)
+            poll(NULL, 0, 10);
+    }
+    return got;
+}
+
+/*
+ * Another worker's fetch is followed as it is written: its length, its
+ * bytes, all but the last until it is the blob; a failed fetch fails its
+ * followers, even when a new fetch then stores the blob.
+ */
+static void test_fetch_follow(void **state)
+{
+    struct fixture *f = *state;
+    size_t len = ((size_t)9 << 20) + 1000, off, n;
+    unsigned char *data = pattern(len, 7), *other = pattern(len, 8);
+    unsigned char *back = malloc(len);
+    struct store_follow *fl;
+    struct store_fetch *h;
+    struct digest d;
+    long got;
+    int st;
+
+    assert_non_null(back);
+    digest_of(DIGEST_SHA256, data, len, &d);
+    /* no fetch: the caller fetches */
+    assert_int_equal(store_fetch_follow(f->s, "hub/b", &d, &fl),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+    assert_int_equal(store_fetch_follow(f->s, "hub/b", &d, &fl), STORE_OK);
+    assert_int_equal(store_follow_read(fl, 0, back, len, &st), 0);
+    assert_int_equal(st, STORE_FOLLOW_RUNNING);
+    assert_int_equal(store_follow_length(fl), -1);
+    store_fetch_expect(h, (long long)len);
+    /* a full buffer and a bit: its bytes come while the fetch runs */
+    for (off = 0; off < ((size_t)5 << 20); off += 65536)
+        assert_int_equal(store_fetch_write(h, data + off, 65536), STORE_OK);
+    got = follow_poll(fl, 0, back, len, 4 << 20, &st);
+    assert_int_equal(st, STORE_FOLLOW_RUNNING);
+    assert_true(got >= (4 << 20));
+    assert_true((size_t)got < len);
+    assert_memory_equal(back, data, (size_t)got);
+    assert_int_equal(store_follow_length(fl), (long long)len);
+    assert_true(store_follow_got(fl) >= got);
+    for (; off < len; off += n) {
+        n = len - off < 65536 ? len - off : 65536;
+        assert_int_equal(store_fetch_write(h, data + off, n), STORE_OK);
+    }
+    /* checked, not yet committed: all but the last byte */
+    assert_int_equal(store_fetch_verify(h), STORE_OK);
+    got += follow_poll(fl, got, back + got, len - (size_t)got,
+                       (long)len - 1 - got, &st);
+    assert_int_equal(got, (long)len - 1);
+    assert_int_equal(st, STORE_FOLLOW_RUNNING);
+    assert_int_equal(store_follow_read(fl, got, back + got, 1, &st), 0);
+    assert_int_equal(store_fetch_commit(h), STORE_OK);
+    /* the blob now, in the file read: the last byte too */
+    assert_int_equal(store_follow_read(fl, got, back + got, 1, &st), 1);
+    assert_int_equal(st, STORE_FOLLOW_DONE);
+    assert_memory_equal(back, data, len);
+    store_follow_close(fl);
+    assert_true(has_blob(f, "hub/b", &d));
+    assert_int_equal(store_fetch_follow(f->s, "hub/c", &d, &fl),
+                     STORE_FETCH_PRESENT);
+    assert_true(has_blob(f, "hub/c", &d));
+
+    /* wrong bytes: the follower fails, and is not made whole after */
+    digest_of(DIGEST_SHA256, data, len - 1, &d);
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+    store_fetch_expect(h, (long long)len - 1);
+    assert_int_equal(store_fetch_follow(f->s, "hub/a", &d, &fl), STORE_OK);
+    for (off = 0; off < ((size_t)5 << 20); off += 65536)
+        assert_int_equal(store_fetch_write(h, other + off, 65536), STORE_OK);
+    got = follow_poll(fl, 0, back, len, 4 << 20, &st);
+    assert_int_equal(st, STORE_FOLLOW_RUNNING);
+    assert_true(got >= (4 << 20));
+    store_fetch_abort(h);
+    /* a new fetch of it stores the blob before the follower looks again */
+    assert_int_equal(fetch(f, "hub/a", data, len - 1, &d, (long long)len - 1),
+                     STORE_OK);
+    assert_true(has_blob(f, "hub/a", &d));
+    assert_int_equal(store_follow_read(fl, got, back + got, len, &st), 0);
+    assert_int_equal(st, STORE_FOLLOW_FAILED);
+    store_follow_close(fl);
+
+    /* a wrong digest, committed: failed too */
+    digest_of(DIGEST_SHA256, data, len - 2, &d);
+    assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+    store_fetch_expect(h, (long long)len - 2);
+    assert_int_equal(store_fetch_follow(f->s, "hub/a", &d, &fl), STORE_OK);
+    for (off = 0; off < len - 2; off += n) {
+        n = len - 2 - off < 65536 ? len - 2 - off : 65536;
+        assert_int_equal(store_fetch_write(h, other + off, n), STORE_OK);
+    }
+    assert_int_equal(store_fetch_commit(h), STORE_DIGEST_MISMATCH);
+    assert_int_equal(store_follow_read(fl, 0, back, len, &st), 0);
+    assert_int_equal(st, STORE_FOLLOW_FAILED);
+    store_follow_close(fl);
+    assert_false(has_blob(f, "hub/a", &d));
+    assert_int_equal(store_fetch_follow(f->s, "hub/a", &d, &fl),
+                     STORE_NOTFOUND);
+
+    /*
+     * What a crashed fetch left, a .part and a note naming it: a new
+     * fetch makes its own file, and its followers read that one.
+     */
+    digest_of(DIGEST_SHA256, data, len - 3, &d);
+    {
+        char part[PATH_MAX], lock[PATH_MAX], text[128];
+        struct stat old, now;
+        int fd;
+
+        fetch_file(f, &d, "part", part);
+        fetch_file(f, &d, "lock", lock);
+        put_file(part, "junk, junk, junk");
+        fd = open(part, O_RDONLY); /* its inode stays in use */
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &old), 0);
+        snprintf(text, sizeof(text), "%20llu %20lld %20lld\n",
+                 (unsigned long long)old.st_ino, (long long)len - 3, 16LL);
+        put_file(lock, text);
+        assert_int_equal(store_fetch_begin(f->s, "hub/a", &d, 0, &h), STORE_OK);
+        assert_int_equal(stat(part, &now), 0);
+        assert_true(now.st_ino != old.st_ino);
+        assert_int_equal(store_fetch_follow(f->s, "hub/a", &d, &fl), STORE_OK);
+        assert_int_equal(store_follow_read(fl, 0, back, len, &st), 0);
+        assert_int_equal(store_follow_length(fl), -1);
+        store_fetch_expect(h, (long long)len - 3);
+        for (off = 0; off < ((size_t)5 << 20); off += 65536)
+            assert_int_equal(store_fetch_write(h, data + off, 65536), STORE_OK);
+        got = follow_poll(fl, 0, back, len, 4 << 20, &st);
+        assert_int_equal(st, STORE_FOLLOW_RUNNING);
+        assert_true(got >= (4 << 20));
+        assert_memory_equal(back, data, (size_t)got);
+        store_fetch_abort(h);
+        assert_int_equal(store_follow_read(fl, got, back, len, &st), 0);
+        assert_int_equal(st, STORE_FOLLOW_FAILED);
+        store_follow_close(fl);
+        close(fd);
+    }
+    free(back);
+    free(other);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +646,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fetch_sweep, cache_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fetch_lock_unlinked, cache_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_follow, cache_setup,
                                         teardown),
     };
 
