@@ -147,6 +147,17 @@ free_port() {
 }
 
 # remember PID to be stopped at the end
+# wait_file FILE WHAT: until FILE exists (a helper's port file), up to
+# 10 s; else bail, saying WHAT did not start
+wait_file() {
+	_w=0
+	until [ -f "$1" ]; do
+		[ $_w -lt 100 ] || bail "$2 did not start"
+		sleep 0.1
+		_w=$((_w + 1))
+	done
+}
+
 track() {
 	PIDS="$PIDS $1"
 }

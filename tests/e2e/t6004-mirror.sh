@@ -47,12 +47,7 @@ check "and the image as library/random for docker" sk copy \
 mkdir "$T/fake"
 python3 "$srcdir/upstream.py" "$T/fake/port" "$T/fake" 2>>"$REG_RUN/upstream.log" &
 track $!
-_i=0
-until [ -f "$T/fake/port" ]; do
-	[ $_i -lt 100 ] || bail "upstream.py did not start"
-	sleep 0.1
-	_i=$((_i + 1))
-done
+wait_file "$T/fake/port" upstream.py
 FAKE=127.0.0.1:$(cat "$T/fake/port")
 
 # a second berth, with its own store and front server, as an upstream too

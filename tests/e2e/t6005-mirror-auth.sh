@@ -63,12 +63,7 @@ mkdir "$T/tok"
 python3 "$srcdir/tokenproxy.py" "$T/tok/port" "$T/tok" 16 puller:pull-secret \
 	"https://$UP2" "$CA" "tester:$TESTER_PW" 2>>"$REG_RUN/tokenproxy.log" &
 track $!
-_i=0
-until [ -f "$T/tok/port" ]; do
-	[ $_i -lt 100 ] || bail "tokenproxy.py did not start"
-	sleep 0.1
-	_i=$((_i + 1))
-done
+wait_file "$T/tok/port" tokenproxy.py
 TOK=127.0.0.1:$(cat "$T/tok/port")
 
 # a forward proxy, which berth's workers take from their environment for
@@ -76,12 +71,7 @@ TOK=127.0.0.1:$(cat "$T/tok/port")
 python3 "$srcdir/proxy.py" "$T/proxy.port" "$T/proxy.log" \
 	2>>"$REG_RUN/proxy.log" &
 track $!
-_i=0
-until [ -f "$T/proxy.port" ]; do
-	[ $_i -lt 100 ] || bail "proxy.py did not start"
-	sleep 0.1
-	_i=$((_i + 1))
-done
+wait_file "$T/proxy.port" proxy.py
 PROXY=http://127.0.0.1:$(cat "$T/proxy.port")
 
 # secca/'s CA file starts as another CA's certificate
