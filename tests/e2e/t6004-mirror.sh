@@ -129,8 +129,11 @@ if [ "$FRONT_AUTH" = none ] && command -v dockerd >/dev/null 2>&1 &&
 	is "berth has it cached" "$(body)" '{"name":"library/random","tags":["1"]}'
 fi
 
-# the workers read the mirror file again when it changes
+# the workers read the mirror file again when it changes; each looks at
+# most once a second, so after 1.1 s the next request of every one of
+# them sees it (the read-only checks below use late/ on any worker)
 echo "upstream late/ http://$UP" >>"$T/mirror.conf"
+sleep 1.1
 _i=0
 until [ "$(c -o /dev/null -w '%{http_code}' "$BASE/v2/late/lib/random/manifests/1")" = 200 ] ||
 	[ $_i -ge 50 ]; do
